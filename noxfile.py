@@ -1,0 +1,185 @@
+"""Every check flyer runs: `nox -l` lists them, plain `nox` runs the CI set.
+
+Sessions read what they install from the packages' own pyproject.toml files:
+`[project] dependencies` / `optional-dependencies` for sibling packages (always taken
+from this tree, never from an index), `[dependency-groups] test` for test tools and
+`[tool.flyer] test-extras` for the extras a package's tests need.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import nox
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).parent
+PYTHONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
+NEWEST = PYTHONS[-1]
+PACKAGES = ["status", "http", "cache", "db", "sched", "core", "cli"]
+STANDALONE = {
+    # package -> distributions allowed in its env besides itself (lower-case, "-" form)
+    "status": set(),
+    "http": {
+        "flyer-status", "httpx", "httpcore", "h11", "anyio", "idna", "sniffio", "certifi",
+        "tenacity", "exceptiongroup", "typing-extensions",
+    },
+}
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = [
+    "lint", "typecheck", "build", "tests", "standalone", "minimums", "integration",
+]
+
+
+def _pyproject(package: str) -> dict[str, Any]:
+    return nox.project.load_toml(ROOT / "packages" / f"flyer-{package}" / "pyproject.toml")
+
+
+def _local(dist: str) -> Path:
+    return ROOT / "packages" / dist
+
+
+def _siblings(package: str, extras: list[str]) -> list[str]:
+    """Every flyer distribution `flyer-<package>[extras]` needs, transitively."""
+    seen: set[str] = set()
+    todo = [(f"flyer-{package}", set(extras))]
+    while todo:
+        dist, wanted = todo.pop()
+        project = nox.project.load_toml(_local(dist) / "pyproject.toml")["project"]
+        reqs = list(project.get("dependencies", []))
+        optional = project.get("optional-dependencies", {})
+        for extra in wanted:
+            reqs += optional.get(extra, [])
+        seen.add(dist)
+        for raw in reqs:
+            req = Requirement(raw)
+            if req.name.startswith("flyer-") and (req.name not in seen or req.extras):
+                todo.append((req.name, set(req.extras)))
+    return sorted(seen)
+
+
+def _install_local(session: nox.Session, package: str, extras: list[str], *args: str) -> None:
+    """Install a package with its extras, its flyer siblings from this tree, and its test group."""
+    spec = str(_local(f"flyer-{package}"))
+    if extras:
+        spec += "[" + ",".join(extras) + "]"
+    others = [str(_local(d)) for d in _siblings(package, extras) if d != f"flyer-{package}"]
+    groups = nox.project.dependency_groups(_pyproject(package), "test")
+    session.install(*args, spec, *others, *groups)
+
+
+def _test_extras(package: str) -> list[str]:
+    return list(_pyproject(package).get("tool", {}).get("flyer", {}).get("test-extras", []))
+
+
+def _pytest(session: nox.Session, *paths: str) -> None:
+    session.run("pytest", *paths, *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
+
+
+@nox.session(python=PYTHONS)
+@nox.parametrize("package", PACKAGES)
+def tests(session: nox.Session, package: str) -> None:
+    """A package's tests on one Python, against its extras and its siblings from this tree."""
+    _install_local(session, package, _test_extras(package))
+    _pytest(session, f"packages/flyer-{package}/tests")
+
+
+@nox.session(python=NEWEST)
+def integration(session: nox.Session) -> None:
+    """Cross-package tests: every package installed, real Redis, MariaDB and PostgreSQL."""
+    _install_local(session, "core", ["all"])
+    _install_local(session, "cli", [])
+    _install_local(session, "db", ["mysql", "postgres", "dataset"])
+    session.install(*nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "integration"))
+    _pytest(session, "tests/integration")
+
+
+@nox.session(python=PYTHONS[0])
+@nox.parametrize("package", PACKAGES)
+def minimums(session: nox.Session, package: str) -> None:
+    """A package's tests with every direct dependency at its declared floor (Python 3.8)."""
+    extras = _test_extras(package)
+    _install_local(session, package, extras, "--resolution=lowest-direct")
+    _pytest(session, f"packages/flyer-{package}/tests")
+
+
+@nox.session(python=PYTHONS[0])
+@nox.parametrize("package", list(STANDALONE))
+def standalone(session: nox.Session, package: str) -> None:
+    """flyer-status and flyer-http installed alone from their wheels: nothing else comes along."""
+    wheels = ROOT / ".nox" / "_standalone_wheels"
+    shutil.rmtree(wheels, ignore_errors=True)
+    dists = [f"flyer-{package}", *sorted(d for d in STANDALONE[package] if d.startswith("flyer-"))]
+    for dist in dists:
+        session.run("uv", "build", "--wheel", "-q", "-o", str(wheels), str(_local(dist)), external=True)
+    session.install(*map(str, sorted(wheels.glob("*.whl"))))
+    listing = session.run(
+        "python", "-c",
+        "import importlib.metadata as m, json; "
+        "print(json.dumps(sorted({d.metadata['Name'].lower().replace('_', '-') for d in m.distributions()})))",
+        silent=True,
+    )
+    installed = set(json.loads(str(listing).strip().splitlines()[-1]))
+    unexpected = installed - STANDALONE[package] - {f"flyer-{package}"}
+    if unexpected:
+        session.error(f"flyer-{package} pulled in unexpected distributions: {sorted(unexpected)}")
+    session.log(f"flyer-{package} alone installs: {sorted(installed)}")
+    module = f"flyer_{package}"
+    session.run("python", "-c", f"import {module}; print({module}.__name__, {module}.__version__)")
+    # Then its own tests, against the wheel (plus only the test tools and test extras).
+    extras = _test_extras(package)
+    groups = nox.project.dependency_groups(_pyproject(package), "test")
+    (own,) = wheels.glob(f"flyer_{package}-*.whl")
+    extra = f"[{','.join(extras)}]" if extras else ""
+    session.install(f"flyer-{package}{extra} @ {own.resolve().as_uri()}", *groups)
+    _pytest(session, f"packages/flyer-{package}/tests")
+
+
+@nox.session(python=NEWEST)
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole tree."""
+    session.install(*nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=NEWEST)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over every package's src, with every package's dependencies installed."""
+    _install_local(session, "core", ["all"])
+    _install_local(session, "cli", [])
+    _install_local(session, "db", ["mysql", "postgres", "dataset"])
+    session.install(*nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "typecheck"))
+    srcs = [str(p) for p in sorted((ROOT / "packages").glob("flyer-*/src/flyer_*"))]
+    session.run("mypy", *srcs)
+
+
+@nox.session(python=NEWEST)
+def build(session: nox.Session) -> None:
+    """sdist + wheel for every package into dist/, then check each artifact's metadata."""
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    for package in PACKAGES:
+        session.run("uv", "build", "-q", "-o", str(dist), str(_local(f"flyer-{package}")), external=True)
+    session.install("twine>=5", "packaging>=24")
+    session.run("twine", "check", "--strict", *map(str, sorted(dist.iterdir())))
+    session.run("python", str(ROOT / "tools" / "check_dists.py"), str(dist), *PACKAGES)
+
+
+@nox.session(python=NEWEST, default=False)
+def demo(session: nox.Session) -> None:
+    """Generate a demo project into ./demo and serve it on 127.0.0.1:8080 with embedded defaults."""
+    _install_local(session, "cli", [])
+    _install_local(session, "core", ["all"])
+    target = ROOT / "demo"
+    session.run("flyer", "create", "demo", "--dir", str(target), "--force")
+    session.chdir(target)
+    session.run("flyer", "run", "--host", "127.0.0.1", "--port", os.environ.get("FLYER_DEMO_PORT", "8080"), *session.posargs)
+
