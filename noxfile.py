@@ -169,7 +169,8 @@ def build(session: nox.Session) -> None:
     for package in PACKAGES:
         session.run("uv", "build", "-q", "-o", str(dist), str(_local(f"flyer-{package}")), external=True)
     session.install("twine>=5", "packaging>=24")
-    session.run("twine", "check", "--strict", *map(str, sorted(dist.iterdir())))
+    artifacts = sorted([*dist.glob("*.whl"), *dist.glob("*.tar.gz")])
+    session.run("twine", "check", "--strict", *map(str, artifacts))
     session.run("python", str(ROOT / "tools" / "check_dists.py"), str(dist), *PACKAGES)
 
 

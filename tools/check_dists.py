@@ -99,7 +99,7 @@ def main() -> int:
     problems = [p for package in packages for p in check(dist, package)]
     for problem in problems:
         print(problem)
-    artifacts = sorted(p.name for p in dist.iterdir())
+    artifacts = sorted(p.name for p in [*dist.glob("*.whl"), *dist.glob("*.tar.gz")])
     print(f"{len(artifacts)} artifacts checked, {len(problems)} problems")
     if len(artifacts) != 2 * len(packages):
         print(f"expected {2 * len(packages)} artifacts, found {len(artifacts)}: {artifacts}")
