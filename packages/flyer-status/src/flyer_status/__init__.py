@@ -1,5 +1,42 @@
-"""Status codes, phrases, the response envelope and the error hierarchy for flyer."""
+"""Status codes, phrases, the response envelope and the error hierarchy for flyer.
 
+Codes, phrases, errors and `envelope()` need nothing but the standard library; the pydantic
+models live in `flyer_status.schemas` (install `flyer-status[models]`).
+"""
+
+from flyer_status import status
 from flyer_status.__about__ import __version__
+from flyer_status._codes import code_name, describe, http_status_for, is_known, phrase
+from flyer_status._context import get_request_id, request_id_var
+from flyer_status._envelope import envelope
+from flyer_status._errors import (
+    FlyerError,
+    ThirdPartyDataError,
+    ThirdPartyError,
+    ThirdPartyNetworkError,
+    ThirdPartyRetryError,
+    ThirdPartyStatusError,
+    ThirdPartyTimeoutError,
+    ThirdPartyUnavailableError,
+)
 
-__all__ = ["__version__"]
+__all__ = [
+    "FlyerError",
+    "ThirdPartyDataError",
+    "ThirdPartyError",
+    "ThirdPartyNetworkError",
+    "ThirdPartyRetryError",
+    "ThirdPartyStatusError",
+    "ThirdPartyTimeoutError",
+    "ThirdPartyUnavailableError",
+    "__version__",
+    "code_name",
+    "describe",
+    "envelope",
+    "get_request_id",
+    "http_status_for",
+    "is_known",
+    "phrase",
+    "request_id_var",
+    "status",
+]
