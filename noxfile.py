@@ -25,8 +25,17 @@ STANDALONE = {
     # package -> distributions allowed in its env besides itself (lower-case, "-" form)
     "status": set(),
     "http": {
-        "flyer-status", "httpx", "httpcore", "h11", "anyio", "idna", "sniffio", "certifi",
-        "tenacity", "exceptiongroup", "typing-extensions",
+        "flyer-status",
+        "httpx",
+        "httpcore",
+        "h11",
+        "anyio",
+        "idna",
+        "sniffio",
+        "certifi",
+        "tenacity",
+        "exceptiongroup",
+        "typing-extensions",
     },
 }
 
@@ -34,7 +43,13 @@ nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.error_on_missing_interpreters = True
 nox.options.sessions = [
-    "lint", "typecheck", "build", "tests", "standalone", "minimums", "integration",
+    "lint",
+    "typecheck",
+    "build",
+    "tests",
+    "standalone",
+    "minimums",
+    "integration",
 ]
 
 
@@ -97,7 +112,9 @@ def integration(session: nox.Session) -> None:
     _install_local(session, "core", ["all"])
     _install_local(session, "cli", [])
     _install_local(session, "db", ["mysql", "postgres", "dataset"])
-    session.install(*nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "integration"))
+    session.install(
+        *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "integration")
+    )
     _pytest(session, "tests/integration")
 
 
@@ -118,10 +135,13 @@ def standalone(session: nox.Session, package: str) -> None:
     shutil.rmtree(wheels, ignore_errors=True)
     dists = [f"flyer-{package}", *sorted(d for d in STANDALONE[package] if d.startswith("flyer-"))]
     for dist in dists:
-        session.run("uv", "build", "--wheel", "-q", "-o", str(wheels), str(_local(dist)), external=True)
+        session.run(
+            "uv", "build", "--wheel", "-q", "-o", str(wheels), str(_local(dist)), external=True
+        )
     session.install(*map(str, sorted(wheels.glob("*.whl"))))
     listing = session.run(
-        "python", "-c",
+        "python",
+        "-c",
         "import importlib.metadata as m, json; "
         "print(json.dumps(sorted({d.metadata['Name'].lower().replace('_', '-') for d in m.distributions()})))",
         silent=True,
@@ -156,7 +176,9 @@ def typecheck(session: nox.Session) -> None:
     _install_local(session, "core", ["all"])
     _install_local(session, "cli", [])
     _install_local(session, "db", ["mysql", "postgres", "dataset"])
-    session.install(*nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "typecheck"))
+    session.install(
+        *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "typecheck")
+    )
     srcs = [str(p) for p in sorted((ROOT / "packages").glob("flyer-*/src/flyer_*"))]
     session.run("mypy", *srcs)
 
@@ -167,7 +189,9 @@ def build(session: nox.Session) -> None:
     dist = ROOT / "dist"
     shutil.rmtree(dist, ignore_errors=True)
     for package in PACKAGES:
-        session.run("uv", "build", "-q", "-o", str(dist), str(_local(f"flyer-{package}")), external=True)
+        session.run(
+            "uv", "build", "-q", "-o", str(dist), str(_local(f"flyer-{package}")), external=True
+        )
     session.install("twine>=5", "packaging>=24")
     artifacts = sorted([*dist.glob("*.whl"), *dist.glob("*.tar.gz")])
     session.run("twine", "check", "--strict", *map(str, artifacts))
@@ -182,5 +206,12 @@ def demo(session: nox.Session) -> None:
     target = ROOT / "demo"
     session.run("flyer", "create", "demo", "--dir", str(target), "--force")
     session.chdir(target)
-    session.run("flyer", "run", "--host", "127.0.0.1", "--port", os.environ.get("FLYER_DEMO_PORT", "8080"), *session.posargs)
-
+    session.run(
+        "flyer",
+        "run",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        os.environ.get("FLYER_DEMO_PORT", "8080"),
+        *session.posargs,
+    )

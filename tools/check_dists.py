@@ -55,7 +55,9 @@ def normalise(raw: str) -> str:
 
 def check(dist: Path, package: str) -> list[str]:
     problems: list[str] = []
-    pyproject = tomllib.loads((ROOT / "packages" / f"flyer-{package}" / "pyproject.toml").read_text())
+    pyproject = tomllib.loads(
+        (ROOT / "packages" / f"flyer-{package}" / "pyproject.toml").read_text()
+    )
     project = pyproject["project"]
     version = about_version(package)
     module = f"flyer_{package}"
@@ -72,7 +74,9 @@ def check(dist: Path, package: str) -> list[str]:
         if f"{module}/__about__.py" not in names:
             problems.append(f"{wheels[0].name}: no {module}/__about__.py")
     with tarfile.open(sdists[0]) as tf:
-        pkg_info = next(m for m in tf.getmembers() if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO"))
+        pkg_info = next(
+            m for m in tf.getmembers() if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO")
+        )
         extracted = tf.extractfile(pkg_info)
         assert extracted is not None
         sdist_meta = email.parser.Parser().parsestr(extracted.read().decode())
@@ -83,11 +87,15 @@ def check(dist: Path, package: str) -> list[str]:
         if meta["Version"] != version:
             problems.append(f"{where}: Version {meta['Version']!r} != __about__ {version!r}")
         if meta["Requires-Python"] != project["requires-python"]:
-            problems.append(f"{where}: Requires-Python {meta['Requires-Python']!r} != {project['requires-python']!r}")
+            problems.append(
+                f"{where}: Requires-Python {meta['Requires-Python']!r} != {project['requires-python']!r}"
+            )
         got = {normalise(r) for r in meta.get_all("Requires-Dist") or []}
         want = expected_requires(project)
         if got != want:
-            problems.append(f"{where}: Requires-Dist differs: missing {sorted(want - got)}, extra {sorted(got - want)}")
+            problems.append(
+                f"{where}: Requires-Dist differs: missing {sorted(want - got)}, extra {sorted(got - want)}"
+            )
         if not meta.get("Summary"):
             problems.append(f"{where}: no Summary")
     return problems

@@ -6,7 +6,15 @@ import json
 import subprocess
 import sys
 
-MODULES = ["flyer_status", "flyer_http", "flyer_cache", "flyer_db", "flyer_sched", "flyer_core", "flyer_cli"]
+MODULES = [
+    "flyer_status",
+    "flyer_http",
+    "flyer_cache",
+    "flyer_db",
+    "flyer_sched",
+    "flyer_core",
+    "flyer_cli",
+]
 
 PROBE = """
 import json, os, sys, threading

@@ -67,7 +67,7 @@ class PageResponse(BaseResponse, Generic[T]):
     """A page of rows: `data` is the list, `pageInfo` says where it sits."""
 
     data: List[T] = Field(default_factory=list, title="Data")
-    pageInfo: PageInfo = Field(default_factory=PageInfo, title="Page")  # noqa: N815 (FastFlyer name)
+    pageInfo: PageInfo = Field(default_factory=PageInfo, title="Page")
     request_id: str = Field(
         default_factory=_current_request_id, title="Request id", description="X-Request-ID"
     )

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import contextvars
+import json
+import subprocess
+import sys
+
+from flyer_status import envelope, get_request_id, request_id_var
+
+
+def test_envelope_shape_and_defaults() -> None:
+    assert envelope(200, data={"itemId": 1}) == {
+        "code": 200,
+        "message": "OK",
+        "detail": "",
+        "data": {"itemId": 1},
+        "request_id": "",
+    }
+    assert envelope(4001, "custom") == {
+        "code": 4001,
+        "message": "custom",
+        "detail": "",
+        "data": None,
+        "request_id": "",
+    }
+
+
+def test_request_id_is_per_context() -> None:
+    assert get_request_id() is None
+
+    def inside() -> tuple:
+        request_id_var.set("req-1")
+        return get_request_id(), envelope(200)["request_id"]
+
+    assert contextvars.copy_context().run(inside) == ("req-1", "req-1")
+    assert get_request_id() is None
+    assert envelope(200, request_id="given")["request_id"] == "given"
+
+
+def test_codes_errors_and_envelope_need_no_third_party_package() -> None:
+    probe = (
+        "import sys, json\n"
+        "from flyer_status import status, FlyerError, ThirdPartyTimeoutError, envelope, phrase\n"
+        "e = ThirdPartyTimeoutError('slow')\n"
+        "out = {'env': e.to_dict(), 'phrase': phrase(status.HTTP_404_NOT_FOUND),\n"
+        "       'third_party': sorted(m for m in sys.modules if m.split('.')[0] in\n"
+        "                              ('pydantic', 'pydantic_core', 'typing_extensions', 'httpx'))}\n"
+        "print(json.dumps(out))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True)
+    result = json.loads(out.stdout)
+    assert result["third_party"] == []
+    assert result["phrase"] == "Not Found"
+    assert result["env"]["code"] == 604
