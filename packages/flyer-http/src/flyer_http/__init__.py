@@ -1,5 +1,38 @@
-"""Retrying sync and async HTTP clients on httpx and tenacity."""
+"""Retrying sync and async HTTP clients on httpx and tenacity.
+
+`Client` and `AsyncClient` are real httpx clients: every httpx argument and method works.
+They add a retry policy (`RetryPolicy`, or the ancestor's `stop_max_attempt_number`...),
+one structured log line per failed attempt and per call on the `flyer.http` logger, the
+inbound request id forwarded as `X-Request-ID`, and flyer-status 60x errors that remain
+catchable as the httpx exceptions they came from.
+"""
 
 from flyer_http.__about__ import __version__
+from flyer_http._client import AsyncClient, Client, RetryChoice
+from flyer_http._errors import raise_for_status
+from flyer_http._metrics import CallOutcome, RetryEvent
+from flyer_http._policy import (
+    IDEMPOTENT_METHODS,
+    RETRY_EXCEPTIONS,
+    RETRY_STATUSES,
+    RetryPolicy,
+)
+from flyer_http._redact import SENSITIVE_HEADERS, SENSITIVE_PARAMS
+from flyer_http._settings import HttpSettings
 
-__all__ = ["__version__"]
+__all__ = [
+    "IDEMPOTENT_METHODS",
+    "RETRY_EXCEPTIONS",
+    "RETRY_STATUSES",
+    "SENSITIVE_HEADERS",
+    "SENSITIVE_PARAMS",
+    "AsyncClient",
+    "CallOutcome",
+    "Client",
+    "HttpSettings",
+    "RetryChoice",
+    "RetryEvent",
+    "RetryPolicy",
+    "__version__",
+    "raise_for_status",
+]

@@ -1,0 +1,41 @@
+"""The flyer-core plugin: a shared `AsyncClient` on `app.state.http`, built from settings."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from flyer_http._client import AsyncClient
+from flyer_http._settings import HttpSettings, settings_fields
+
+
+class HttpPlugin:
+    """Found by flyer-core through the `flyer.plugins` entry point `http`.
+
+    `setup` reads `flyer_http_*` settings; start-up puts an `AsyncClient` configured with them
+    on `app.state.http` (one connection pool for the whole app); shutdown closes it.
+    """
+
+    name = "http"
+    order = 30
+
+    def __init__(self) -> None:
+        self.settings = HttpSettings()
+        self.client: Optional[AsyncClient] = None
+        self._app: Any = None
+
+    def setup(self, app: Any, settings: Any) -> None:
+        self.settings = HttpSettings.from_env(getattr(settings, "environ", None))
+        self._app = app
+
+    async def startup(self) -> None:
+        self.client = AsyncClient(**self.settings.client_kwargs())
+        if self._app is not None:
+            self._app.state.http = self.client
+
+    async def shutdown(self) -> None:
+        client, self.client = self.client, None
+        if client is not None:
+            await client.aclose()
+
+    def settings_fields(self) -> List[Dict[str, Any]]:
+        return settings_fields()

@@ -1,0 +1,100 @@
+"""flyer-http's settings, read from `flyer_http_*` variables (the environment by default)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from flyer_http._policy import RetryPolicy
+
+_FIELDS: Tuple[Tuple[str, str, str], ...] = (
+    # (field, default as text, help)
+    ("timeout", "5", "seconds an outgoing request may take per network step (httpx timeout)"),
+    ("retry_attempts", "3", "attempts per call, the first included (1: never retry)"),
+    ("retry_max_delay", "60", "seconds after a call started past which no retry begins"),
+    ("retry_multiplier", "2", "backoff: the wait before attempt n+1 is multiplier * 2**(n-1) s"),
+    ("retry_max_wait", "10", "longest single wait between attempts, in seconds"),
+    ("log_level", "info", "level of the one log line per finished call: debug or info"),
+    ("sensitive_headers", "", "comma-separated headers masked in logs (besides Authorization...)"),
+    ("sensitive_params", "", "comma-separated query parameters masked in logged URLs"),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class HttpSettings:
+    """Defaults for flyer-http clients; `HttpSettings.from_env()` reads `flyer_http_*`."""
+
+    timeout: float = 5.0
+    retry_attempts: int = 3
+    retry_max_delay: float = 60.0
+    retry_multiplier: float = 2.0
+    retry_max_wait: float = 10.0
+    log_level: str = "info"
+    sensitive_headers: Tuple[str, ...] = ()
+    sensitive_params: Tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> HttpSettings:
+        """Settings from `flyer_http_*` variables (case-insensitive); unset ones keep defaults."""
+        source = os.environ if environ is None else environ
+        values = {key.lower(): value for key, value in source.items()}
+        found: Dict[str, Any] = {}
+        for field, _, _ in _FIELDS:
+            variable = f"flyer_http_{field}"
+            if variable in values:
+                found[field] = _parse(variable, field, values[variable])
+        return cls(**found)
+
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy these settings describe."""
+        return RetryPolicy(
+            attempts=self.retry_attempts,
+            max_delay=self.retry_max_delay,
+            multiplier=self.retry_multiplier,
+            max_wait=self.retry_max_wait,
+        )
+
+    def client_kwargs(self) -> Dict[str, Any]:
+        """Keyword arguments for `Client(...)` / `AsyncClient(...)`; add your own beside them."""
+        return {
+            "timeout": self.timeout,
+            "retry": self.retry_policy(),
+            "log_level": self.log_level,
+            "sensitive_headers": self.sensitive_headers,
+            "sensitive_params": self.sensitive_params,
+        }
+
+
+def settings_fields() -> List[Dict[str, Any]]:
+    """The variables `HttpSettings.from_env` reads, as `flyer config` lists them."""
+    return [
+        {"name": f"flyer_http_{field}", "default": default, "secret": False, "help": text}
+        for field, default, text in _FIELDS
+    ]
+
+
+def _parse(variable: str, field: str, raw: str) -> Any:
+    text = raw.strip()
+    if field == "retry_attempts":
+        if text.isdigit() and int(text) >= 1:
+            return int(text)
+        raise ValueError(f"{variable}={raw!r}: expected an integer >= 1")
+    if field == "log_level":
+        if text.lower() in {"debug", "info"}:
+            return text.lower()
+        raise ValueError(f"{variable}={raw!r}: expected 'debug' or 'info'")
+    if field in {"sensitive_headers", "sensitive_params"}:
+        return tuple(name.strip() for name in text.split(",") if name.strip())
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if field == "timeout":
+        if number > 0 and not math.isinf(number):
+            return number
+        raise ValueError(f"{variable}={raw!r}: expected a number of seconds > 0")
+    if number >= 0 and not math.isinf(number):
+        return number
+    raise ValueError(f"{variable}={raw!r}: expected a number >= 0")
