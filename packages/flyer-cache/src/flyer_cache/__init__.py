@@ -1,5 +1,79 @@
-"""Redis clients and pools, an in-memory TTL cache and a cache decorator."""
+"""Redis clients and pools, an in-memory TTL cache and a cache decorator.
+
+- `get_redis_pool(host, port, password, db)` / `from_url(url)`: shared, lazily connected,
+  fork-safe `redis.Redis` clients with timeouts and retries; `get_async_redis_pool` /
+  `async_from_url` for asyncio (one pool per event loop); sentinel URLs.
+- `CacheSettings.from_env()`: the `flyer_redis_*` variables; `get_configured_redis()`.
+- `MemoryCache`: the in-process TTL store; `RedisBackend`: Redis as a cache store.
+- `cached(ttl, key=..., backend=...)` (alias `cache_result(ttl)`): memoise sync and async
+  functions with one computation per key across threads, tasks and processes.
+- `ping` / `aping`: readiness under a deadline. `CachePlugin`: flyer-core's plugin.
+"""
 
 from flyer_cache.__about__ import __version__
+from flyer_cache._async_pools import async_from_url, close_async_pools, get_async_redis_pool
+from flyer_cache._backend import (
+    CacheBackend,
+    default_backend,
+    resolve_backend,
+    set_default_backend,
+)
+from flyer_cache._cached import (
+    AsyncCachedFunction,
+    CacheDecorator,
+    CachedFunction,
+    cache_result,
+    cached,
+)
+from flyer_cache._errors import CacheBackendError
+from flyer_cache._memory import MemoryCache
+from flyer_cache._options import default_options
+from flyer_cache._plugin import CachePlugin
+from flyer_cache._pools import close_pools, from_url, get_redis_pool
+from flyer_cache._readiness import aping, aping_error, ping, ping_error
+from flyer_cache._redis_backend import RedisBackend
+from flyer_cache._serializers import JsonSerializer, PickleSerializer, Serializer
+from flyer_cache._settings import (
+    CacheSettings,
+    get_configured_async_redis,
+    get_configured_redis,
+    settings_fields,
+)
+from flyer_cache._urls import SentinelURL, redact_url
 
-__all__ = ["__version__"]
+__all__ = [
+    "AsyncCachedFunction",
+    "CacheBackend",
+    "CacheBackendError",
+    "CacheDecorator",
+    "CachePlugin",
+    "CacheSettings",
+    "CachedFunction",
+    "JsonSerializer",
+    "MemoryCache",
+    "PickleSerializer",
+    "RedisBackend",
+    "SentinelURL",
+    "Serializer",
+    "__version__",
+    "aping",
+    "aping_error",
+    "async_from_url",
+    "cache_result",
+    "cached",
+    "close_async_pools",
+    "close_pools",
+    "default_backend",
+    "default_options",
+    "from_url",
+    "get_async_redis_pool",
+    "get_configured_async_redis",
+    "get_configured_redis",
+    "get_redis_pool",
+    "ping",
+    "ping_error",
+    "redact_url",
+    "resolve_backend",
+    "set_default_backend",
+    "settings_fields",
+]
