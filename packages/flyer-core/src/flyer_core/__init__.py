@@ -1,5 +1,58 @@
-"""The flyer app factory: settings, logging, envelope, middleware, health, docs, plugins, runners."""
+"""The flyer app factory: settings, logging, envelope, middleware, health, docs, plugins, runners.
+
+```python
+from flyer_core import create_app
+
+app = create_app()          # discovers the routers of the `app` package
+```
+"""
+
+from fastapi import APIRouter
+
+from flyer_status import (
+    FlyerError,
+    ThirdPartyDataError,
+    ThirdPartyError,
+    ThirdPartyNetworkError,
+    ThirdPartyRetryError,
+    ThirdPartyStatusError,
+    ThirdPartyTimeoutError,
+    ThirdPartyUnavailableError,
+    get_request_id,
+    status,
+)
 
 from flyer_core.__about__ import __version__
+from flyer_core._app import create_app
+from flyer_core._errors import StartupError
+from flyer_core._logging import configure_logging, logger
+from flyer_core._plugins import LoadedPlugin
+from flyer_core._report import settings_report
+from flyer_core._runners import run_dev, run_prod
+from flyer_core._settings import Settings, SettingsError, load_settings
 
-__all__ = ["__version__"]
+__all__ = [
+    "APIRouter",
+    "FlyerError",
+    "LoadedPlugin",
+    "Settings",
+    "SettingsError",
+    "StartupError",
+    "ThirdPartyDataError",
+    "ThirdPartyError",
+    "ThirdPartyNetworkError",
+    "ThirdPartyRetryError",
+    "ThirdPartyStatusError",
+    "ThirdPartyTimeoutError",
+    "ThirdPartyUnavailableError",
+    "__version__",
+    "configure_logging",
+    "create_app",
+    "get_request_id",
+    "load_settings",
+    "logger",
+    "run_dev",
+    "run_prod",
+    "settings_report",
+    "status",
+]

@@ -1,0 +1,186 @@
+"""`create_app`: business routers in, a production service out."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Callable, Dict, Iterable, List, Mapping, Optional
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from flyer_status.schemas import DataResponse, ErrorResponse
+
+from flyer_core._auth import auth_dependencies, basic_auth
+from flyer_core._discovery import discover_apps
+from flyer_core._docs import asset, docs_pages, html_endpoint, redirect_to
+from flyer_core._handlers import AUTH_RESPONSES, ERROR_RESPONSES, ErrorHandlers
+from flyer_core._health import Liveness, ReadyData, ready
+from flyer_core._logging import configure_logging, logger
+from flyer_core._middleware import RequestMiddleware
+from flyer_core._plugins import (
+    LoadedPlugin,
+    discover_plugins,
+    given_plugins,
+    plugin_names,
+    setup_plugins,
+    start_plugins,
+    stop_plugins,
+)
+from flyer_core._settings import DEFAULT_ENV_FILE, Settings, load_settings
+
+Lifespan = Callable[[Any], Any]
+
+
+class _FlyerFastAPI(FastAPI):
+    """FastAPI with flyer's request middleware outside everything else.
+
+    Outermost, it sees the 500 that Starlette's ServerErrorMiddleware sends, so even an
+    unhandled error gets its request id, X-Process-Time and access line.
+    """
+
+    flyer_request_options: Mapping[str, Any] = {}
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestMiddleware(super().build_middleware_stack(), **self.flyer_request_options)
+
+
+def _lifespan(user_lifespan: Optional[Lifespan]) -> Lifespan:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        plugins: List[LoadedPlugin] = app.state.flyer_plugins
+        timeout = max(float(app.state.flyer_settings.graceful_timeout), 1.0)
+        await start_plugins(plugins, timeout)
+        logger.info("app started", plugins=plugin_names(plugins))
+        try:
+            if user_lifespan is None:
+                yield None
+            else:
+                async with user_lifespan(app) as state:
+                    yield state
+        finally:
+            await stop_plugins(plugins, timeout)
+            logger.info("app stopped")
+
+    return lifespan
+
+
+def create_app(
+    apps: Optional[str] = "app",
+    settings: Optional[Settings] = None,
+    *,
+    plugins: Optional[Iterable[Any]] = None,
+    env_file: Optional[str] = DEFAULT_ENV_FILE,
+    **fastapi_kwargs: Any,
+) -> FastAPI:
+    """Build the app: settings, logging, middleware, error envelope, built-in routes,
+    plugins and every business router found under the `apps` package.
+
+    `apps=None` discovers nothing (add routers yourself). `plugins=None` loads the installed
+    `flyer.plugins` entry points; pass a list of plugin objects to choose them. Other keyword
+    arguments go to `FastAPI(...)`. Raises `SettingsError` or `StartupError` (one line).
+    """
+    if settings is None:
+        settings = load_settings(env_file)
+    configure_logging(settings)
+    base = settings.base_url
+    auth = basic_auth(settings)
+
+    kwargs: Dict[str, Any] = {
+        "title": "flyer",
+        "version": settings.version,
+        "docs_url": None,
+        "redoc_url": None,
+        "openapi_url": None,
+        "redirect_slashes": True,
+    }
+    kwargs.update(fastapi_kwargs)
+    kwargs["responses"] = {**ERROR_RESPONSES, **(fastapi_kwargs.get("responses") or {})}
+    kwargs["lifespan"] = _lifespan(fastapi_kwargs.get("lifespan"))
+    app = _FlyerFastAPI(**kwargs)
+    app.flyer_request_options = {
+        "access_log": settings.access_log,
+        "exclude": settings.access_log_excluded,
+        "trusted_proxies": settings.trusted_proxy_networks,
+        "max_body_size": settings.max_body_size,
+        "status_code_base": settings.status_code_base,
+    }
+    app.state.flyer_settings = settings
+    app.state.flyer_auth = auth
+    ErrorHandlers(settings.status_code_base).install(app)
+
+    # Liveness first in the route table: probes match on the first comparison.
+    liveness = Liveness()
+    app.router.routes[0:0] = [
+        Route(path, liveness, methods=["GET", "HEAD"], include_in_schema=False)
+        for path in ("/health_check", "/health_check/async", f"{base}/health_check")
+    ]
+    app.add_api_route(
+        f"{base}/ready",
+        ready,
+        methods=["GET"],
+        tags=["flyer"],
+        summary="Readiness: every plugin's check",
+        response_model=None,
+        responses={
+            200: {"model": DataResponse[ReadyData], "description": "Ready"},
+            503: {"model": ErrorResponse, "description": "Not ready: the failing checks named"},
+        },
+    )
+    _add_docs(app, settings, auth)
+
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_credentials=settings.cors_allow_credentials,
+            allow_methods=[m.strip() for m in settings.cors_allow_methods.split(",") if m.strip()],
+            allow_headers=[h.strip() for h in settings.cors_allow_headers.split(",") if h.strip()],
+            expose_headers=["X-Request-ID", "X-Process-Time"],
+        )
+
+    loaded = discover_plugins() if plugins is None else given_plugins(plugins)
+    app.state.flyer_plugins = loaded
+    setup_plugins(loaded, app, settings)
+
+    if apps is not None:
+        for found in discover_apps(apps):
+            protected = auth is not None and found.auth
+            app.include_router(
+                found.router,
+                prefix=base,
+                dependencies=auth_dependencies(auth) if protected else None,
+                responses=AUTH_RESPONSES if protected else None,
+            )
+            logger.debug("app mounted", app=found.name, prefix=base, auth=protected)
+    return app
+
+
+def _add_docs(app: FastAPI, settings: Settings, auth: Any) -> None:
+    base = settings.base_url
+    deps = auth_dependencies(auth)
+    if not settings.openapi_enabled:
+        return
+
+    async def openapi(request: Request) -> JSONResponse:
+        return JSONResponse(request.app.openapi())
+
+    app.add_api_route(
+        f"{base}/openapi.json", openapi, include_in_schema=False, dependencies=deps
+    )
+    if not settings.docs_enabled:
+        return
+    swagger, redoc = docs_pages(str(app.title))
+    app.add_api_route(
+        f"{base}/docs", html_endpoint(swagger), include_in_schema=False, dependencies=deps
+    )
+    app.add_api_route(
+        f"{base}/redoc", html_endpoint(redoc), include_in_schema=False, dependencies=deps
+    )
+    app.add_api_route(
+        f"{base}/static/{{name}}", asset, include_in_schema=False, dependencies=deps
+    )
+    app.add_api_route("/", redirect_to(f"{base}/docs"), include_in_schema=False)

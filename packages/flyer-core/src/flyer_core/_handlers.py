@@ -1,0 +1,102 @@
+"""Exception handlers: every error flyer answers is the envelope with the right HTTP status.
+
+`HTTPException` (404, 405, 401, 413 ... with their headers), validation errors (each bad
+field listed), `FlyerError` and its 60x subclasses (502/503/504), and anything else (500,
+a generic message; the traceback goes to the log, once).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional, Union
+
+from fastapi import FastAPI
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from flyer_status import FlyerError, envelope, is_known, phrase
+from flyer_status.schemas import ErrorResponse
+
+from flyer_core._logging import logger
+
+ERROR_RESPONSES: Dict[Union[int, str], Dict[str, Any]] = {
+    422: {"model": ErrorResponse, "description": "Validation error: `data` lists each bad field"},
+    500: {"model": ErrorResponse, "description": "Internal error (details are in the log)"},
+}
+"""OpenAPI `responses` every flyer route documents: the error envelope."""
+
+AUTH_RESPONSES: Dict[Union[int, str], Dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "Missing or wrong HTTP Basic credentials"},
+}
+
+
+def _phrase(status: int) -> str:
+    return phrase(status) if is_known(status) else ""
+
+
+class ErrorHandlers:
+    """The handlers, bound to an app's `flyer_status_code_base`."""
+
+    def __init__(self, status_code_base: int = 0) -> None:
+        self.base = status_code_base
+
+    def code(self, code: int) -> int:
+        """The body code: `code` offset by `flyer_status_code_base` unless it is 200."""
+        return code if code == 200 or not self.base else code + self.base
+
+    def respond(
+        self,
+        status: int,
+        code: int,
+        message: str,
+        detail: str = "",
+        data: Any = None,
+        headers: Optional[Mapping[str, str]] = None,
+    ) -> Response:
+        if status in (204, 304) or status < 200:
+            return Response(status_code=status, headers=dict(headers) if headers else None)
+        body = envelope(self.code(code), message, detail, jsonable_encoder(data))
+        return JSONResponse(body, status_code=status, headers=dict(headers) if headers else None)
+
+    async def http_error(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        status = exc.status_code
+        message = _phrase(status)
+        if isinstance(exc.detail, str):
+            detail, data = ("" if exc.detail == message else exc.detail), None
+        else:
+            detail, data = "", exc.detail
+        return self.respond(status, status, message, detail, data, exc.headers)
+
+    async def validation_error(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        fields: List[Dict[str, Any]] = []
+        for error in exc.errors():
+            loc = [str(part) for part in error.get("loc", ())]
+            fields.append(
+                {"loc": loc, "msg": str(error.get("msg", "")), "type": str(error.get("type", ""))}
+            )
+        detail = "; ".join(f"{'.'.join(f['loc'])}: {f['msg']}" for f in fields)
+        return self.respond(422, 422, _phrase(422), detail, fields)
+
+    async def flyer_error(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, FlyerError)
+        return self.respond(exc.http_status, exc.code, exc.message, exc.detail, exc.data)
+
+    async def unhandled(self, request: Request, exc: Exception) -> Response:
+        logger.error(
+            "unhandled error",
+            method=request.method,
+            path=request.url.path,
+            error=type(exc).__name__,
+            exc_info=exc,
+        )
+        return self.respond(500, 500, _phrase(500))
+
+    def install(self, app: FastAPI) -> None:
+        app.add_exception_handler(HTTPException, self.http_error)
+        app.add_exception_handler(RequestValidationError, self.validation_error)
+        app.add_exception_handler(FlyerError, self.flyer_error)
+        app.add_exception_handler(Exception, self.unhandled)

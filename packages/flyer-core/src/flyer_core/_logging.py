@@ -1,0 +1,169 @@
+"""Logging: structlog for flyer's own lines and every stdlib logger, one format for all.
+
+`configure_logging(settings)` installs flyer's handlers on the root logger (console, an
+optional rotating file, an optional access-log file) with a structlog `ProcessorFormatter`,
+so uvicorn, gunicorn, apscheduler and the `flyer.*` loggers of the leaf packages render
+exactly like `logger.info("x", k=v)`. Calling it again replaces flyer's handlers.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+from typing import Any, List, Optional, TextIO
+
+import structlog
+
+from flyer_core._settings import Settings
+
+logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger("flyer")
+"""flyer's logger: `logger.info("saved", item=7)`; `logger.warn("text")` works too."""
+
+access_logger = logging.getLogger("flyer.access")
+
+_FLYER_HANDLER = "_flyer_handler"
+# Loggers servers configure with handlers of their own; flyer routes them to the root.
+_SERVER_LOGGERS = (
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "uvicorn.asgi",
+    "gunicorn",
+    "gunicorn.error",
+    "gunicorn.access",
+)
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+}
+
+
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that writes to whatever `sys.stdout` is at the time of the write."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def _shared_processors() -> List[Any]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+
+
+def _renderer(kind: str, colors: bool = False) -> List[Any]:
+    if kind == "json":
+        return [
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(ensure_ascii=False, default=str),
+        ]
+    return [structlog.dev.ConsoleRenderer(colors=colors)]
+
+
+def make_formatter(kind: str = "json", colors: bool = False) -> logging.Formatter:
+    """A stdlib formatter that renders any record (structlog's or not) the flyer way."""
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*_shared_processors(), structlog.stdlib.ExtraAdder()],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            *_renderer(kind, colors),
+        ],
+    )
+
+
+def _console_kind(settings: Settings) -> str:
+    if settings.log_format != "auto":
+        return settings.log_format
+    return "console" if _isatty(sys.stdout) else "json"
+
+
+def _isatty(stream: Optional[TextIO]) -> bool:
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _tag(handler: logging.Handler) -> logging.Handler:
+    setattr(handler, _FLYER_HANDLER, True)
+    return handler
+
+
+def _remove_flyer_handlers(log: logging.Logger) -> None:
+    for handler in list(log.handlers):
+        if getattr(handler, _FLYER_HANDLER, False):
+            log.removeHandler(handler)
+            handler.close()
+
+
+def configure_logging(settings: Settings) -> None:
+    """Install flyer's logging for this process from `settings` (idempotent)."""
+    structlog.configure(
+        processors=[
+            *_shared_processors(),
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    root = logging.getLogger()
+    _remove_flyer_handlers(root)
+    _remove_flyer_handlers(access_logger)
+
+    kind = _console_kind(settings)
+    console = _tag(_StdoutHandler())
+    console.setFormatter(make_formatter(kind, colors=kind == "console" and _isatty(sys.stdout)))
+    console.setLevel(_LEVELS[settings.console_log_level])
+    root.addHandler(console)
+    levels = [console.level]
+
+    if settings.log_file:
+        file_handler: logging.Handler
+        if settings.log_file_max_bytes:
+            file_handler = logging.handlers.RotatingFileHandler(
+                settings.log_file,
+                maxBytes=settings.log_file_max_bytes,
+                backupCount=settings.log_file_backup_count,
+                encoding="utf-8",
+            )
+        else:
+            file_handler = logging.handlers.WatchedFileHandler(settings.log_file, encoding="utf-8")
+        _tag(file_handler).setFormatter(make_formatter("json"))
+        file_handler.setLevel(_LEVELS[settings.file_log_level])
+        root.addHandler(file_handler)
+        levels.append(file_handler.level)
+    root.setLevel(min(levels))
+
+    # Access lines go to their own file when flyer_access_logfile names one.
+    if settings.access_logfile not in ("", "-"):
+        access_file = _tag(logging.FileHandler(settings.access_logfile, encoding="utf-8"))
+        access_file.setFormatter(make_formatter("json"))
+        access_logger.addHandler(access_file)
+        access_logger.propagate = False
+    else:
+        access_logger.propagate = True
+    access_logger.setLevel(logging.INFO)
+
+    for name in _SERVER_LOGGERS:
+        server_logger = logging.getLogger(name)
+        for handler in list(server_logger.handlers):
+            server_logger.removeHandler(handler)
+        server_logger.propagate = True
+        server_logger.setLevel(logging.NOTSET)
+    # flyer writes the access line itself (with the request id); uvicorn's would repeat it.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)

@@ -1,0 +1,235 @@
+"""flyer's request middleware: one pure-ASGI layer, outermost, so it sees every response.
+
+Per HTTP request it takes a sane incoming `X-Request-ID` or makes one, puts it in
+`flyer_status.request_id_var` and structlog's context, echoes it with `X-Process-Time`,
+resolves the client behind trusted proxies only, enforces the body-size limit (413 in the
+envelope, by `Content-Length` and while the body streams) and writes one access line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import os
+import re
+import time
+from typing import FrozenSet, List, Optional, Tuple
+
+import structlog
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from flyer_status import envelope, request_id_var
+
+from flyer_core._logging import access_logger
+from flyer_core._settings import Network
+
+_VALID_ID = re.compile(rb"^[A-Za-z0-9._~:+/=-]{1,128}$")
+_INFO = logging.INFO
+_bind = structlog.contextvars.bind_contextvars
+_reset = structlog.contextvars.reset_contextvars
+
+
+class BodyTooLarge(HTTPException):
+    """The request body is larger than `flyer_max_body_size` (HTTP 413)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {limit} bytes")
+
+
+def new_request_id() -> str:
+    """A fresh request id: 32 lower-case hex digits."""
+    return os.urandom(16).hex()
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in str(text).strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
+
+class RequestMiddleware:
+    """Request id, trusted client address, access log, X-Process-Time and body limit."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        access_log: bool = True,
+        exclude: FrozenSet[str] = frozenset(),
+        trusted_proxies: Tuple[Network, ...] = (),
+        max_body_size: int = 0,
+        status_code_base: int = 0,
+    ) -> None:
+        self.app = app
+        self.access_log = access_log
+        self.exclude = exclude
+        self.trusted_proxies = trusted_proxies
+        self.max_body_size = max_body_size
+        self.status_code_base = status_code_base
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(scope, receive, send)
+        else:
+            await self._other(scope, receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start = time.perf_counter()
+        incoming: Optional[bytes] = None
+        length: Optional[bytes] = None
+        forwarded: List[bytes] = []
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming = value
+            elif name == b"content-length":
+                length = value
+            elif name == b"x-forwarded-for":
+                forwarded.append(value)
+        if incoming is not None and _VALID_ID.match(incoming):
+            request_id = incoming.decode("ascii")
+        else:
+            request_id = new_request_id()
+        if self.trusted_proxies:
+            self._resolve_client(scope, forwarded)
+
+        token = request_id_var.set(request_id)
+        log_tokens = _bind(request_id=request_id)
+        id_header = (b"x-request-id", request_id.encode("ascii"))
+        status = 0
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", ()))
+                headers.append(id_header)
+                headers.append(
+                    (b"x-process-time", b"%.6f" % (time.perf_counter() - start))
+                )
+                message = {**message, "headers": headers}
+            await send(message)
+
+        limit = self.max_body_size
+        try:
+            if limit and length is not None and _too_long(length, limit):
+                await self._reject(send_with_headers, limit, request_id)
+            else:
+                if limit:
+                    receive = _limited(receive, limit)
+                await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Starlette's ServerErrorMiddleware re-raises after sending the 500 and calling
+            # flyer's handler, which logged it: once is enough.
+            if not status:
+                raise
+        finally:
+            if self.access_log and scope["path"] not in self.exclude:
+                self._log(scope, status or 500, start, request_id)
+            _reset(**log_tokens)
+            request_id_var.reset(token)
+
+    async def _reject(self, send: Send, limit: int, request_id: str) -> None:
+        code = 413 + self.status_code_base
+        body = envelope(
+            code, "Content Too Large", f"the request body is larger than {limit} bytes"
+        )
+        body["request_id"] = request_id
+        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode("ascii")),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+
+    def _resolve_client(self, scope: Scope, forwarded: List[bytes]) -> None:
+        client = scope.get("client")
+        if not client or not forwarded or not self._trusted(client[0]):
+            return
+        hops = [h.strip() for v in forwarded for h in v.decode("latin-1").split(",")]
+        for hop in reversed(hops):
+            if not hop:
+                continue
+            if not self._trusted(hop):
+                scope["client"] = (hop, 0)
+                return
+        scope["client"] = (hops[0], 0) if hops and hops[0] else client
+
+    def _trusted(self, host: str) -> bool:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self.trusted_proxies)
+
+    def _log(self, scope: Scope, status: int, start: float, request_id: str) -> None:
+        if not access_logger.isEnabledFor(_INFO):
+            return
+        client = scope.get("client")
+        access_logger.info(
+            "request",
+            extra={
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+                "client": client[0] if client else "",
+                "request_id": request_id,
+            },
+        )
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def short_failures(message: Message) -> None:
+            # Starlette reports a failed start-up with a whole traceback; the error was
+            # logged already, so the server only needs its last line.
+            if message["type"] in ("lifespan.startup.failed", "lifespan.shutdown.failed"):
+                message = {**message, "message": _last_line(message.get("message", ""))}
+            await send(message)
+
+        await self.app(scope, receive, short_failures)
+
+    async def _other(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = new_request_id()
+        for name, value in scope.get("headers", ()):
+            if name == b"x-request-id" and _VALID_ID.match(value):
+                request_id = value.decode("ascii")
+        token = request_id_var.set(request_id)
+        log_tokens = _bind(request_id=request_id)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _reset(**log_tokens)
+            request_id_var.reset(token)
+
+
+def _too_long(length: bytes, limit: int) -> bool:
+    try:
+        return int(length) > limit
+    except ValueError:
+        return False
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    seen = 0
+
+    async def limited_receive() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge(limit)
+        return message
+
+    return limited_receive
+

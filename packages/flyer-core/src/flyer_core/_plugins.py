@@ -1,0 +1,184 @@
+"""Plugins: installed packages that hook into every app through the `flyer.plugins` group.
+
+An entry point names a zero-argument callable returning a fresh plugin object per app.
+Every member is optional: `name`, `order` (default 100), `setup(app, settings)`,
+`async startup()`, `async shutdown()`, `async check() -> bool | dict`, `settings_fields()`.
+Start-up runs in `(order, name)` order; shutdown in reverse, bounded in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import inspect
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+from fastapi import FastAPI
+from fastapi.encoders import jsonable_encoder
+
+from flyer_core._errors import StartupError
+from flyer_core._logging import logger
+from flyer_core._settings import Settings, SettingsError
+
+GROUP = "flyer.plugins"
+DEFAULT_ORDER = 100
+
+
+@dataclass(frozen=True)
+class LoadedPlugin:
+    """A plugin object with the name and order flyer sorts it by."""
+
+    name: str
+    order: int
+    plugin: Any
+
+
+def _entry_points() -> List[importlib.metadata.EntryPoint]:
+    found = importlib.metadata.entry_points()
+    if hasattr(found, "select"):
+        return list(found.select(group=GROUP))
+    return list(found.get(GROUP, []))  # type: ignore[attr-defined]  # Python < 3.10
+
+
+def _order(name: str, plugin: Any) -> int:
+    order = getattr(plugin, "order", DEFAULT_ORDER)
+    if isinstance(order, bool) or not isinstance(order, int):
+        raise StartupError(f"plugin {name!r}: order={order!r}: expected an int")
+    return order
+
+
+def _wrap(name: str, plugin: Any) -> LoadedPlugin:
+    name = str(getattr(plugin, "name", None) or name)
+    return LoadedPlugin(name, _order(name, plugin), plugin)
+
+
+def discover_plugins() -> List[LoadedPlugin]:
+    """One fresh object from every installed `flyer.plugins` entry point, sorted."""
+    loaded: Dict[str, LoadedPlugin] = {}
+    for ep in sorted(_entry_points(), key=lambda e: (e.name, e.value)):
+        if ep.name in loaded:
+            continue  # the same distribution seen twice on sys.path
+        try:
+            plugin = ep.load()()
+        except Exception as exc:
+            raise StartupError(
+                f"plugin {ep.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}"
+            ) from exc
+        loaded[ep.name] = _wrap(ep.name, plugin)
+    return sort_plugins(loaded.values())
+
+
+def given_plugins(plugins: Iterable[Any]) -> List[LoadedPlugin]:
+    """Plugin objects handed to `create_app(plugins=...)`, named by `.name` or class."""
+    return sort_plugins(
+        p if isinstance(p, LoadedPlugin) else _wrap(type(p).__name__.lower(), p) for p in plugins
+    )
+
+
+def sort_plugins(plugins: Iterable[LoadedPlugin]) -> List[LoadedPlugin]:
+    return sorted(plugins, key=lambda p: (p.order, p.name))
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+async def _call(function: Any) -> Any:
+    return await _maybe_await(function())
+
+
+def setup_plugins(plugins: List[LoadedPlugin], app: FastAPI, settings: Settings) -> None:
+    """Call every plugin's `setup(app, settings)` in order."""
+    for item in plugins:
+        setup = getattr(item.plugin, "setup", None)
+        if setup is None:
+            continue
+        try:
+            setup(app, settings)
+        except (SettingsError, StartupError):
+            raise
+        except ValueError as exc:
+            # Leaf settings report a bad variable as a one-line ValueError.
+            raise SettingsError(f"plugin {item.name!r}: {exc}") from None
+        except Exception as exc:
+            raise StartupError(
+                f"plugin {item.name!r} failed to set up: {type(exc).__name__}: {exc}"
+            ) from exc
+
+
+async def start_plugins(plugins: List[LoadedPlugin], timeout: float) -> None:
+    """`startup()` in order; if one fails, stop those started and raise `StartupError`."""
+    started: List[LoadedPlugin] = []
+    for item in plugins:
+        startup = getattr(item.plugin, "startup", None)
+        if startup is not None:
+            try:
+                await _call(startup)
+            except Exception as exc:
+                logger.error(
+                    "plugin failed to start", plugin=item.name, error=type(exc).__name__, exc_info=exc
+                )
+                await stop_plugins(started, timeout)
+                raise StartupError(
+                    f"plugin {item.name!r} failed to start: {type(exc).__name__}: {exc}"
+                ) from None
+        started.append(item)
+
+
+async def stop_plugins(plugins: List[LoadedPlugin], timeout: float) -> None:
+    """`shutdown()` in reverse order, all within about `timeout` seconds; errors are logged."""
+    deadline = time.monotonic() + timeout
+    for item in reversed(plugins):
+        shutdown = getattr(item.plugin, "shutdown", None)
+        if shutdown is None:
+            continue
+        # Each plugin gets at least a moment, even when an earlier one used the budget up.
+        remaining = max(deadline - time.monotonic(), 0.1)
+        try:
+            await asyncio.wait_for(_call(shutdown), remaining)
+        except asyncio.TimeoutError:
+            logger.error("plugin shutdown timed out", plugin=item.name, timeout_s=remaining)
+        except Exception as exc:
+            logger.error(
+                "plugin shutdown failed", plugin=item.name, error=type(exc).__name__, exc_info=exc
+            )
+
+
+def _normalise(result: Any) -> Dict[str, Any]:
+    if isinstance(result, dict):
+        report = dict(jsonable_encoder(result))
+        report["ok"] = bool(result.get("ok", True))
+        return report
+    return {"ok": bool(result)}
+
+
+async def check_plugins(
+    plugins: List[LoadedPlugin], timeout: float
+) -> Tuple[bool, Dict[str, Dict[str, Any]]]:
+    """Every plugin's `check()`, concurrently, under one deadline: (all ok, report by name)."""
+    checks = [(p, getattr(p.plugin, "check", None)) for p in plugins]
+    tasks: Dict[str, "asyncio.Task[Any]"] = {
+        p.name: asyncio.ensure_future(_call(check)) for p, check in checks if check
+    }
+    report: Dict[str, Dict[str, Any]] = {}
+    if not tasks:
+        return True, report
+    done, pending = await asyncio.wait(set(tasks.values()), timeout=timeout)
+    for task in pending:
+        task.cancel()
+    for name, task in tasks.items():
+        if task in pending:
+            report[name] = {"ok": False, "error": f"timed out after {timeout:g}s"}
+        elif task.exception() is not None:
+            exc = task.exception()
+            logger.warning("readiness check failed", plugin=name, error=f"{type(exc).__name__}: {exc}")
+            report[name] = {"ok": False, "error": type(exc).__name__}
+        else:
+            report[name] = _normalise(task.result())
+    return all(r["ok"] for r in report.values()), report
+
+
+def plugin_names(plugins: Optional[List[LoadedPlugin]]) -> List[str]:
+    return [p.name for p in plugins or ()]

@@ -1,0 +1,353 @@
+"""flyer's settings: every `flyer_*` variable, read from `.env` and the environment.
+
+Names are FastFlyer's (case-insensitive, prefix `flyer_`) with its defaults. The environment
+wins over `.env`. A bad value raises `SettingsError`, whose text is one line naming the
+variable, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import (
+    Any,
+    Dict,
+    FrozenSet,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Type,
+    Union,
+)
+
+from dotenv import dotenv_values
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+PREFIX = "flyer_"
+DEFAULT_ENV_FILE = ".env"
+
+_LOG_LEVELS = {
+    "debug": "debug",
+    "info": "info",
+    "warn": "warning",
+    "warning": "warning",
+    "error": "error",
+    "critical": "critical",
+}
+_LOG_FORMATS = ("auto", "console", "json")
+_BASE_URL = re.compile(r"^(/[A-Za-z0-9._~-]+)*/?$")
+_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+
+# What each variable accepts, for the one-line error.
+_EXPECTED: Dict[str, str] = {
+    "host": "an IP address or host name without spaces",
+    "port": "an integer 1-65535",
+    "base_url": "a URL path like /flyer (letters, digits, . _ ~ - between slashes)",
+    "workers": "an integer >= 1",
+    "threads": "an integer >= 1",
+    "worker_connections": "an integer >= 1",
+    "max_requests": "an integer >= 0",
+    "max_requests_jitter": "an integer >= 0",
+    "timeout": "an integer >= 0 (seconds)",
+    "graceful_timeout": "an integer >= 0 (seconds)",
+    "keepalive": "an integer >= 0 (seconds)",
+    "console_log_level": "one of debug, info, warn, warning, error, critical",
+    "file_log_level": "one of debug, info, warn, warning, error, critical",
+    "log_format": "one of auto, console, json",
+    "log_file_max_bytes": "a size in bytes >= 0 (e.g. 10485760, 512k, 10m)",
+    "log_file_backup_count": "an integer >= 0",
+    "trusted_proxies": "a comma-separated list of IP addresses or networks (CIDR), or *",
+    "status_code_base": "an integer >= 0",
+    "max_body_size": "a size in bytes >= 0 (e.g. 1048576, 512k, 10m; 0 = no limit)",
+    "ready_timeout": "a number of seconds > 0",
+}
+_BOOL = "a boolean (1/0, true/false, yes/no, on/off)"
+
+# Which settings source the current load reads: (.env path, environment mapping).
+_LOAD: ContextVar[Optional[Tuple[Optional[str], Mapping[str, str]]]] = ContextVar(
+    "flyer_settings_load", default=None
+)
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; `str(err)` is one line naming variable, value and rule."""
+
+
+def merged_environ(
+    env_file: Optional[str] = DEFAULT_ENV_FILE, environ: Optional[Mapping[str, str]] = None
+) -> Dict[str, str]:
+    """Every variable from `env_file` plus `environ` (default `os.environ`), keys lower-cased.
+
+    The environment wins over the file. A missing file is no error.
+    """
+    merged: Dict[str, str] = {}
+    for key, value in read_env_file(env_file).items():
+        merged[key.lower()] = value
+    for key, value in (os.environ if environ is None else environ).items():
+        merged[key.lower()] = value
+    return merged
+
+
+def read_env_file(env_file: Optional[str]) -> Dict[str, str]:
+    """The variables of a `.env` file (keys as written), or nothing when there is no file."""
+    if not env_file or not os.path.isfile(env_file):
+        return {}
+    return {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+
+
+class _FlyerSource(PydanticBaseSettingsSource):
+    """Reads `flyer_<field>` from the merged `.env` + environment mapping."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> Tuple[Any, str, bool]:
+        # Unused: __call__ builds every value at once.
+        return None, field_name, False
+
+    def __call__(self) -> Dict[str, Any]:
+        load = _LOAD.get()
+        if load is None:
+            env_file = self.settings_cls.model_config.get("env_file")
+            load = (str(env_file) if isinstance(env_file, (str, os.PathLike)) else None, os.environ)
+        merged = merged_environ(*load)
+        values: Dict[str, Any] = {}
+        for name in self.settings_cls.model_fields:
+            key = PREFIX + name
+            if name != "environ" and key in merged:
+                values[name] = merged[key]
+        values["environ"] = merged
+        return values
+
+
+def _split(text: str) -> List[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _parse_size(value: Any) -> Any:
+    if isinstance(value, str):
+        match = _SIZE.match(value)
+        if not match:
+            raise ValueError("not a size")
+        unit = (match.group(2) or "").lower()[:1]
+        return int(match.group(1)) * _SIZE_UNITS[unit]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every flyer-core setting. Field `port` is variable `flyer_port`, and so on.
+
+    `environ` holds every variable from `.env` and the environment (keys lower-cased, the
+    environment winning); plugins build their own settings from it.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX,
+        case_sensitive=False,
+        env_file=DEFAULT_ENV_FILE,
+        extra="ignore",
+        validate_default=True,
+        frozen=True,
+    )
+
+    # Server (FastFlyer's table, same defaults).
+    host: str = Field("0.0.0.0", description="Address to bind")
+    port: int = Field(8080, ge=1, le=65535, description="Port to bind")
+    base_url: str = Field("/flyer", description="URL prefix of every API")
+    version: str = Field("v1", description="Service version (shown in the OpenAPI document)")
+    reload: bool = Field(False, description="Reload on code change (development)")
+    workers: int = Field(1, ge=1, description="Worker processes (gunicorn)")
+    threads: int = Field(5, ge=1, description="Threads per worker (gunicorn)")
+    worker_connections: int = Field(
+        1000, ge=1, description="Concurrent connections per worker before 503"
+    )
+    enable_max_requests: bool = Field(False, description="Restart workers after max_requests")
+    max_requests: int = Field(0, ge=0, description="Requests a worker serves before restarting")
+    max_requests_jitter: int = Field(0, ge=0, description="Random extra added to max_requests")
+    timeout: int = Field(60, ge=0, description="Seconds of silence before a worker is restarted")
+    graceful_timeout: int = Field(
+        1, ge=0, description="Seconds to finish in-flight requests and shut plugins down"
+    )
+    keepalive: int = Field(5, ge=0, description="Seconds to wait for a request on keep-alive")
+
+    # Logging.
+    console_log_level: str = Field("info", description="Console log level")
+    file_log_level: str = Field("info", description="Log file level")
+    access_log: bool = Field(True, description="One log line per request")
+    access_logfile: str = Field("-", description="Where access lines go: - (console) or a file")
+    access_log_exclude: str = Field(
+        "", description="Comma-separated paths whose requests are not access-logged"
+    )
+    log_format: str = Field("auto", description="console, json, or auto (console on a TTY)")
+    log_file: str = Field("", description="Also write logs (JSON lines) to this file")
+    log_file_max_bytes: int = Field(
+        10 * 1024 * 1024, ge=0, description="Rotate the log file at this size (0: never)"
+    )
+    log_file_backup_count: int = Field(5, ge=0, description="Rotated log files kept")
+
+    # Docs and auth.
+    docs_enabled: bool = Field(True, description="Serve Swagger UI, ReDoc and / redirect")
+    openapi_enabled: bool = Field(True, description="Serve openapi.json (docs need it)")
+    auth_enable: bool = Field(False, description="HTTP Basic auth on APIs, docs and management")
+    auth_user: str = Field("", description="HTTP Basic user name")
+    auth_pass: SecretStr = Field(SecretStr(""), description="HTTP Basic password")
+
+    # Requests.
+    trusted_proxies: str = Field(
+        "", description="Proxies whose X-Forwarded-For is trusted (IPs/CIDRs, comma-separated)"
+    )
+    status_code_base: int = Field(0, ge=0, description="Added to every non-200 body code")
+    cors_origins: str = Field("", description="CORS allowed origins, comma-separated (off)")
+    cors_allow_credentials: bool = Field(False, description="CORS: allow credentials")
+    cors_allow_methods: str = Field("*", description="CORS: allowed methods, comma-separated")
+    cors_allow_headers: str = Field("*", description="CORS: allowed headers, comma-separated")
+    max_body_size: int = Field(0, ge=0, description="Largest request body in bytes (0: no limit)")
+    ready_timeout: float = Field(5.0, gt=0, description="Deadline of the readiness checks")
+
+    environ: Dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise SettingsError(describe_validation_error(exc)) from None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: Type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> Tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, _FlyerSource(settings_cls))
+
+    @field_validator("host")
+    @classmethod
+    def _check_host(cls, value: str) -> str:
+        value = value.strip()
+        if not value or any(c.isspace() for c in value):
+            raise ValueError("bad host")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _BASE_URL.match(value):
+            raise ValueError("bad base_url")
+        return value.rstrip("/")
+
+    @field_validator("console_log_level", "file_log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        try:
+            return _LOG_LEVELS[value.strip().lower()]
+        except KeyError:
+            raise ValueError("bad level") from None
+
+    @field_validator("log_format")
+    @classmethod
+    def _check_format(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in _LOG_FORMATS:
+            raise ValueError("bad format")
+        return value
+
+    @field_validator("log_file_max_bytes", "max_body_size", mode="before")
+    @classmethod
+    def _check_size(cls, value: Any) -> Any:
+        return _parse_size(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        for part in _split(value):
+            if part != "*":
+                ipaddress.ip_network(part, strict=False)  # ValueError on junk
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> Settings:
+        if self.auth_enable and not (self.auth_user and self.auth_pass.get_secret_value()):
+            raise ValueError(
+                "flyer_auth_enable=1: set both flyer_auth_user and flyer_auth_pass "
+                "(with auth on and no credentials every request would be refused)"
+            )
+        return self
+
+    # Parsed views of the comma-separated settings.
+
+    @property
+    def access_log_excluded(self) -> FrozenSet[str]:
+        """Paths whose requests get no access log line."""
+        return frozenset(_split(self.access_log_exclude))
+
+    @property
+    def cors_origin_list(self) -> List[str]:
+        return _split(self.cors_origins)
+
+    @property
+    def trusted_proxy_networks(self) -> Tuple[Network, ...]:
+        """The trusted proxies as networks; `*` trusts every address."""
+        parts = _split(self.trusted_proxies)
+        if "*" in parts:
+            return (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
+        return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
+
+
+SECRET_FIELDS = frozenset(
+    name for name, field in Settings.model_fields.items() if field.annotation is SecretStr
+)
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """A pydantic error on Settings as one line: `flyer_port='abc': expected an integer 1-65535`."""
+    parts: List[str] = []
+    for error in exc.errors():
+        loc = error.get("loc") or ()
+        message = str(error.get("msg", "invalid"))
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        if not loc:
+            parts.append(message)
+            continue
+        name = str(loc[0])
+        shown = "'********'" if name in SECRET_FIELDS else repr(error.get("input"))
+        field = Settings.model_fields.get(name)
+        expected = _EXPECTED.get(name)
+        if expected is None:
+            expected = _BOOL if field is not None and field.annotation is bool else message
+        parts.append(f"{PREFIX}{name}={shown}: expected {expected}")
+    return "; ".join(parts)
+
+
+@contextmanager
+def _loading(env_file: Optional[str], environ: Optional[Mapping[str, str]]) -> Iterator[None]:
+    token = _LOAD.set((env_file, os.environ if environ is None else environ))
+    try:
+        yield
+    finally:
+        _LOAD.reset(token)
+
+
+def load_settings(
+    env_file: Optional[str] = DEFAULT_ENV_FILE,
+    environ: Optional[Mapping[str, str]] = None,
+    **overrides: Any,
+) -> Settings:
+    """Settings from `env_file` (default `.env`; None: no file) and `environ` (default
+    `os.environ`), the environment winning; keyword `overrides` win over both.
+
+    Raises `SettingsError` (one line) on a bad value.
+    """
+    with _loading(env_file, environ):
+        return Settings(**overrides)
