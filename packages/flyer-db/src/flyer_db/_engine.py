@@ -1,0 +1,168 @@
+"""SQLAlchemy engines with flyer's pool defaults, and the ancestor's `get_mysql_pool`."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Dict, Hashable, Optional, Tuple, Union
+
+import sqlalchemy
+from sqlalchemy.engine import URL, Engine
+
+from flyer_db import _registry
+from flyer_db._settings import DBSettings, parse_int
+from flyer_db._url import mysql_url, normalize_url, parse_port
+
+CONNECT_TIMEOUT = 10  # seconds; libpq would otherwise wait forever for an unresponsive host
+
+_lock = threading.Lock()
+_shared: Dict[Hashable, Engine] = {}
+_default_settings: Optional[DBSettings] = None
+
+
+def create_engine(
+    url: Union[str, URL, None] = None,
+    *,
+    settings: Optional[DBSettings] = None,
+    **kwargs: Any,
+) -> Engine:
+    """A new SQLAlchemy `Engine` for `url` with flyer's defaults; every keyword passes through.
+
+    Defaults: `pool_pre_ping=True` (a connection killed while idle is replaced before use),
+    `pool_recycle`, `pool_size` and `max_overflow` from `settings` (`DBSettings.from_env()` when
+    not given: `flyer_db_recycle_rate`, `flyer_db_pool_size`, `flyer_db_max_overflow`), and a
+    10 s connect timeout for MySQL/MariaDB and PostgreSQL. Without `url`, the settings' URL
+    (the embedded SQLite file unless `flyer_db_*` names a server). SQLite keeps SQLAlchemy's own
+    pool, so the pool sizes do not apply to it. The engine is fork-safe: a child process
+    never reuses a connection its parent opened.
+    """
+    if settings is None:
+        settings = default_settings()
+    target, options = engine_options(url, settings, kwargs)
+    return _registry.track(sqlalchemy.create_engine(target, **options))
+
+
+def engine_options(
+    url: Union[str, URL, None], settings: DBSettings, kwargs: Dict[str, Any]
+) -> Tuple[URL, Dict[str, Any]]:
+    """The normalized URL and the `sqlalchemy.create_engine` keywords `create_engine` uses."""
+    target = normalize_url(url if url is not None else settings.url)
+    options: Dict[str, Any] = {"pool_pre_ping": True, "pool_recycle": settings.recycle_rate}
+    extra = dict(kwargs)
+    backend = target.get_backend_name()
+    if backend != "sqlite" and "poolclass" not in extra:
+        options["pool_size"] = settings.pool_size
+        options["max_overflow"] = settings.max_overflow
+    if backend in {"mysql", "mariadb", "postgresql"} and "connect_timeout" not in target.query:
+        connect_args = dict(extra.pop("connect_args", None) or {})
+        connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT)
+        options["connect_args"] = connect_args
+    options.update(extra)
+    return target, options
+
+
+def get_mysql_pool(
+    user: Optional[str] = None,
+    password: Optional[str] = None,
+    host: Optional[str] = None,
+    port: Union[int, str, None] = None,
+    name: Optional[str] = None,
+    recycle_rate: Union[int, str, None] = None,
+    pool_size: Union[int, str, None] = None,
+    max_overflow: Union[int, str, None] = None,
+    *,
+    charset: Optional[str] = None,
+    **kwargs: Any,
+) -> Engine:
+    """The ancestor's call, unchanged: a MySQL/MariaDB `Engine` (PyMySQL) on a shared pool.
+
+    Arguments come in the ancestor's order and may be strings as `getenv` returns them; an
+    empty password means none. Any argument left out comes from `DBSettings.from_env()`.
+    The same arguments return the same engine, so calling it per request costs nothing.
+    Extra keywords go to `create_engine`.
+    """
+    settings = settings_from_parts(
+        user, password, host, port, name, recycle_rate, pool_size, max_overflow, charset
+    )
+    url = mysql_url(
+        settings.user,
+        settings.password,
+        settings.host,
+        settings.port,
+        settings.name,
+        settings.charset,
+    )
+    return _shared_engine("mysql", url, settings, kwargs)
+
+
+def settings_from_parts(
+    user: Optional[str] = None,
+    password: Optional[str] = None,
+    host: Optional[str] = None,
+    port: Union[int, str, None] = None,
+    name: Optional[str] = None,
+    recycle_rate: Union[int, str, None] = None,
+    pool_size: Union[int, str, None] = None,
+    max_overflow: Union[int, str, None] = None,
+    charset: Optional[str] = None,
+    *,
+    show_port: bool = True,
+) -> DBSettings:
+    """Settings for a MySQL/MariaDB server from the ancestor's arguments; None: the default."""
+    defaults = default_settings()
+    parsed_port = parse_port(port, show=show_port)
+    return DBSettings(
+        user=defaults.user if user is None else user,
+        password=defaults.password if password is None else password,
+        host=defaults.host if host is None else host,
+        port=defaults.port if parsed_port is None else parsed_port,
+        name=defaults.name if name is None else name,
+        charset=defaults.charset if charset is None else charset,
+        recycle_rate=_or(parse_int("recycle_rate", recycle_rate, -1), defaults.recycle_rate),
+        pool_size=_or(parse_int("pool_size", pool_size, 0), defaults.pool_size),
+        max_overflow=_or(parse_int("max_overflow", max_overflow, -1), defaults.max_overflow),
+        server=True,
+    )
+
+
+def get_engine(settings: Optional[DBSettings] = None, **kwargs: Any) -> Engine:
+    """The application's engine: one shared engine for `settings` (default: `flyer_db_*`).
+
+    flyer-core's plugin makes the settings it read (`.env` included) the default.
+    """
+    if settings is None:
+        settings = default_settings()
+    url = settings.url
+    return _shared_engine("settings", url, settings, kwargs)
+
+
+def default_settings() -> DBSettings:
+    """What flyer-core's plugin read (`.env` included), else `DBSettings.from_env()`."""
+    return _default_settings or DBSettings.from_env()
+
+
+def set_default_settings(settings: Optional[DBSettings]) -> None:
+    """Make `settings` what `get_engine()` and `get_session` use when given none."""
+    global _default_settings
+    _default_settings = settings
+
+
+def _shared_engine(kind: str, url: URL, settings: DBSettings, kwargs: Dict[str, Any]) -> Engine:
+    key: Hashable = (
+        kind,
+        url.render_as_string(hide_password=False),
+        tuple(sorted(settings.engine_kwargs().items())),
+        tuple(sorted(kwargs.items())),
+    )
+    try:
+        hash(key)
+    except TypeError:  # unhashable options (a dict of connect_args): a private engine
+        return create_engine(url, settings=settings, **kwargs)
+    with _lock:
+        engine = _shared.get(key)
+        if engine is None:
+            engine = _shared[key] = create_engine(url, settings=settings, **kwargs)
+        return engine
+
+
+def _or(value: Optional[int], default: int) -> int:
+    return default if value is None else value

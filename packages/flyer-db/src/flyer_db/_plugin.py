@@ -1,0 +1,53 @@
+"""The flyer-core plugin: settings for `get_engine`/`get_session`, readiness, pools closed at exit."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Dict, List
+
+from flyer_db import _registry
+from flyer_db._check import DEFAULT_TIMEOUT, acheck_engine
+from flyer_db._engine import get_engine, set_default_settings
+from flyer_db._settings import DBSettings, settings_fields
+
+
+class DBPlugin:
+    """Found by flyer-core through the `flyer.plugins` entry point `db`.
+
+    `setup` reads `flyer_db_*` from the app's settings (`.env` included) and makes them what
+    `get_engine()` and the `get_session` dependency use. Nothing connects at start-up.
+    The readiness check runs `SELECT 1` on every engine flyer-db made in this process
+    (`get_mysql_pool`, `create_engine`, `get_dataset_pool`...) and on the configured
+    database when `flyer_db_url` or `flyer_db_host`... name a server. Shutdown closes the
+    pools' idle connections.
+    """
+
+    name = "db"
+    order = 20
+
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.settings = DBSettings()
+        self.timeout = timeout
+
+    def setup(self, app: Any, settings: Any) -> None:
+        self.settings = DBSettings.from_env(getattr(settings, "environ", None))
+        set_default_settings(self.settings)
+
+    async def startup(self) -> None:
+        """Nothing to do: engines connect on first use."""
+
+    async def shutdown(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, _registry.dispose_engines)
+
+    async def check(self) -> Dict[str, Any]:
+        engines = _registry.engines()
+        if self.settings.server:
+            configured = get_engine(self.settings)
+            if configured not in engines:
+                engines.append(configured)
+        results = await asyncio.gather(*(acheck_engine(e, self.timeout) for e in engines))
+        return {"ok": all(result["ok"] for result in results), "databases": list(results)}
+
+    def settings_fields(self) -> List[Dict[str, Any]]:
+        return settings_fields()
