@@ -190,6 +190,8 @@ class Driver:
             self.client.close()
         else:
             self.loop.run_until_complete(self.client.aclose())
+            # As asyncio.run() does: finish async generators httpx left suspended.
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
             self.loop.close()
 
 
