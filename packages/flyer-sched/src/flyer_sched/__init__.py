@@ -1,5 +1,48 @@
-"""Scheduled jobs that run once per tick across every process and host."""
+"""Scheduled jobs that run once per tick across every process and host.
+
+`background_scheduler` and `asyncio_scheduler` are APScheduler 3 schedulers; `@scheduler.lock()`
+makes a job run once per scheduled tick fleet-wide, `@scheduler.leader()` runs a long-lived
+function in exactly one process. Creating the two schedulers starts nothing: the app's
+lifespan (through flyer-core's plugin) or your own code starts and stops them.
+"""
 
 from flyer_sched.__about__ import __version__
+from flyer_sched._defaults import asyncio_scheduler, background_scheduler
+from flyer_sched._events import OUTCOMES, RunEvent, RunHook
+from flyer_sched._executors import AsyncIOExecutor, ThreadPoolExecutor
+from flyer_sched._file_store import FileLockStore
+from flyer_sched._leader import Lease, current_lease
+from flyer_sched._memory_store import MemoryLockStore
+from flyer_sched._redis_store import RedisLockStore
+from flyer_sched._router import create_router
+from flyer_sched._schedulers import AsyncIOScheduler, BackgroundScheduler, Scheduler
+from flyer_sched._settings import SchedSettings
+from flyer_sched._store import Claim, LockStatus, LockStore, LockStoreError
+from flyer_sched._tick import Tick, current_tick
 
-__all__ = ["__version__"]
+__all__ = [
+    "OUTCOMES",
+    "AsyncIOExecutor",
+    "AsyncIOScheduler",
+    "BackgroundScheduler",
+    "Claim",
+    "FileLockStore",
+    "Lease",
+    "LockStatus",
+    "LockStore",
+    "LockStoreError",
+    "MemoryLockStore",
+    "RedisLockStore",
+    "RunEvent",
+    "RunHook",
+    "SchedSettings",
+    "Scheduler",
+    "ThreadPoolExecutor",
+    "Tick",
+    "__version__",
+    "asyncio_scheduler",
+    "background_scheduler",
+    "create_router",
+    "current_lease",
+    "current_tick",
+]

@@ -1,0 +1,197 @@
+"""Executors that run each tick with its scheduled time in context, then report the run.
+
+APScheduler hands an executor the job and its scheduled run times; its `run_job` then calls the
+function without saying which run time a call is for. These executors call APScheduler's own
+`run_job` once per run time with a `Tick` in a context variable, which is how `lock()` learns the
+fire time it must claim and how `current_tick()` answers inside a job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import sys
+import time
+from typing import Any, Callable, Dict, List, Optional, Set
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
+from apscheduler.executors.asyncio import AsyncIOExecutor as _APSAsyncIOExecutor
+from apscheduler.executors.base import run_job
+from apscheduler.executors.pool import ThreadPoolExecutor as _APSThreadPoolExecutor
+from apscheduler.util import iscoroutinefunction_partial
+
+from flyer_sched._events import RunEvent, RunHooks
+from flyer_sched._tick import _CURRENT, Tick
+
+try:  # APScheduler 3.11 moved it
+    from apscheduler.executors.base import run_coroutine_job
+except ImportError:  # pragma: no cover - APScheduler 3.10
+    from apscheduler.executors.base_py3 import run_coroutine_job
+
+_fallback_hooks = RunHooks()
+Reporter = Callable[[Any, Tick, List[Any], float], None]
+
+
+class ManualRunTimes(List[Any]):
+    """Run times of a "run now" request: the lock claims no tick for them, only the run lock."""
+
+
+def _event_for(job: Any, tick: Tick, events: List[Any], duration: float) -> RunEvent:
+    outcome, error = "success", tick.error
+    for event in events:
+        if event.code == EVENT_JOB_MISSED:
+            outcome = "missed"
+        elif event.code == EVENT_JOB_ERROR:
+            outcome = "error"
+            exc = event.exception
+            error = f"{type(exc).__name__}: {exc}"[:500]
+    if outcome == "success" and tick.skipped:
+        outcome = "skipped"
+    return RunEvent(
+        job_id=job.id,
+        scheduled_time=tick.scheduled_time,
+        outcome=outcome,
+        duration=duration,
+        reason=tick.reason,
+        lock_id=tick.lock_id,
+        holder=tick.holder,
+        fencing_token=tick.fencing_token,
+        error=error,
+        manual=tick.manual,
+    )
+
+
+def _reporter(scheduler: Any) -> Reporter:
+    report = getattr(scheduler, "_flyer_report", None)
+    if report is not None:
+        return report  # type: ignore[no-any-return]
+
+    def fallback(job: Any, tick: Tick, events: List[Any], duration: float) -> None:
+        _fallback_hooks.report(_event_for(job, tick, events, duration))
+
+    return fallback
+
+
+def run_ticks(
+    job: Any, jobstore_alias: str, run_times: List[Any], logger_name: str, report: Reporter
+) -> List[Any]:
+    """APScheduler's `run_job`, once per run time, each inside its own `Tick`."""
+    manual = isinstance(run_times, ManualRunTimes)
+    events: List[Any] = []
+    for run_time in run_times:
+        tick = Tick(job.id, run_time, manual=manual)
+        token = _CURRENT.set(tick)
+        started = time.monotonic()
+        try:
+            produced = run_job(job, jobstore_alias, [run_time], logger_name)
+        finally:
+            _CURRENT.reset(token)
+        report(job, tick, produced, time.monotonic() - started)
+        events.extend(produced)
+    return events
+
+
+async def run_ticks_async(
+    job: Any, jobstore_alias: str, run_times: List[Any], logger_name: str, report: Reporter
+) -> List[Any]:
+    """The coroutine counterpart of `run_ticks`."""
+    manual = isinstance(run_times, ManualRunTimes)
+    events: List[Any] = []
+    for run_time in run_times:
+        tick = Tick(job.id, run_time, manual=manual)
+        token = _CURRENT.set(tick)
+        started = time.monotonic()
+        try:
+            produced = await run_coroutine_job(job, jobstore_alias, [run_time], logger_name)
+        finally:
+            _CURRENT.reset(token)
+        report(job, tick, produced, time.monotonic() - started)
+        events.extend(produced)
+    return events
+
+
+class ThreadPoolExecutor(_APSThreadPoolExecutor):  # type: ignore[misc]
+    """APScheduler's thread pool executor, tick-aware and restartable after `shutdown()`."""
+
+    def __init__(self, max_workers: int = 10, pool_kwargs: Optional[Dict[str, Any]] = None):
+        self._pool_args = (int(max_workers), dict(pool_kwargs or {}))
+        super().__init__(max_workers, pool_kwargs)
+        self._futures: Set[concurrent.futures.Future[Any]] = set()
+        self._closed = False
+
+    def start(self, scheduler: Any, alias: str) -> None:
+        super().start(scheduler, alias)
+        if self._closed:
+            workers, kwargs = self._pool_args
+            self._pool = concurrent.futures.ThreadPoolExecutor(workers, **kwargs)
+            self._closed = False
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._closed = True
+        self._pool.shutdown(wait)
+
+    def _do_submit_job(self, job: Any, run_times: List[Any]) -> None:
+        def callback(future: concurrent.futures.Future[Any]) -> None:
+            self._futures.discard(future)
+            exc = future.exception()
+            if exc is not None:
+                self._run_job_error(job.id, exc, exc.__traceback__)
+            else:
+                self._run_job_success(job.id, future.result())
+
+        future = self._pool.submit(
+            run_ticks,
+            job,
+            job._jobstore_alias,
+            run_times,
+            self._logger.name,
+            _reporter(self._scheduler),
+        )
+        self._futures.add(future)
+        future.add_done_callback(callback)
+
+    def running_futures(self) -> List[concurrent.futures.Future[Any]]:
+        """Futures of the runs submitted and not finished yet."""
+        return [f for f in list(self._futures) if not f.done()]
+
+
+class AsyncIOExecutor(_APSAsyncIOExecutor):  # type: ignore[misc]
+    """APScheduler's asyncio executor, tick-aware: coroutines run as tasks on the scheduler's
+    loop, plain functions in the loop's default thread pool."""
+
+    def _do_submit_job(self, job: Any, run_times: List[Any]) -> None:
+        def callback(future: Any) -> None:
+            self._pending_futures.discard(future)
+            try:
+                events = future.result()
+            except BaseException:
+                self._run_job_error(job.id, *sys.exc_info()[1:])
+            else:
+                self._run_job_success(job.id, events)
+
+        report = _reporter(self._scheduler)
+        alias = job._jobstore_alias
+        future: Any
+        if iscoroutinefunction_partial(job.func):
+            coro = run_ticks_async(job, alias, run_times, self._logger.name, report)
+            future = self._eventloop.create_task(coro)
+        else:
+            future = self._eventloop.run_in_executor(
+                None, run_ticks, job, alias, run_times, self._logger.name, report
+            )
+        future.add_done_callback(callback)
+        self._pending_futures.add(future)
+
+    def running_futures(self) -> List[Any]:
+        """Tasks and futures of the runs submitted and not finished yet."""
+        return [f for f in list(getattr(self, "_pending_futures", ())) if not f.done()]
+
+
+async def wait_futures(futures: List[Any], timeout: float) -> bool:
+    """Wait for asyncio or concurrent futures; True when all finished within `timeout`."""
+    if not futures:
+        return True
+    wrapped = [asyncio.wrap_future(f) if isinstance(f, concurrent.futures.Future) else f
+               for f in futures]
+    _, pending = await asyncio.wait(wrapped, timeout=timeout)
+    return not pending

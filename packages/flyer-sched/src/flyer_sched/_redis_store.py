@@ -1,0 +1,249 @@
+"""The Redis lock store: many processes on many hosts.
+
+Every decision is one Lua script (redis-py `register_script`), so claim, renew and release are
+atomic and compare the caller's token inside Redis. Keys carry a hash tag (`{job:...}`) so a
+lock's two keys live in one Redis Cluster slot:
+
+- `<prefix>:{<name>}:state`: hash `tick`, `fence`, `holder`, `paused`; never expires.
+- `<prefix>:{<name>}:run`: hash `token`, `holder`, `tick`, `since`; expires after the TTL.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence
+
+from flyer_sched._store import Claim, LockStatus, LockStore, LockStoreError, tick_time
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from flyer_sched._settings import SchedSettings
+
+# A retried claim (reply lost, command re-sent) must not lock its own sender out, so a run
+# lock that already carries the caller's token counts as acquired.
+_CLAIM = """
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local state, run = KEYS[1], KEYS[2]
+local tick, token, holder, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+if redis.call('HGET', run, 'token') == token then
+  return {1, 'acquired', redis.call('HGET', state, 'fence'), holder, 0}
+end
+if redis.call('HGET', state, 'paused') == '1' then
+  return {0, 'paused', false, '', 0}
+end
+if tick ~= '' then
+  local last = redis.call('HGET', state, 'tick')
+  if last and tonumber(last) >= tonumber(tick) then
+    return {0, 'done', false, redis.call('HGET', state, 'holder') or '', 0}
+  end
+end
+if redis.call('EXISTS', run) == 1 then
+  return {0, 'busy', false, redis.call('HGET', run, 'holder') or '', redis.call('PTTL', run)}
+end
+local t = redis.call('TIME')
+local now = t[1] .. string.rep('0', 6 - string.len(t[2])) .. t[2]
+redis.call('HSET', run, 'token', token, 'holder', holder, 'tick', tick, 'since', now)
+redis.call('PEXPIRE', run, ttl)
+if tick ~= '' then
+  redis.call('HSET', state, 'tick', tick)
+end
+redis.call('HSET', state, 'holder', holder)
+local fence = redis.call('HGET', state, 'fence')
+if (not fence) or tonumber(fence) < tonumber(now) then
+  redis.call('HSET', state, 'fence', now)
+  fence = now
+else
+  fence = redis.call('HINCRBY', state, 'fence', 1)
+end
+return {1, 'acquired', fence, holder, 0}
+"""
+
+_RENEW = """
+if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+_RELEASE = """
+if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def _text(value: Any) -> Optional[str]:
+    if value is None or value is False:
+        return None
+    if isinstance(value, bytes):
+        return value.decode()
+    return str(value)
+
+
+def client_from_settings(settings: SchedSettings) -> Redis:
+    """A Redis client for the lock store: flyer-cache's when it is installed, else redis-py's."""
+    try:
+        import flyer_cache
+    except ImportError:
+        flyer_cache = None
+    if flyer_cache is not None:
+        client: Any = None
+        if settings.redis_url and hasattr(flyer_cache, "from_url"):
+            client = flyer_cache.from_url(settings.redis_url)
+        elif settings.redis_host and hasattr(flyer_cache, "get_redis_pool"):
+            client = flyer_cache.get_redis_pool(
+                settings.redis_host, settings.redis_port, settings.redis_pass, settings.redis_db
+            )
+        if client is not None:
+            return client  # type: ignore[no-any-return]
+    try:
+        import redis
+    except ImportError:
+        raise RuntimeError(
+            "the Redis lock store needs redis-py: pip install 'flyer-sched[redis]'"
+        ) from None
+    options: Any = {"socket_connect_timeout": 2.0, "socket_timeout": 2.0}
+    if settings.redis_url:
+        return redis.Redis.from_url(settings.redis_url, **options)
+    return redis.Redis(
+        host=settings.redis_host or "localhost",
+        port=settings.redis_port,
+        password=settings.redis_pass or None,
+        db=settings.redis_db,
+        **options,
+    )
+
+
+class RedisLockStore(LockStore):
+    """Locks in Redis. Give a `redis.Redis` client, or a `url` to create one on first use."""
+
+    kind = "redis"
+
+    def __init__(
+        self,
+        client: Optional[Redis] = None,
+        *,
+        url: Optional[str] = None,
+        prefix: str = "flyer:sched",
+    ) -> None:
+        if client is None and url is None:
+            raise ValueError("RedisLockStore needs a client or a url")
+        self._client = client
+        self._url = url
+        self.prefix = prefix
+        self._scripts: Optional[List[Any]] = None
+
+    def __repr__(self) -> str:
+        where = "client" if self._url is None else "url"
+        return f"RedisLockStore({where}=..., prefix={self.prefix!r})"
+
+    @property
+    def client(self) -> Redis:
+        """The Redis client (created from the URL on first use)."""
+        if self._client is None:
+            assert self._url is not None
+            import redis
+
+            self._client = redis.Redis.from_url(
+                self._url, socket_connect_timeout=2.0, socket_timeout=2.0
+            )
+        return self._client
+
+    def _keys(self, name: str) -> List[str]:
+        tag = urllib.parse.quote(name, safe=":._-@/")
+        return [f"{self.prefix}:{{{tag}}}:state", f"{self.prefix}:{{{tag}}}:run"]
+
+    def _script(self, index: int) -> Any:
+        if self._scripts is None:
+            client = self.client
+            self._scripts = [client.register_script(s) for s in (_CLAIM, _RENEW, _RELEASE)]
+        return self._scripts[index]
+
+    def _call(self, index: int, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        from redis.exceptions import RedisError
+
+        try:
+            return self._script(index)(keys=list(keys), args=list(args))
+        except RedisError as exc:
+            raise LockStoreError(f"redis lock store: {exc}") from exc
+
+    def claim(
+        self, name: str, tick: Optional[int], token: str, holder: str, ttl: float
+    ) -> Claim:
+        ttl_ms = max(1, int(ttl * 1000))
+        tick_arg = "" if tick is None else str(tick)
+        reply = self._call(0, self._keys(name), [tick_arg, token, holder, ttl_ms])
+        acquired, reason, fence, who, left = reply
+        fence_text = _text(fence)
+        return Claim(
+            acquired=bool(int(acquired)),
+            reason=_text(reason) or "",
+            fencing_token=int(fence_text) if fence_text else None,
+            holder=_text(who) or None,
+            expires_in=int(left) / 1000 if int(left) > 0 else None,
+        )
+
+    def renew(self, name: str, token: str, ttl: float) -> bool:
+        ttl_ms = max(1, int(ttl * 1000))
+        return bool(int(self._call(1, self._keys(name)[1:], [token, ttl_ms])))
+
+    def release(self, name: str, token: str) -> bool:
+        return bool(int(self._call(2, self._keys(name)[1:], [token])))
+
+    def status(self, name: str) -> LockStatus:
+        from redis.exceptions import RedisError
+
+        state_key, run_key = self._keys(name)
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hgetall(state_key)
+            pipe.hget(run_key, "holder")
+            pipe.pttl(run_key)
+            raw_state, raw_holder, pttl = pipe.execute()
+        except RedisError as exc:
+            raise LockStoreError(f"redis lock store: {exc}") from exc
+        state = {_text(k): _text(v) for k, v in dict(raw_state).items()}
+        holder = _text(raw_holder)
+        tick = state.get("tick")
+        fence = state.get("fence")
+        return LockStatus(
+            holder=holder,
+            expires_in=int(pttl) / 1000 if holder and int(pttl) > 0 else None,
+            last_tick=tick_time(int(tick)) if tick else None,
+            last_holder=state.get("holder"),
+            fencing_token=int(fence) if fence else None,
+            paused=state.get("paused") == "1",
+        )
+
+    def set_paused(self, name: str, paused: bool) -> None:
+        from redis.exceptions import RedisError
+
+        state_key = self._keys(name)[0]
+        try:
+            if paused:
+                self.client.hset(state_key, "paused", "1")
+            else:
+                self.client.hdel(state_key, "paused")
+        except RedisError as exc:
+            raise LockStoreError(f"redis lock store: {exc}") from exc
+
+    def warm(self) -> None:
+        import redis.exceptions  # noqa: F401
+
+        self._script(0)
+
+    def ping(self) -> bool:
+        from redis.exceptions import RedisError
+
+        try:
+            return bool(self.client.ping())
+        except RedisError:
+            return False
+
+    def close(self) -> None:
+        if self._url is not None and self._client is not None:
+            self._client.close()
+            self._client = None
+            self._scripts = None

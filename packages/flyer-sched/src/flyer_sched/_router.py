@@ -1,0 +1,208 @@
+"""The management API: list, pause, resume, run now and remove jobs (FastAPI, imported lazily).
+
+Responses use flyer's envelope (`code`, `message`, `detail`, `data`, `request_id`). A job is
+addressed by its id in the path; ids may contain `:` and `.`, and `/` when percent-encoded.
+"""
+
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
+
+if TYPE_CHECKING:
+    from flyer_sched._schedulers import Scheduler
+
+
+def _find(schedulers: Sequence["Scheduler"], job_id: str) -> Optional[Tuple["Scheduler", Any]]:
+    for scheduler in schedulers:
+        job = scheduler.get_job(job_id)
+        if job is not None:
+            return scheduler, job
+    return None
+
+
+def create_router(
+    schedulers: Optional[Sequence["Scheduler"]] = None,
+    *,
+    prefix: str = "",
+    dependencies: Optional[Sequence[Any]] = None,
+    tags: Optional[List[str]] = None,
+) -> Any:
+    """A FastAPI `APIRouter` managing the jobs of `schedulers` (default: both of flyer's).
+
+    Routes (under `prefix`): `GET ""` lists jobs and leaders; `GET /{id}` shows one job;
+    `POST /{id}/pause`, `POST /{id}/resume`, `POST /{id}/run` (202: queued now, in this
+    process); `DELETE /{id}` removes it from this process. Pause and resume of a locked job
+    apply to every process sharing its lock store.
+    """
+    from apscheduler.executors.base import MaxInstancesReachedError
+    from apscheduler.jobstores.base import JobLookupError
+    from apscheduler.schedulers import SchedulerNotRunningError
+    from fastapi import APIRouter
+    from fastapi.responses import JSONResponse
+    from pydantic import BaseModel
+
+    from flyer_sched._store import LockStoreError
+    from flyer_status import envelope
+    from flyer_status.schemas import DataResponse, ErrorResponse
+
+    if schedulers is None:
+        from flyer_sched._defaults import asyncio_scheduler, background_scheduler
+
+        schedulers = [background_scheduler, asyncio_scheduler]
+    chosen = list(schedulers)
+
+    class ScheduledJob(BaseModel):
+        id: str
+        name: str
+        scheduler: str
+        trigger: str
+        next_run_time: Optional[str] = None
+        last_run_time: Optional[str] = None
+        paused: bool = False
+        locked: bool = False
+        lock_id: Optional[str] = None
+        lock_holder: Optional[str] = None
+        fencing_token: Optional[int] = None
+        lock_error: Optional[str] = None
+
+    class LeaderTask(BaseModel):
+        id: str
+        scheduler: str
+        leading_here: bool = False
+        lock_holder: Optional[str] = None
+        fencing_token: Optional[int] = None
+        lock_error: Optional[str] = None
+
+    class ScheduledJobs(BaseModel):
+        jobs: List[ScheduledJob]
+        leaders: List[LeaderTask]
+
+    class RemovedJob(BaseModel):
+        id: str
+        removed: bool = True
+
+    def error(code: int, message: str, detail: str) -> Any:
+        body = envelope(code, message, detail, None)
+        return JSONResponse(body, status_code=code)
+
+    def not_found(job_id: str) -> Any:
+        return error(404, "Not Found", f"no scheduled job with id {job_id!r}")
+
+    def store_down(exc: Exception) -> Any:
+        return error(503, "Service Unavailable", f"lock store unreachable: {exc}")
+
+    def job_response(scheduler: "Scheduler", job_id: str) -> Any:
+        job = scheduler.get_job(job_id)
+        if job is None:
+            return not_found(job_id)
+        return DataResponse[ScheduledJob](message="OK", data=ScheduledJob(**scheduler.job_info(job)))
+
+    errors: Dict[Union[int, str], Dict[str, Any]] = {
+        404: {"model": ErrorResponse, "description": "No such job"},
+        503: {"model": ErrorResponse, "description": "Lock store unreachable"},
+    }
+    router = APIRouter(
+        prefix=prefix, dependencies=list(dependencies or []), tags=tags or ["tasks"]
+    )
+
+    @router.get("", response_model=DataResponse[ScheduledJobs], summary="List scheduled jobs")
+    def list_jobs() -> Any:
+        jobs: List[Dict[str, Any]] = []
+        leaders: List[Dict[str, Any]] = []
+        for scheduler in chosen:
+            jobs.extend(scheduler.list_jobs())
+            leaders.extend(scheduler.list_leaders())
+        data = ScheduledJobs(
+            jobs=[ScheduledJob(**j) for j in jobs], leaders=[LeaderTask(**x) for x in leaders]
+        )
+        return DataResponse[ScheduledJobs](message="OK", data=data)
+
+    @router.get(
+        "/{job_id:path}",
+        response_model=DataResponse[ScheduledJob],
+        responses=errors,
+        summary="Show one job",
+    )
+    def show_job(job_id: str) -> Any:
+        found = _find(chosen, job_id)
+        if found is None:
+            return not_found(job_id)
+        return job_response(found[0], job_id)
+
+    @router.post(
+        "/{job_id:path}/pause",
+        response_model=DataResponse[ScheduledJob],
+        responses=errors,
+        summary="Pause a job (fleet-wide when it is locked)",
+    )
+    def pause_job(job_id: str) -> Any:
+        found = _find(chosen, job_id)
+        if found is None:
+            return not_found(job_id)
+        try:
+            found[0].pause_job(job_id)
+        except JobLookupError:
+            return not_found(job_id)
+        except LockStoreError as exc:
+            return store_down(exc)
+        return job_response(found[0], job_id)
+
+    @router.post(
+        "/{job_id:path}/resume",
+        response_model=DataResponse[ScheduledJob],
+        responses=errors,
+        summary="Resume a job (fleet-wide when it is locked)",
+    )
+    def resume_job(job_id: str) -> Any:
+        found = _find(chosen, job_id)
+        if found is None:
+            return not_found(job_id)
+        try:
+            found[0].resume_job(job_id)
+        except JobLookupError:
+            return not_found(job_id)
+        except LockStoreError as exc:
+            return store_down(exc)
+        return job_response(found[0], job_id)
+
+    @router.post(
+        "/{job_id:path}/run",
+        status_code=202,
+        response_model=DataResponse[ScheduledJob],
+        responses={
+            **errors,
+            409: {"model": ErrorResponse, "description": "Not running, or already running"},
+        },
+        summary="Run a job once now, in this process",
+    )
+    def run_job(job_id: str) -> Any:
+        found = _find(chosen, job_id)
+        if found is None:
+            return not_found(job_id)
+        try:
+            found[0].run_job_now(job_id)
+        except JobLookupError:
+            return not_found(job_id)
+        except SchedulerNotRunningError:
+            return error(409, "Conflict", f"the {found[0].flyer_name} scheduler is not running")
+        except MaxInstancesReachedError:
+            return error(409, "Conflict", f"job {job_id!r} is already running here")
+        return DataResponse[ScheduledJob](
+            code=202, message="Accepted", data=ScheduledJob(**found[0].job_info(found[1]))
+        )
+
+    @router.delete(
+        "/{job_id:path}",
+        response_model=DataResponse[RemovedJob],
+        responses=errors,
+        summary="Remove a job from this process",
+    )
+    def remove_job(job_id: str) -> Any:
+        found = _find(chosen, job_id)
+        if found is None:
+            return not_found(job_id)
+        try:
+            found[0].remove_job(job_id)
+        except JobLookupError:
+            return not_found(job_id)
+        return DataResponse[RemovedJob](message="OK", data=RemovedJob(id=job_id))
+
+    return router
