@@ -14,7 +14,9 @@ import weakref
 from typing import Any, Callable, Dict, Hashable, Optional, Tuple, Union
 
 import redis.asyncio
+import redis.asyncio.retry
 import redis.asyncio.sentinel
+from redis.backoff import NoBackoff
 
 from flyer_cache._forksafe import ForkSafeLock
 from flyer_cache._options import merged_options
@@ -100,7 +102,8 @@ def async_from_url(url: str, **kwargs: Any) -> redis.asyncio.Redis:
         options = merged_options(kwargs, asyncio=True)
         if scheme in SENTINEL_SCHEMES:
             parsed = SentinelURL.parse(url)
-            sentinel_kwargs, master_kwargs = sentinel_arguments(parsed, options)
+            no_retry = redis.asyncio.retry.Retry(NoBackoff(), 0)
+            sentinel_kwargs, master_kwargs = sentinel_arguments(parsed, options, no_retry)
             sentinel_class: Any = redis.asyncio.sentinel.Sentinel  # untyped in redis-py
             sentinel = sentinel_class(
                 parsed.sentinels,

@@ -12,7 +12,9 @@ import dataclasses
 from typing import Any, Callable, Dict, Hashable, Mapping, Optional, Tuple, Union
 
 import redis
+import redis.retry
 import redis.sentinel
+from redis.backoff import NoBackoff
 
 from flyer_cache._forksafe import ForkSafeLock
 from flyer_cache._options import merged_options
@@ -161,9 +163,13 @@ def from_url(url: str, **kwargs: Any) -> redis.Redis:
 
 
 def sentinel_arguments(
-    parsed: SentinelURL, options: Dict[str, Any]
+    parsed: SentinelURL, options: Dict[str, Any], no_retry: Any
 ) -> Tuple[Dict[str, Any], Dict[str, Any]]:
-    """Keyword arguments for the sentinels' connections and for the master's."""
+    """Keyword arguments for the sentinels' connections and for the master's.
+
+    Queries to the sentinels are not retried (`no_retry`): the master's connection retries,
+    with backoff, the whole discovery, and retrying both would multiply the attempts.
+    """
     master = dict(options)
     master.update(parsed.connection_kwargs)
     master.update(db=parsed.db, username=parsed.username, password=parsed.password)
@@ -174,12 +180,14 @@ def sentinel_arguments(
         for name in ("socket_connect_timeout", "socket_timeout", "socket_keepalive")
         if name in master
     }
+    sentinel["retry"] = no_retry
     sentinel.update(parsed.sentinel_kwargs)
     return sentinel, master
 
 
 def _sentinel_entry(parsed: SentinelURL, options: Dict[str, Any]) -> _Entry:
-    sentinel_kwargs, master_kwargs = sentinel_arguments(parsed, options)
+    no_retry = redis.retry.Retry(NoBackoff(), 0)
+    sentinel_kwargs, master_kwargs = sentinel_arguments(parsed, options, no_retry)
     sentinel_class: Any = redis.sentinel.Sentinel  # untyped in redis-py
     sentinel = sentinel_class(
         parsed.sentinels,
