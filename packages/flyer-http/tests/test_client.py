@@ -407,7 +407,7 @@ def test_status_retries_stop_at_the_delay_cap(upstream: Any, make_client: Any) -
     elapsed = time.monotonic() - started
     hits = upstream.hits("/s")
     assert 0.8 <= elapsed <= 1.0 + 0.5
-    assert hits[-1].at - started <= 1.0
+    assert hits[-1].at - started <= 1.0 + 0.15  # started before the cap; arrived just after
     assert 5 <= len(hits) <= 11
 
 
