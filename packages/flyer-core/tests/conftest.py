@@ -44,10 +44,18 @@ def _serve(app: Any, **config: Any) -> Iterator[str]:
             log_config=None,
             access_log=False,
             lifespan="on",
+            proxy_headers=False,  # as flyer's runners: only flyer_trusted_proxies counts
             **config,
         )
     )
-    thread = threading.Thread(target=server.run, daemon=True)
+
+    def run() -> None:
+        try:
+            server.run()
+        except SystemExit:  # uvicorn exits when the app fails to start
+            pass
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
     while not server.started:
@@ -122,9 +130,10 @@ def _restore_logging() -> Iterator[None]:
 
 
 @pytest.fixture
-def fresh_modules() -> Iterator[None]:
-    """Forget modules a test imported from its tmp dir, so names can be reused."""
-    before = set(sys.modules)
+def fresh_modules(tmp_path: Any) -> Iterator[None]:
+    """Forget the modules a test imported from its tmp dir (and only those)."""
     yield
-    for name in set(sys.modules) - before:
-        del sys.modules[name]
+    root = str(tmp_path)
+    for name, module in list(sys.modules.items()):
+        if str(getattr(module, "__file__", None) or "").startswith(root):
+            del sys.modules[name]

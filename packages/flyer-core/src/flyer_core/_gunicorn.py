@@ -87,6 +87,8 @@ def gunicorn_options(
         "logger_class": GunicornLogger,
         "preload_app": False,
         "proc_name": "flyer",
+        # gunicorn >= 25: no per-user control socket shared by every service on the host.
+        "control_socket_disable": True,
     }
 
 
@@ -100,7 +102,8 @@ class GunicornApplication(BaseApplication):  # type: ignore[misc]
 
     def load_config(self) -> None:
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:  # older gunicorn lacks some settings
+                self.cfg.set(key, value)
 
     def load(self) -> Any:
         from flyer_core._runners import load_target

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
-from typing import Any, List, Optional, TextIO
+from typing import Any, Dict, List, Optional, TextIO
 
 import structlog
 
@@ -72,10 +72,21 @@ def _renderer(kind: str, colors: bool = False) -> List[Any]:
     return [structlog.dev.ConsoleRenderer(colors=colors)]
 
 
+def _drop_duplicates(logger: Any, method: str, event: Dict[str, Any]) -> Dict[str, Any]:
+    # `message` repeats `event` for stdlib records; uvicorn adds a coloured copy.
+    event.pop("message", None)
+    event.pop("color_message", None)
+    return event
+
+
 def make_formatter(kind: str = "json", colors: bool = False) -> logging.Formatter:
     """A stdlib formatter that renders any record (structlog's or not) the flyer way."""
     return structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*_shared_processors(), structlog.stdlib.ExtraAdder()],
+        foreign_pre_chain=[
+            *_shared_processors(),
+            structlog.stdlib.ExtraAdder(),
+            _drop_duplicates,
+        ],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             *_renderer(kind, colors),

@@ -43,9 +43,13 @@ def new_request_id() -> str:
     return os.urandom(16).hex()
 
 
+_QUALIFIED = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*\.)+(?=[A-Za-z_][A-Za-z0-9_]*: )")
+
+
 def _last_line(text: str) -> str:
+    """The last line of a traceback, without the exception's module path."""
     lines = [line for line in str(text).strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else ""
+    return _QUALIFIED.sub("", lines[-1].strip()) if lines else ""
 
 
 class RequestMiddleware:

@@ -1,0 +1,158 @@
+"""Request id, access log, X-Process-Time, trusted proxies and CORS over a real uvicorn."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict
+
+import httpx
+import pytest
+from fastapi import APIRouter, Request
+
+from flyer_core import create_app, get_request_id, logger
+
+leaf_log = logging.getLogger("flyer.leafpkg")
+
+
+def router() -> APIRouter:
+    r = APIRouter()
+
+    @r.get("/work")
+    async def work(request: Request) -> Dict[str, Any]:
+        logger.info("async work", step=1)
+        leaf_log.info("leaf call", extra={"upstream": "billing", "elapsed_ms": 3})
+        logger.warn("ancestor style warn")
+        client = request.client.host if request.client else ""
+        return {"data": {"rid": get_request_id(), "client": client}}
+
+    @r.get("/sync-work")
+    def sync_work() -> Dict[str, Any]:
+        logger.info("sync work")
+        leaf_log.warning("sync leaf")
+        logger.error("ancestor style error")
+        return {"data": {"rid": get_request_id()}}
+
+    return r
+
+
+@pytest.fixture
+def app_factory(make_settings: Any) -> Any:
+    def make(**variables: Any) -> Any:
+        app = create_app(None, make_settings(**variables), plugins=[])
+        app.include_router(router(), prefix="/flyer")
+        return app
+
+    return make
+
+
+@pytest.mark.parametrize("path", ["/flyer/work", "/flyer/sync-work"])
+def test_request_id_sent_in_is_echoed_and_on_every_log_line(
+    serve: Any, app_factory: Any, logs: Any, path: str
+) -> None:
+    with serve(app_factory()) as url:
+        response = httpx.get(url + path, headers={"X-Request-ID": "req-42.a:b"})
+    assert response.headers["x-request-id"] == "req-42.a:b"
+    assert response.json()["data"]["rid"] == "req-42.a:b"
+    lines = [
+        r
+        for r in logs.read()
+        if r.get("logger", "").startswith("flyer") and r["event"] not in ("app started", "app stopped")
+    ]
+    assert len(lines) == 4, lines  # three from the endpoint, one access line
+    assert {r["request_id"] for r in lines} == {"req-42.a:b"}
+
+
+def test_leaf_extra_fields_are_rendered(serve: Any, app_factory: Any, logs: Any) -> None:
+    with serve(app_factory()) as url:
+        httpx.get(url + "/flyer/work")
+    (line,) = logs.where(event="leaf call")
+    assert (line["upstream"], line["elapsed_ms"], line["logger"]) == ("billing", 3, "flyer.leafpkg")
+    assert logs.where(event="ancestor style warn")[0]["level"] == "warning"
+
+
+@pytest.mark.parametrize("sent", ["bad id with spaces", "x" * 200, '"quoted"', ""])
+def test_insane_request_ids_are_replaced(serve: Any, app_factory: Any, sent: str) -> None:
+    with serve(app_factory()) as url:
+        response = httpx.get(url + "/flyer/work", headers={"X-Request-ID": sent})
+    rid = response.headers["x-request-id"]
+    assert rid != sent and len(rid) == 32 and int(rid, 16) >= 0
+    assert response.json()["data"]["rid"] == rid
+
+
+def test_every_request_gets_its_own_id(serve: Any, app_factory: Any) -> None:
+    with serve(app_factory()) as url, httpx.Client(base_url=url) as client:
+        ids = {client.get("/flyer/work").headers["x-request-id"] for _ in range(5)}
+    assert len(ids) == 5
+
+
+def test_access_log_line_fields(serve: Any, app_factory: Any, logs: Any) -> None:
+    with serve(app_factory()) as url:
+        response = httpx.get(url + "/flyer/work?x=1")
+    (line,) = logs.where(logger="flyer.access")
+    assert line["event"] == "request"
+    assert line["method"] == "GET" and line["path"] == "/flyer/work" and line["status"] == 200
+    assert line["client"] == "127.0.0.1"
+    assert line["request_id"] == response.headers["x-request-id"]
+    assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
+    assert "timestamp" in line and line["level"] == "info"
+
+
+def test_access_log_off_and_excluded_paths(serve: Any, app_factory: Any, logs: Any) -> None:
+    with serve(app_factory(access_log=0)) as url:
+        httpx.get(url + "/flyer/work")
+        httpx.get(url + "/nope")
+    assert logs.where(logger="flyer.access") == []
+    with serve(app_factory(access_log_exclude="/health_check,/flyer/work")) as url:
+        httpx.get(url + "/health_check")
+        httpx.get(url + "/flyer/work")
+        httpx.get(url + "/flyer/sync-work")
+    assert [r["path"] for r in logs.where(logger="flyer.access")] == ["/flyer/sync-work"]
+
+
+def test_x_forwarded_for_ignored_without_trusted_proxies(serve: Any, app_factory: Any) -> None:
+    with serve(app_factory()) as url:
+        response = httpx.get(url + "/flyer/work", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert response.json()["data"]["client"] == "127.0.0.1"
+
+
+def test_x_forwarded_for_from_a_trusted_proxy(serve: Any, app_factory: Any, logs: Any) -> None:
+    with serve(app_factory(trusted_proxies="127.0.0.1, 10.0.0.0/8")) as url:
+        # The client spoofs a hop; the rightmost untrusted address is the real client.
+        headers = {"X-Forwarded-For": "1.2.3.4, 203.0.113.9, 10.1.2.3"}
+        response = httpx.get(url + "/flyer/work", headers=headers)
+    assert response.json()["data"]["client"] == "203.0.113.9"
+    assert logs.where(logger="flyer.access")[0]["client"] == "203.0.113.9"
+
+
+def test_x_forwarded_for_from_an_untrusted_peer(serve: Any, app_factory: Any) -> None:
+    with serve(app_factory(trusted_proxies="10.0.0.1")) as url:
+        response = httpx.get(url + "/flyer/work", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert response.json()["data"]["client"] == "127.0.0.1"
+
+
+def test_no_header_leaks_the_server_address(serve: Any, app_factory: Any) -> None:
+    with serve(app_factory(), server_header=False) as url:
+        response = httpx.get(url + "/flyer/work")
+    for value in response.headers.values():
+        assert "127.0.0.1" not in value
+
+
+def test_cors(serve: Any, app_factory: Any) -> None:
+    with serve(app_factory(cors_origins="https://app.example")) as url:
+        preflight = httpx.options(
+            url + "/flyer/work",
+            headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"},
+        )
+        simple = httpx.get(url + "/flyer/work", headers={"Origin": "https://app.example"})
+        other = httpx.get(url + "/flyer/work", headers={"Origin": "https://evil.example"})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+    assert simple.headers["access-control-allow-origin"] == "https://app.example"
+    assert "x-request-id" in simple.headers["access-control-expose-headers"].lower()
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_cors_off_by_default(serve: Any, app_factory: Any) -> None:
+    with serve(app_factory()) as url:
+        response = httpx.get(url + "/flyer/work", headers={"Origin": "https://app.example"})
+    assert "access-control-allow-origin" not in response.headers
