@@ -26,7 +26,8 @@ def test_docs_pages_and_assets_are_local(serve: Any, make_settings: Any, page: s
         html = response.text
         assert external_urls(html) == []
         assets = re.findall(r'(?:src|href)="([^"]+)"', html)
-        assert assets and all(a.startswith("static/") for a in assets)
+        assert assets
+        assert all(a.startswith("static/") for a in assets)
         for asset in assets:
             got = client.get(f"{url}/flyer/{asset}")
             assert got.status_code == 200, asset
@@ -62,7 +63,9 @@ def test_root_redirects_to_the_docs(serve: Any, make_settings: Any) -> None:
         "/flyer/static/",
     ],
 )
-def test_static_route_serves_only_the_bundled_assets(serve: Any, make_settings: Any, path: str) -> None:
+def test_static_route_serves_only_the_bundled_assets(
+    serve: Any, make_settings: Any, path: str
+) -> None:
     with serve(create_app(None, make_settings(), plugins=[])) as url:
         response = httpx.get(url + path)
     assert response.status_code == 404
@@ -84,7 +87,12 @@ def test_docs_can_be_switched_off(serve: Any, make_settings: Any) -> None:
 def test_docs_are_protected_by_basic_auth(serve: Any, make_settings: Any) -> None:
     settings = make_settings(auth_enable=1, auth_user="admin", auth_pass="s3cret")
     with serve(create_app(None, settings, plugins=[])) as url:
-        for path in ("/flyer/docs", "/flyer/redoc", "/flyer/openapi.json", "/flyer/static/favicon.png"):
+        for path in (
+            "/flyer/docs",
+            "/flyer/redoc",
+            "/flyer/openapi.json",
+            "/flyer/static/favicon.png",
+        ):
             denied = httpx.get(url + path)
             assert denied.status_code == 401, path
             assert denied.headers["www-authenticate"].startswith("Basic")

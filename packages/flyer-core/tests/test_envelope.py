@@ -99,9 +99,7 @@ def call(url: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return client.request(method, path, **kwargs)
 
 
-def check(
-    response: httpx.Response, http_status: int, code: int, logs: Any
-) -> Dict[str, Any]:
+def check(response: httpx.Response, http_status: int, code: int, logs: Any) -> Dict[str, Any]:
     assert response.status_code == http_status, response.text
     body = response.json()
     assert set(body) == ENVELOPE_KEYS
@@ -122,7 +120,8 @@ def test_success_in_the_envelope(url: str, logs: Any) -> None:
 
     page = call(url, "GET", "/flyer/items", params={"size": 3}).json()
     assert page["pageInfo"] == {"total": 3, "offset": 0, "size": 3}
-    assert len(page["data"]) == 3 and page["request_id"]
+    assert len(page["data"]) == 3
+    assert page["request_id"]
 
 
 def test_validation_error_lists_each_bad_field(url: str, logs: Any) -> None:
@@ -130,7 +129,8 @@ def test_validation_error_lists_each_bad_field(url: str, logs: Any) -> None:
     body = check(response, 422, 422, logs)
     fields = {tuple(f["loc"]) for f in body["data"]}
     assert fields == {("body", "itemId"), ("body", "name")}
-    assert "body.itemId" in body["detail"] and "body.name" in body["detail"]
+    assert "body.itemId" in body["detail"]
+    assert "body.name" in body["detail"]
     assert "/" not in body["detail"].replace("body.", "")
 
 
@@ -166,7 +166,11 @@ def test_flyer_errors(url: str, logs: Any) -> None:
 
 @pytest.mark.parametrize(
     ("path", "http_status", "code"),
-    [("/flyer/timeout", 504, 604), ("/flyer/unavailable", 503, 603), ("/flyer/third-party", 502, 600)],
+    [
+        ("/flyer/timeout", 504, 604),
+        ("/flyer/unavailable", 503, 603),
+        ("/flyer/third-party", 502, 600),
+    ],
 )
 def test_third_party_errors_travel_as_gateway_statuses(
     url: str, logs: Any, path: str, http_status: int, code: int
@@ -179,9 +183,12 @@ def test_unhandled_error_is_a_generic_500_logged_once(url: str, logs: Any, path:
     response = call(url, "GET", path)
     body = check(response, 500, 500, logs)
     assert body["message"] == "Internal Server Error"
-    assert body["detail"] == "" and body["data"] is None
-    assert "Traceback" not in response.text and "/srv" not in response.text
-    assert "/etc" not in response.text and "secret" not in response.text
+    assert body["detail"] == ""
+    assert body["data"] is None
+    assert "Traceback" not in response.text
+    assert "/srv" not in response.text
+    assert "/etc" not in response.text
+    assert "secret" not in response.text
     errors = [r for r in logs.read() if r.get("level") == "error"]
     assert len(errors) == 1, errors
     assert errors[0]["request_id"] == body["request_id"]
@@ -208,7 +215,10 @@ def test_body_limit_while_streaming(url: str, logs: Any) -> None:
     check(response, 413, 413, logs)
     # A small chunked body still goes through.
     small = call(
-        url, "POST", "/flyer/upload", content=iter([b'{"a": 1}']),
+        url,
+        "POST",
+        "/flyer/upload",
+        content=iter([b'{"a": 1}']),
         headers={"content-type": "application/json"},
     )
     assert small.json()["data"] == 1
@@ -243,4 +253,3 @@ def test_request_id_from_error_responses_is_the_one_sent(url: str, logs: Any) ->
     response = call(url, "GET", "/missing", headers={"X-Request-ID": "abc-123"})
     body = check(response, 404, 404, logs)
     assert body["request_id"] == "abc-123"
-

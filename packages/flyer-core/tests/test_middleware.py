@@ -56,7 +56,8 @@ def test_request_id_sent_in_is_echoed_and_on_every_log_line(
     lines = [
         r
         for r in logs.read()
-        if r.get("logger", "").startswith("flyer") and r["event"] not in ("app started", "app stopped")
+        if r.get("logger", "").startswith("flyer")
+        and r["event"] not in ("app started", "app stopped")
     ]
     assert len(lines) == 4, lines  # three from the endpoint, one access line
     assert {r["request_id"] for r in lines} == {"req-42.a:b"}
@@ -75,7 +76,9 @@ def test_insane_request_ids_are_replaced(serve: Any, app_factory: Any, sent: str
     with serve(app_factory()) as url:
         response = httpx.get(url + "/flyer/work", headers={"X-Request-ID": sent})
     rid = response.headers["x-request-id"]
-    assert rid != sent and len(rid) == 32 and int(rid, 16) >= 0
+    assert rid != sent
+    assert len(rid) == 32
+    assert int(rid, 16) >= 0
     assert response.json()["data"]["rid"] == rid
 
 
@@ -90,11 +93,15 @@ def test_access_log_line_fields(serve: Any, app_factory: Any, logs: Any) -> None
         response = httpx.get(url + "/flyer/work?x=1")
     (line,) = logs.where(logger="flyer.access")
     assert line["event"] == "request"
-    assert line["method"] == "GET" and line["path"] == "/flyer/work" and line["status"] == 200
+    assert line["method"] == "GET"
+    assert line["path"] == "/flyer/work"
+    assert line["status"] == 200
     assert line["client"] == "127.0.0.1"
     assert line["request_id"] == response.headers["x-request-id"]
-    assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
-    assert "timestamp" in line and line["level"] == "info"
+    assert isinstance(line["duration_ms"], float)
+    assert line["duration_ms"] >= 0
+    assert "timestamp" in line
+    assert line["level"] == "info"
 
 
 def test_access_log_off_and_excluded_paths(serve: Any, app_factory: Any, logs: Any) -> None:

@@ -100,7 +100,9 @@ def test_auth_dependency_is_ready_before_setup(make_settings: Any) -> None:
 
     app = create_app(None, make_settings(), plugins=[Tasks()])
     assert seen == [None]
-    app = create_app(None, make_settings(auth_enable=1, auth_user="u", auth_pass="p"), plugins=[Tasks()])
+    app = create_app(
+        None, make_settings(auth_enable=1, auth_user="u", auth_pass="p"), plugins=[Tasks()]
+    )
     assert callable(seen[1])
     from fastapi.testclient import TestClient
 
@@ -109,18 +111,25 @@ def test_auth_dependency_is_ready_before_setup(make_settings: Any) -> None:
         assert client.get("/flyer/tasks", auth=("u", "p")).status_code == 200
 
 
-def test_failing_startup_stops_start_up_naming_the_plugin(serve: Any, make_settings: Any, logs: Any) -> None:
+def test_failing_startup_stops_start_up_naming_the_plugin(
+    serve: Any, make_settings: Any, logs: Any
+) -> None:
     journal: List[str] = []
-    plugins = [Recorder("cache", journal, order=10), Recorder("db", journal, order=20, fail_start=True)]
+    plugins = [
+        Recorder("cache", journal, order=10),
+        Recorder("db", journal, order=20, fail_start=True),
+    ]
     app = create_app(None, make_settings(), plugins=plugins)
     with pytest.raises(RuntimeError, match="did not start"), serve(app):
         pass
     # The one started before it was shut down again; the error names the plugin, once.
     assert journal[-2:] == ["startup cache", "shutdown cache"]
     errors = logs.where(event="plugin failed to start")
-    assert len(errors) == 1 and errors[0]["plugin"] == "db"
+    assert len(errors) == 1
+    assert errors[0]["plugin"] == "db"
     lifespan = [r for r in logs.read() if r.get("logger") == "uvicorn.error" and "db" in r["event"]]
-    assert lifespan and all("Traceback" not in r["event"] for r in lifespan)
+    assert lifespan
+    assert all("Traceback" not in r["event"] for r in lifespan)
 
 
 def test_setup_failures_are_one_line_errors(make_settings: Any) -> None:
@@ -139,7 +148,9 @@ def test_setup_failures_are_one_line_errors(make_settings: Any) -> None:
     with pytest.raises(SettingsError) as err:
         create_app(None, make_settings(), plugins=[BadSettings()])
     assert str(err.value) == "plugin 'cache': flyer_redis_port='x': expected an integer 1-65535"
-    with pytest.raises(StartupError, match="plugin 'db' failed to set up: RuntimeError: driver missing"):
+    with pytest.raises(
+        StartupError, match="plugin 'db' failed to set up: RuntimeError: driver missing"
+    ):
         create_app(None, make_settings(), plugins=[Broken()])
 
 
@@ -156,12 +167,16 @@ def test_shutdown_is_bounded_by_graceful_timeout(serve: Any, make_settings: Any,
 
 def test_ready_when_every_check_passes(serve: Any, make_settings: Any) -> None:
     journal: List[str] = []
-    plugins = [Recorder("cache", journal), Recorder("db", journal, check={"ok": True, "latency_ms": 1})]
+    plugins = [
+        Recorder("cache", journal),
+        Recorder("db", journal, check={"ok": True, "latency_ms": 1}),
+    ]
     with serve(create_app(None, make_settings(), plugins=plugins)) as url:
         response = httpx.get(url + "/flyer/ready")
     assert response.status_code == 200
     body = response.json()
-    assert body["code"] == 200 and body["request_id"] == response.headers["x-request-id"]
+    assert body["code"] == 200
+    assert body["request_id"] == response.headers["x-request-id"]
     assert body["data"]["checks"] == {"cache": {"ok": True}, "db": {"ok": True, "latency_ms": 1}}
 
 
@@ -199,7 +214,7 @@ def _write_dist(site: Path, dist: str, entry_points: str, module: str, code: str
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_modules: None) -> Iterator[Path]:
     monkeypatch.syspath_prepend(str(tmp_path))
-    yield tmp_path
+    return tmp_path
 
 
 def test_entry_point_discovery_gives_a_fresh_object_per_app(site: Path, make_settings: Any) -> None:
@@ -220,7 +235,9 @@ def test_entry_point_discovery_gives_a_fresh_object_per_app(site: Path, make_set
     first = create_app(None, make_settings())
     second = create_app(None, make_settings())
     demo = [p for p in first.state.flyer_plugins if p.name == "demo"]
-    assert len(demo) == 1 and isinstance(demo[0], LoadedPlugin) and demo[0].order == 5
+    assert len(demo) == 1
+    assert isinstance(demo[0], LoadedPlugin)
+    assert demo[0].order == 5
     assert first.state.demo_setup is demo[0].plugin
     assert second.state.demo_setup is not first.state.demo_setup
 
@@ -233,14 +250,15 @@ def test_entry_point_that_fails_to_load_is_named(site: Path, make_settings: Any)
         "flyer_broken_plugin_mod",
         "X = 1\n",
     )
-    with pytest.raises(StartupError, match="plugin 'broken'.*failed to load"):
+    with pytest.raises(StartupError, match=r"plugin 'broken'.*failed to load"):
         create_app(None, make_settings())
 
 
 def test_no_plugins_means_ready(serve: Any, make_settings: Any) -> None:
     with serve(create_app(None, make_settings(), plugins=[])) as url:
         response = httpx.get(url + "/flyer/ready")
-    assert response.status_code == 200 and response.json()["data"] == {"checks": {}}
+    assert response.status_code == 200
+    assert response.json()["data"] == {"checks": {}}
 
 
 def test_python_path_is_untouched(make_settings: Any) -> None:

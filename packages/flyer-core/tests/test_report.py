@@ -29,12 +29,21 @@ def test_sources_defaults_and_masking(tmp_path: Path) -> None:
     plugins = [LoadedPlugin("cache", 10, CachePlugin())]
     rows = by_name(settings_report(str(env_file), environ, plugins=plugins))
 
-    assert rows["flyer_port"] == {**rows["flyer_port"], "value": "9000", "default": "8080", "source": ".env"}
-    assert rows["flyer_version"]["value"] == "v3" and rows["flyer_version"]["source"] == "environment"
-    assert rows["flyer_host"]["source"] == "default" and rows["flyer_host"]["value"] == "0.0.0.0"
+    assert rows["flyer_port"] == {
+        **rows["flyer_port"],
+        "value": "9000",
+        "default": "8080",
+        "source": ".env",
+    }
+    assert rows["flyer_version"]["value"] == "v3"
+    assert rows["flyer_version"]["source"] == "environment"
+    assert rows["flyer_host"]["source"] == "default"
+    assert rows["flyer_host"]["value"] == "0.0.0.0"
     assert rows["flyer_access_log"]["default"] == "1"
-    assert rows["flyer_auth_pass"]["value"] == "********" and rows["flyer_auth_pass"]["secret"]
-    assert rows["flyer_redis_pass"]["value"] == "********" and rows["flyer_redis_pass"]["source"] == ".env"
+    assert rows["flyer_auth_pass"]["value"] == "********"
+    assert rows["flyer_auth_pass"]["secret"]
+    assert rows["flyer_redis_pass"]["value"] == "********"
+    assert rows["flyer_redis_pass"]["source"] == ".env"
     assert rows["flyer_redis_host"] == {
         "name": "flyer_redis_host",
         "default": "localhost",
@@ -45,7 +54,8 @@ def test_sources_defaults_and_masking(tmp_path: Path) -> None:
         "source": "default",
     }
     text = repr(rows)
-    assert "hunter2" not in text and "from-file" not in text
+    assert "hunter2" not in text
+    assert "from-file" not in text
 
 
 def test_unset_secret_is_empty_not_masked() -> None:

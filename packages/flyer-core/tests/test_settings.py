@@ -39,7 +39,13 @@ def test_fastflyer_defaults() -> None:
 
 def test_names_are_case_insensitive_and_typed() -> None:
     settings = load_settings(
-        None, {"FLYER_PORT": "9000", "Flyer_Reload": "1", "flyer_WORKERS": "4", "flyer_base_url": "/api/"}
+        None,
+        {
+            "FLYER_PORT": "9000",
+            "Flyer_Reload": "1",
+            "flyer_WORKERS": "4",
+            "flyer_base_url": "/api/",
+        },
     )
     assert (settings.port, settings.reload, settings.workers) == (9000, True, 4)
     assert settings.base_url == "/api"
@@ -80,8 +86,14 @@ def test_settings_reads_env_file_from_the_working_directory(
         ({"flyer_console_log_level": "loud"}, "flyer_console_log_level='loud': expected one of"),
         ({"flyer_trusted_proxies": "10.0.0.1,proxy"}, "flyer_trusted_proxies='10.0.0.1,proxy'"),
         ({"flyer_max_body_size": "lots"}, "flyer_max_body_size='lots': expected a size"),
-        ({"flyer_log_format": "xml"}, "flyer_log_format='xml': expected one of auto, console, json"),
-        ({"flyer_auth_enable": "1"}, "flyer_auth_enable=1: set both flyer_auth_user and flyer_auth_pass"),
+        (
+            {"flyer_log_format": "xml"},
+            "flyer_log_format='xml': expected one of auto, console, json",
+        ),
+        (
+            {"flyer_auth_enable": "1"},
+            "flyer_auth_enable=1: set both flyer_auth_user and flyer_auth_pass",
+        ),
     ],
 )
 def test_bad_values_are_one_line_errors(variables: Dict[str, str], message: str) -> None:
@@ -91,10 +103,13 @@ def test_bad_values_are_one_line_errors(variables: Dict[str, str], message: str)
     assert text.startswith(message)
     assert "\n" not in text
     assert isinstance(err.value, ValueError)
-    assert err.value.__cause__ is None and err.value.__suppress_context__
+    assert err.value.__cause__ is None
+    assert err.value.__suppress_context__
 
 
-def test_create_app_surfaces_the_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_create_app_surfaces_the_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("FLYER_PORT", "abc")
     with pytest.raises(SettingsError, match=r"^flyer_port='abc': expected an integer 1-65535$"):
@@ -106,10 +121,13 @@ def test_secrets_never_show(tmp_path: Path) -> None:
         None, {"flyer_auth_enable": "1", "flyer_auth_user": "admin", "flyer_auth_pass": "hunter2"}
     )
     assert settings.auth_pass.get_secret_value() == "hunter2"
-    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings)
+    assert "hunter2" not in repr(settings)
+    assert "hunter2" not in str(settings)
     assert "hunter2" not in str(settings.model_dump())
     with pytest.raises(SettingsError) as err:
-        load_settings(None, {"flyer_auth_pass": "hunter2", "flyer_port": "x", "flyer_auth_enable": "2"})
+        load_settings(
+            None, {"flyer_auth_pass": "hunter2", "flyer_port": "x", "flyer_auth_enable": "2"}
+        )
     assert "hunter2" not in str(err.value)
 
 

@@ -9,6 +9,14 @@ app = create_app()          # discovers the routers of the `app` package
 
 from fastapi import APIRouter
 
+from flyer_core.__about__ import __version__
+from flyer_core._app import create_app
+from flyer_core._errors import StartupError
+from flyer_core._logging import configure_logging, logger
+from flyer_core._plugins import LoadedPlugin
+from flyer_core._report import settings_report
+from flyer_core._runners import run_dev, run_prod
+from flyer_core._settings import Settings, SettingsError, load_settings
 from flyer_status import (
     FlyerError,
     ThirdPartyDataError,
@@ -21,15 +29,6 @@ from flyer_status import (
     get_request_id,
     status,
 )
-
-from flyer_core.__about__ import __version__
-from flyer_core._app import create_app
-from flyer_core._errors import StartupError
-from flyer_core._logging import configure_logging, logger
-from flyer_core._plugins import LoadedPlugin
-from flyer_core._report import settings_report
-from flyer_core._runners import run_dev, run_prod
-from flyer_core._settings import Settings, SettingsError, load_settings
 
 __all__ = [
     "APIRouter",

@@ -12,8 +12,6 @@ from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from flyer_status.schemas import DataResponse, ErrorResponse
-
 from flyer_core._auth import auth_dependencies, basic_auth
 from flyer_core._discovery import discover_apps
 from flyer_core._docs import asset, docs_pages, html_endpoint, redirect_to
@@ -31,6 +29,7 @@ from flyer_core._plugins import (
     stop_plugins,
 )
 from flyer_core._settings import DEFAULT_ENV_FILE, Settings, load_settings
+from flyer_status.schemas import DataResponse, ErrorResponse
 
 Lifespan = Callable[[Any], Any]
 
@@ -168,9 +167,7 @@ def _add_docs(app: FastAPI, settings: Settings, auth: Any) -> None:
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(request.app.openapi())
 
-    app.add_api_route(
-        f"{base}/openapi.json", openapi, include_in_schema=False, dependencies=deps
-    )
+    app.add_api_route(f"{base}/openapi.json", openapi, include_in_schema=False, dependencies=deps)
     if not settings.docs_enabled:
         return
     swagger, redoc = docs_pages(str(app.title))
@@ -180,7 +177,5 @@ def _add_docs(app: FastAPI, settings: Settings, auth: Any) -> None:
     app.add_api_route(
         f"{base}/redoc", html_endpoint(redoc), include_in_schema=False, dependencies=deps
     )
-    app.add_api_route(
-        f"{base}/static/{{name}}", asset, include_in_schema=False, dependencies=deps
-    )
+    app.add_api_route(f"{base}/static/{{name}}", asset, include_in_schema=False, dependencies=deps)
     app.add_api_route("/", redirect_to(f"{base}/docs"), include_in_schema=False)

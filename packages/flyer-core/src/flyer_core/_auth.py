@@ -13,6 +13,9 @@ from flyer_core._settings import Settings
 
 AuthDependency = Callable[..., Awaitable[None]]
 
+_SECURITY = HTTPBasic(auto_error=False, realm="flyer")
+_CREDENTIALS = Depends(_SECURITY)
+
 
 def basic_auth(settings: Settings) -> Optional[AuthDependency]:
     """A FastAPI dependency enforcing flyer's Basic auth, or None when auth is off.
@@ -24,9 +27,8 @@ def basic_auth(settings: Settings) -> Optional[AuthDependency]:
         return None
     user = settings.auth_user.encode("utf-8")
     password = settings.auth_pass.get_secret_value().encode("utf-8")
-    security = HTTPBasic(auto_error=False, realm="flyer")
 
-    async def flyer_auth(credentials: Optional[HTTPBasicCredentials] = Depends(security)) -> None:
+    async def flyer_auth(credentials: Optional[HTTPBasicCredentials] = _CREDENTIALS) -> None:
         if credentials is not None:
             user_ok = secrets.compare_digest(credentials.username.encode("utf-8"), user)
             pass_ok = secrets.compare_digest(credentials.password.encode("utf-8"), password)

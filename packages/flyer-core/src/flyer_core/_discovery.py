@@ -31,7 +31,9 @@ def _import(name: str, what: str) -> object:
     try:
         return importlib.import_module(name)
     except Exception as exc:
-        raise StartupError(f"{what} {name!r} failed to import: {type(exc).__name__}: {exc}") from exc
+        raise StartupError(
+            f"{what} {name!r} failed to import: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def discover_apps(package: str) -> List[DiscoveredApp]:

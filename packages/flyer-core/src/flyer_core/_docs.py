@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import html
-import sys
+import pkgutil
 from typing import Awaitable, Callable, Dict, Tuple
 
 from starlette.exceptions import HTTPException
@@ -28,14 +28,11 @@ _CACHE = "public, max-age=86400"
 
 @functools.lru_cache(maxsize=None)
 def read_asset(name: str) -> bytes:
-    """The bytes of a bundled asset (read once per process)."""
-    if sys.version_info >= (3, 9):
-        from importlib.resources import files
-
-        return (files("flyer_core") / "static" / name).read_bytes()
-    import importlib.resources  # pragma: no cover - Python 3.8
-
-    return importlib.resources.read_binary("flyer_core.static", name)  # pragma: no cover
+    """The bytes of a bundled asset (read once per process, through the package loader)."""
+    data = pkgutil.get_data("flyer_core", f"static/{name}")
+    if data is None:  # pragma: no cover - a loader without get_data
+        raise FileNotFoundError(name)
+    return data
 
 
 async def asset(request: Request) -> Response:
@@ -49,7 +46,7 @@ async def asset(request: Request) -> Response:
 
 def _page(title: str, head: str, body: str) -> str:
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n"
         '<link rel="icon" type="image/png" href="static/favicon.png">\n'

@@ -8,7 +8,7 @@ requests and run the plugins' shutdown within `flyer_graceful_timeout`.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Optional
+from typing import Any, ClassVar, Dict, Optional
 
 from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
@@ -29,7 +29,7 @@ class Worker(_UvicornWorker):  # type: ignore[misc]
     no `server` header; `flyer_worker_connections` caps concurrent connections (503 beyond).
     """
 
-    CONFIG_KWARGS = {
+    CONFIG_KWARGS: ClassVar[Dict[str, Any]] = {
         "loop": "auto",
         "http": "auto",
         "access_log": False,

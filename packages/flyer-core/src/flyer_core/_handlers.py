@@ -16,10 +16,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from flyer_core._logging import logger
 from flyer_status import FlyerError, envelope, is_known, phrase
 from flyer_status.schemas import ErrorResponse
-
-from flyer_core._logging import logger
 
 ERROR_RESPONSES: Dict[Union[int, str], Dict[str, Any]] = {
     422: {"model": ErrorResponse, "description": "Validation error: `data` lists each bad field"},
@@ -64,10 +63,11 @@ class ErrorHandlers:
         assert isinstance(exc, HTTPException)
         status = exc.status_code
         message = _phrase(status)
-        if isinstance(exc.detail, str):
-            detail, data = ("" if exc.detail == message else exc.detail), None
+        raw: Any = exc.detail  # FastAPI's HTTPException takes any JSON-able detail
+        if isinstance(raw, str):
+            detail, data = ("" if raw == message else raw), None
         else:
-            detail, data = "", exc.detail
+            detail, data = "", raw
         return self.respond(status, status, message, detail, data, exc.headers)
 
     async def validation_error(self, request: Request, exc: Exception) -> Response:

@@ -14,9 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from flyer_status import envelope, request_id_var
-
 from flyer_core._plugins import check_plugins
+from flyer_status import envelope, request_id_var
 
 _ALIVE = b'{"code":200,"message":"OK","detail":"","data":{"status":"alive"},"request_id":"'
 _START = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
-from typing import Any, Dict, List, Optional, TextIO
+from typing import TYPE_CHECKING, Any, List, MutableMapping, Optional, TextIO
 
 import structlog
 
@@ -42,10 +42,16 @@ _LEVELS = {
 }
 
 
-class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+if TYPE_CHECKING:
+    _StreamHandler = logging.StreamHandler[TextIO]
+else:
+    _StreamHandler = logging.StreamHandler
+
+
+class _StdoutHandler(_StreamHandler):
     """A stream handler that writes to whatever `sys.stdout` is at the time of the write."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> TextIO:
         return sys.stdout
 
@@ -72,7 +78,9 @@ def _renderer(kind: str, colors: bool = False) -> List[Any]:
     return [structlog.dev.ConsoleRenderer(colors=colors)]
 
 
-def _drop_duplicates(logger: Any, method: str, event: Dict[str, Any]) -> Dict[str, Any]:
+def _drop_duplicates(
+    logger: Any, method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     # `message` repeats `event` for stdlib records; uvicorn adds a coloured copy.
     event.pop("message", None)
     event.pop("color_message", None)

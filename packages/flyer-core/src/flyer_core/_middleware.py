@@ -20,10 +20,9 @@ import structlog
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from flyer_status import envelope, request_id_var
-
 from flyer_core._logging import access_logger
 from flyer_core._settings import Network
+from flyer_status import envelope, request_id_var
 
 _VALID_ID = re.compile(rb"^[A-Za-z0-9._~:+/=-]{1,128}$")
 _INFO = logging.INFO
@@ -111,9 +110,7 @@ class RequestMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", ()))
                 headers.append(id_header)
-                headers.append(
-                    (b"x-process-time", b"%.6f" % (time.perf_counter() - start))
-                )
+                headers.append((b"x-process-time", b"%.6f" % (time.perf_counter() - start)))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -138,9 +135,7 @@ class RequestMiddleware:
 
     async def _reject(self, send: Send, limit: int, request_id: str) -> None:
         code = 413 + self.status_code_base
-        body = envelope(
-            code, "Content Too Large", f"the request body is larger than {limit} bytes"
-        )
+        body = envelope(code, "Content Too Large", f"the request body is larger than {limit} bytes")
         body["request_id"] = request_id
         payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         await send(
@@ -236,4 +231,3 @@ def _limited(receive: Receive, limit: int) -> Receive:
         return message
 
     return limited_receive
-

@@ -118,7 +118,10 @@ async def start_plugins(plugins: List[LoadedPlugin], timeout: float) -> None:
                 await _call(startup)
             except Exception as exc:
                 logger.error(
-                    "plugin failed to start", plugin=item.name, error=type(exc).__name__, exc_info=exc
+                    "plugin failed to start",
+                    plugin=item.name,
+                    error=type(exc).__name__,
+                    exc_info=exc,
                 )
                 await stop_plugins(started, timeout)
                 raise StartupError(
@@ -159,13 +162,13 @@ async def check_plugins(
 ) -> Tuple[bool, Dict[str, Dict[str, Any]]]:
     """Every plugin's `check()`, concurrently, under one deadline: (all ok, report by name)."""
     checks = [(p, getattr(p.plugin, "check", None)) for p in plugins]
-    tasks: Dict[str, "asyncio.Task[Any]"] = {
+    tasks: Dict[str, asyncio.Task[Any]] = {
         p.name: asyncio.ensure_future(_call(check)) for p, check in checks if check
     }
     report: Dict[str, Dict[str, Any]] = {}
     if not tasks:
         return True, report
-    done, pending = await asyncio.wait(set(tasks.values()), timeout=timeout)
+    _done, pending = await asyncio.wait(set(tasks.values()), timeout=timeout)
     for task in pending:
         task.cancel()
     for name, task in tasks.items():
@@ -173,7 +176,9 @@ async def check_plugins(
             report[name] = {"ok": False, "error": f"timed out after {timeout:g}s"}
         elif task.exception() is not None:
             exc = task.exception()
-            logger.warning("readiness check failed", plugin=name, error=f"{type(exc).__name__}: {exc}")
+            logger.warning(
+                "readiness check failed", plugin=name, error=f"{type(exc).__name__}: {exc}"
+            )
             report[name] = {"ok": False, "error": type(exc).__name__}
         else:
             report[name] = _normalise(task.result())

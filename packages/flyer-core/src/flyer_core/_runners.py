@@ -113,13 +113,20 @@ def run_prod(
 
 
 def _run_granian(
-    app: str, settings: Settings, *, workers: Optional[int], host: Optional[str], port: Optional[int]
+    app: str,
+    settings: Settings,
+    *,
+    workers: Optional[int],
+    host: Optional[str],
+    port: Optional[int],
 ) -> None:
     try:
         from granian import Granian
         from granian.constants import Interfaces
     except ImportError:
-        _fail(StartupError("server='granian' needs the extra: pip install 'flyer-core[granian]'"), 2)
+        _fail(
+            StartupError("server='granian' needs the extra: pip install 'flyer-core[granian]'"), 2
+        )
     wanted: Dict[str, Any] = {
         "address": host or settings.host,
         "port": port or settings.port,
