@@ -1,0 +1,658 @@
+"""Hostile input against a real flyer app: uvicorn (flyer's own dev runner) on a loopback port.
+
+Oversized and trickled bodies, malformed JSON, wrong content types, a 10 KB `X-Request-ID`,
+CR/LF and NUL in header values, path traversal in the docs asset URLs and a client that hangs
+up mid-body. Requests go over raw sockets, since well-behaved clients refuse to send most of
+these. Every answer is checked for the right status, flyer's envelope with a request id (for
+whatever reaches the app), and the absence of tracebacks, server paths and secrets; the
+server's log is checked for the credentials it was sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+USER = "probe"
+PASSWORD = secrets.token_urlsafe(18)
+CREDENTIALS = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+AUTH = f"Authorization: Basic {CREDENTIALS}"
+CRASH_SECRET = "db://admin:" + secrets.token_hex(8) + "@10.9.8.7"
+LIMIT = 16 * 1024
+BASE = "/flyer"
+
+PROBE_APP = '''
+"""Routes for the hostile-input tests: a JSON body, a raw body and an unhandled error."""
+
+from typing import Any, Dict, List
+
+from fastapi import Request
+from pydantic import BaseModel, Field
+
+from flyer_core import APIRouter
+from flyer_core.schemas import DataResponse
+
+router = APIRouter(prefix="/probe", tags=["probe"])
+
+
+class Order(BaseModel):
+    item: str = Field(..., min_length=1, max_length=50)
+    quantity: int = Field(..., ge=1, le=1000)
+    tags: List[str] = []
+
+
+@router.post("/orders", response_model=DataResponse[Order])
+async def create_order(order: Order) -> Dict[str, Any]:
+    return {"data": order}
+
+
+@router.post("/upload", response_model=DataResponse[Dict[str, int]])
+async def upload(request: Request) -> Dict[str, Any]:
+    body = await request.body()
+    return {"data": {"size": len(body)}}
+
+
+@router.get("/crash")
+async def crash() -> Dict[str, Any]:
+    raise RuntimeError("%s failed in /srv/internal/orders.py")
+'''
+
+
+class Reply(NamedTuple):
+    status: int
+    headers: List[Tuple[str, str]]
+    body: bytes
+    raw: bytes
+
+    def header(self, name: str) -> Optional[str]:
+        values = self.all(name)
+        return values[0] if values else None
+
+    def all(self, name: str) -> List[str]:
+        return [v for k, v in self.headers if k == name.lower()]
+
+    def json(self) -> Dict[str, object]:
+        loaded = json.loads(self.body)
+        assert isinstance(loaded, dict), self.body[:300]
+        return loaded
+
+
+class Server(NamedTuple):
+    port: int
+    root: Path
+    log: Path
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def records(self) -> List[Dict[str, object]]:
+        found = []
+        for line in self.log_text().splitlines():
+            if line.startswith("{"):
+                try:
+                    found.append(json.loads(line))
+                except ValueError:
+                    continue
+        return found
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _parse(raw: bytes) -> Reply:
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    assert sep, f"no complete HTTP response: {raw[:300]!r}"
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers = []
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers.append((name.strip().lower(), value.strip()))
+    reply = Reply(status, headers, body, raw)
+    length = reply.header("content-length")
+    if length is not None:
+        body = body[: int(length)]
+    elif (reply.header("transfer-encoding") or "").lower() == "chunked":
+        decoded, rest = b"", body
+        while rest:
+            size_line, _, rest = rest.partition(b"\r\n")
+            size = int(size_line.split(b";")[0], 16)
+            if size == 0:
+                break
+            decoded, rest = decoded + rest[:size], rest[size + 2 :]
+        body = decoded
+    return Reply(status, headers, body, raw)
+
+
+def exchange(
+    port: int,
+    head: bytes,
+    body_parts: Sequence[bytes] = (),
+    *,
+    delay: float = 0.0,
+    hang_up_after: Optional[int] = None,
+    timeout: float = 15.0,
+) -> Optional[Reply]:
+    """Send `head`, then each body part `delay` seconds apart; read until the server closes.
+
+    A server may answer and close before the whole body is sent (413): a failed send stops
+    sending and the answer is read. With `hang_up_after=n`, the client closes after n parts
+    and nothing is read (returns None).
+    """
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(head)
+        for index, part in enumerate(body_parts):
+            if hang_up_after is not None and index >= hang_up_after:
+                return None
+            if delay:
+                time.sleep(delay)
+            try:
+                sock.sendall(part)
+            except OSError:
+                break
+        if hang_up_after is not None:
+            return None
+        chunks = []
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return _parse(b"".join(chunks))
+
+
+def request(
+    port: int,
+    method: str,
+    target: str,
+    headers: Sequence[str] = (),
+    body: bytes = b"",
+    *,
+    auth: bool = True,
+    length: Optional[int] = None,
+) -> Reply:
+    lines = [f"{method} {target} HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]
+    if auth:
+        lines.append(AUTH)
+    lines += list(headers)
+    if body or length is not None:
+        lines.append(f"Content-Length: {len(body) if length is None else length}")
+    reply = exchange(port, ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+    assert reply is not None
+    return reply
+
+
+def assert_clean(reply: Reply, server: Server) -> None:
+    """No traceback, server path, credential or secret reaches the client."""
+    text = reply.raw.decode("latin-1")
+    for needle in (
+        "Traceback",
+        'File "',
+        "site-packages",
+        str(server.root),
+        os.sep + "srv" + os.sep,
+        PASSWORD,
+        CREDENTIALS,
+        CRASH_SECRET,
+        "RuntimeError",
+    ):
+        assert needle not in text, f"{needle!r} leaked to the client: {text[:600]}"
+
+
+def assert_envelope(reply: Reply, status: int, server: Server) -> Dict[str, object]:
+    assert reply.status == status, reply.raw[:600]
+    assert (reply.header("content-type") or "").startswith("application/json"), reply.raw[:600]
+    body = reply.json()
+    assert set(body) == {"code", "message", "detail", "data", "request_id"}, body
+    assert body["code"] == status, body
+    assert isinstance(body["message"], str)
+    assert isinstance(body["detail"], str)
+    request_id = reply.header("x-request-id")
+    assert request_id, reply.raw[:600]
+    assert body["request_id"] == request_id, (body, request_id)
+    assert_clean(reply, server)
+    return body
+
+
+def assert_rejected_by_the_server(reply: Reply, server: Server) -> None:
+    """A request HTTP itself forbids: 400 from the HTTP layer, before any app code runs."""
+    assert reply.status == 400, reply.raw[:600]
+    assert not reply.all("set-cookie"), reply.raw[:600]
+    assert not reply.all("x-injected"), reply.raw[:600]
+    assert_clean(reply, server)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("hostile")
+    (root / "app" / "probe").mkdir(parents=True)
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "probe" / "__init__.py").write_text(PROBE_APP % CRASH_SECRET)
+    (root / "main.py").write_text("from flyer_core import create_app\n\napp = create_app()\n")
+    port = _free_port()
+    log = root / "server.log"
+    env = {k: v for k, v in os.environ.items() if not k.lower().startswith("flyer_")}
+    env.update(
+        PYTHONDONTWRITEBYTECODE="1",
+        flyer_max_body_size=str(LIMIT),
+        flyer_auth_enable="1",
+        flyer_auth_user=USER,
+        flyer_auth_pass=PASSWORD,
+        flyer_log_format="json",
+        flyer_access_log="1",
+        flyer_sched_lock_dir=str(root / "locks"),
+    )
+    code = (
+        "from flyer_core import run_dev; "
+        f"run_dev('main:app', host='127.0.0.1', port={port}, reload=False)"
+    )
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=str(root),
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    served = Server(port, root, log)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(
+                    f"server exited with {process.returncode}:\n{served.log_text()[-3000:]}"
+                )
+            try:
+                if request(port, "GET", "/health_check").status == 200:
+                    break
+            except (OSError, AssertionError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"server did not start:\n{served.log_text()[-3000:]}")
+            time.sleep(0.2)
+        yield served
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(20)
+        finally:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+def _order(item: str = "notebook", quantity: int = 2) -> bytes:
+    return json.dumps({"item": item, "quantity": quantity}).encode()
+
+
+def test_a_well_formed_request_is_served(server: Server) -> None:
+    """The baseline the hostile cases are measured against: the route works."""
+    reply = request(
+        server.port, "POST", f"{BASE}/probe/orders", ["Content-Type: application/json"], _order()
+    )
+    body = assert_envelope(reply, 200, server)
+    assert body["data"] == {"item": "notebook", "quantity": 2, "tags": []}
+    assert re.fullmatch(r"[0-9a-f]{32}", str(body["request_id"]))
+
+
+def test_missing_credentials_are_401_in_the_envelope(server: Server) -> None:
+    reply = request(server.port, "GET", f"{BASE}/probe/crash", auth=False)
+    assert_envelope(reply, 401, server)
+    assert (reply.header("www-authenticate") or "").lower().startswith("basic")
+    wrong = base64.b64encode(f"{USER}:{PASSWORD}x".encode()).decode()
+    reply = request(
+        server.port, "GET", f"{BASE}/probe/crash", [f"Authorization: Basic {wrong}"], auth=False
+    )
+    assert_envelope(reply, 401, server)
+
+
+@pytest.mark.parametrize("path", [f"{BASE}/probe/orders", f"{BASE}/probe/upload"])
+def test_a_body_declared_too_large_is_413_before_it_is_read(server: Server, path: str) -> None:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{AUTH}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {LIMIT * 8}\r\n\r\n"
+    ).encode()
+    # Only the head is sent: the answer must not wait for a body it will refuse.
+    reply = exchange(server.port, head)
+    assert reply is not None
+    body = assert_envelope(reply, 413, server)
+    assert str(LIMIT) in str(body["detail"])
+    assert (reply.header("connection") or "").lower() == "close"
+
+
+@pytest.mark.parametrize("path", [f"{BASE}/probe/orders", f"{BASE}/probe/upload"])
+def test_a_chunked_body_growing_past_the_limit_is_413(server: Server, path: str) -> None:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{AUTH}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    ).encode()
+    chunk = b"%x\r\n%s\r\n" % (4096, b" " * 4096)
+    reply = exchange(server.port, head, [chunk] * (LIMIT // 4096 + 8) + [b"0\r\n\r\n"], delay=0.01)
+    assert reply is not None
+    assert_envelope(reply, 413, server)
+
+
+def test_a_body_just_under_the_limit_is_accepted(server: Server) -> None:
+    reply = request(server.port, "POST", f"{BASE}/probe/upload", body=b"x" * (LIMIT - 1))
+    body = assert_envelope(reply, 200, server)
+    assert body["data"] == {"size": LIMIT - 1}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"item": "notebook", "quantity": ',
+        b'{"item": "notebook" "quantity": 2}',
+        b"{'item': 'notebook', 'quantity': 2}",
+        b'{"item": "notebook", "quantity": NaN}',
+        b"\x00\x01\x02",
+    ],
+    ids=["truncated", "missing-comma", "single-quotes", "nan", "binary"],
+)
+def test_malformed_json_is_a_client_error_in_the_envelope(server: Server, payload: bytes) -> None:
+    reply = request(
+        server.port, "POST", f"{BASE}/probe/orders", ["Content-Type: application/json"], payload
+    )
+    assert reply.status in (400, 422), reply.raw[:600]
+    assert_envelope(reply, reply.status, server)
+
+
+def test_wrongly_typed_fields_are_each_listed(server: Server) -> None:
+    payload = b'{"item": "", "quantity": "many", "tags": "not-a-list"}'
+    reply = request(
+        server.port, "POST", f"{BASE}/probe/orders", ["Content-Type: application/json"], payload
+    )
+    body = assert_envelope(reply, 422, server)
+    data = body["data"]
+    assert isinstance(data, list)
+    fields = {tuple(entry["loc"]) for entry in data}
+    assert {("body", "item"), ("body", "quantity"), ("body", "tags")} <= fields, data
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"[" * 15000, b'{"a":' * 2600 + b"1" + b"}" * 2600, b'{"item": "\xff\xfe", "quantity": 1}'],
+    ids=["deeply-nested-array", "deeply-nested-object", "invalid-utf8"],
+)
+def test_pathological_json_is_a_client_error_not_a_crash(server: Server, payload: bytes) -> None:
+    assert len(payload) < LIMIT
+    reply = request(
+        server.port, "POST", f"{BASE}/probe/orders", ["Content-Type: application/json"], payload
+    )
+    assert 400 <= reply.status < 500, reply.raw[:600]
+    assert_envelope(reply, reply.status, server)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "payload"),
+    [
+        ("text/plain", b'{"item": "notebook", "quantity": 2}'),
+        ("application/xml", b"<order><item>notebook</item></order>"),
+        ("application/x-www-form-urlencoded", b"item=notebook&quantity=2"),
+        (
+            "multipart/form-data; boundary=xyz",
+            b'--xyz\r\nContent-Disposition: form-data; name="item"\r\n\r\nnotebook\r\n--xyz--\r\n',
+        ),
+        ("application/octet-stream", b"\x89PNG\r\n\x1a\n"),
+    ],
+    ids=["text", "xml", "form", "multipart", "binary"],
+)
+def test_a_wrong_content_type_is_refused_in_the_envelope(
+    server: Server, content_type: str, payload: bytes
+) -> None:
+    reply = request(
+        server.port, "POST", f"{BASE}/probe/orders", [f"Content-Type: {content_type}"], payload
+    )
+    assert reply.status in (400, 415, 422), reply.raw[:600]
+    assert_envelope(reply, reply.status, server)
+
+
+@pytest.mark.parametrize(
+    "incoming",
+    ["a" * 10 * 1024, "<script>alert(1)</script>", "id with spaces", "ünïcode", ""],
+    ids=["10KB", "markup", "spaces", "non-ascii", "empty"],
+)
+def test_an_insane_request_id_is_replaced_not_echoed(server: Server, incoming: str) -> None:
+    reply = request(
+        server.port,
+        "POST",
+        f"{BASE}/probe/orders",
+        ["Content-Type: application/json", f"X-Request-ID: {incoming}"],
+        _order(),
+    )
+    body = assert_envelope(reply, 200, server)
+    assert re.fullmatch(r"[0-9a-f]{32}", str(body["request_id"])), body["request_id"]
+    logged = [r for r in server.records() if r.get("request_id") == body["request_id"]]
+    assert logged, "the request has no access line"
+    if incoming:
+        assert incoming.encode("latin-1", "replace") not in reply.raw
+        assert all(incoming not in json.dumps(r) for r in logged)
+
+
+def test_a_sane_request_id_is_echoed_and_logged(server: Server) -> None:
+    incoming = "order-" + secrets.token_hex(6)
+    reply = request(server.port, "GET", f"{BASE}/health_check", [f"X-Request-ID: {incoming}"])
+    assert reply.header("x-request-id") == incoming
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "X-Request-ID: abc\rSet-Cookie: pwned=1",
+        "X-Request-ID: abc\nSet-Cookie: pwned=1",
+        "X-Request-ID: abc\r\n Set-Cookie: pwned=1",
+        "X-Note: abc\x00X-Injected: 1",
+        "X-Note: abc\r\rX-Injected: 1",
+    ],
+    ids=["bare-cr", "bare-lf", "obs-fold", "nul", "double-cr"],
+)
+def test_cr_lf_and_nul_in_header_values_are_refused(server: Server, header: str) -> None:
+    reply = request(server.port, "GET", f"{BASE}/health_check", [header])
+    assert_rejected_by_the_server(reply, server)
+
+
+def test_a_split_header_line_is_two_headers_and_nothing_is_reflected(server: Server) -> None:
+    """A CRLF sent on the wire ends the header: the second line is an ordinary request header,
+    and no request header comes back as a response header."""
+    reply = request(
+        server.port,
+        "GET",
+        f"{BASE}/health_check",
+        ["X-Request-ID: ok-id-1", "Set-Cookie: pwned=1", "X-Injected: 1"],
+    )
+    assert reply.status == 200
+    assert reply.header("x-request-id") == "ok-id-1"
+    assert not reply.all("set-cookie")
+    assert not reply.all("x-injected")
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        f"{BASE}/probe/%0d%0aSet-Cookie:%20pwned=1",
+        f"{BASE}/probe/%0d%0aSet-Cookie:%20pwned=1/",
+        f"{BASE}/docs/%0d%0aX-Injected:%201/",
+        "/%0d%0aX-Injected:%201",
+    ],
+)
+def test_encoded_cr_lf_in_the_path_injects_no_header(server: Server, target: str) -> None:
+    reply = request(server.port, "GET", target)
+    assert not reply.all("set-cookie"), reply.raw[:600]
+    assert not reply.all("x-injected"), reply.raw[:600]
+    location = reply.header("location")
+    if location is not None:
+        assert not re.search(r"\s", location), location
+    assert reply.status in (301, 302, 307, 308, 404), reply.raw[:600]
+    if reply.status == 404:
+        assert_envelope(reply, 404, server)
+
+
+def test_the_docs_assets_are_served(server: Server) -> None:
+    """The asset route works, so the traversal cases below are refused for the right reason."""
+    reply = request(server.port, "GET", f"{BASE}/static/swagger-ui-bundle.js")
+    assert reply.status == 200
+    assert b"SwaggerUI" in reply.body
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        f"{BASE}/static/../../../../etc/passwd",
+        f"{BASE}/static/..%2f..%2f..%2f..%2fetc%2fpasswd",
+        f"{BASE}/static/%2e%2e%2f%2e%2e%2f_settings.py",
+        f"{BASE}/static/%2e%2e",
+        f"{BASE}/static/..%5c..%5c_settings.py",
+        f"{BASE}/static/%252e%252e%252f_settings.py",
+        f"{BASE}/static/..%c0%af..%c0%af_settings.py",
+        f"{BASE}/static/VERSIONS",
+        f"{BASE}/static/swagger-ui.LICENSE",
+        f"{BASE}/static/__init__.py",
+        f"{BASE}/static/swagger-ui-bundle.js%00.py",
+        f"{BASE}/static//etc/passwd",
+        f"{BASE}/static/%2fetc%2fpasswd",
+    ],
+)
+def test_path_traversal_in_docs_asset_urls_is_404(server: Server, target: str) -> None:
+    reply = request(server.port, "GET", target)
+    assert_envelope(reply, 404, server)
+    for needle in (b"root:", b"import ", b"swagger-ui-dist", b"Apache License", b"BaseSettings"):
+        assert needle not in reply.body, (target, reply.body[:300])
+
+
+def test_unknown_methods_are_405_in_the_envelope(server: Server) -> None:
+    reply = request(server.port, "TRACE", f"{BASE}/probe/orders")
+    assert_envelope(reply, 405, server)
+    assert "POST" in (reply.header("allow") or "")
+
+
+def test_an_unhandled_error_is_a_generic_500_and_the_traceback_stays_in_the_log(
+    server: Server,
+) -> None:
+    reply = request(server.port, "GET", f"{BASE}/probe/crash")
+    body = assert_envelope(reply, 500, server)
+    assert body["detail"] == ""
+    assert body["data"] is None
+    errors = [
+        r
+        for r in server.records()
+        if r.get("request_id") == body["request_id"] and r.get("level") == "error"
+    ]
+    assert len(errors) == 1, errors
+    assert "RuntimeError" in json.dumps(errors[0])
+
+
+def test_a_slow_client_trickling_its_body_blocks_no_one(server: Server) -> None:
+    payload = _order("trickled", 7)
+    head = (
+        f"POST {BASE}/probe/orders HTTP/1.1\r\nHost: 127.0.0.1\r\n{AUTH}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+    ).encode()
+    outcome: Dict[str, Optional[Reply]] = {}
+    done = threading.Event()
+
+    def trickle() -> None:
+        try:
+            outcome["reply"] = exchange(
+                server.port, head, [payload[i : i + 1] for i in range(len(payload))], delay=0.1
+            )
+        finally:
+            done.set()
+
+    slow = threading.Thread(target=trickle, daemon=True)
+    slow.start()
+    time.sleep(0.3)
+    served_meanwhile = 0
+    for _ in range(10):
+        reply = request(
+            server.port,
+            "POST",
+            f"{BASE}/probe/orders",
+            ["Content-Type: application/json"],
+            _order(),
+        )
+        assert reply.status == 200, reply.raw[:600]
+        served_meanwhile += 1
+    # The trickle takes several seconds: the other requests were answered while it was running.
+    assert not done.is_set(), "the fast requests waited for the slow client"
+    assert served_meanwhile == 10
+    slow.join(30)
+    assert done.is_set()
+    trickled = outcome.get("reply")
+    assert trickled is not None
+    body = assert_envelope(trickled, 200, server)
+    assert body["data"] == {"item": "trickled", "quantity": 7, "tags": []}
+
+
+def test_a_slow_client_trickling_past_the_limit_gets_413(server: Server) -> None:
+    head = (
+        f"POST {BASE}/probe/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n{AUTH}\r\n"
+        f"Content-Type: application/octet-stream\r\nContent-Length: {LIMIT * 2}\r\n"
+        "X-Request-ID: trickle-past-limit\r\nConnection: close\r\n\r\n"
+    ).encode()
+    # The declared length is refused at once; an undeclared (chunked) one as it streams in.
+    reply = exchange(server.port, head, [b"y" * 1024] * 4, delay=0.05)
+    assert reply is not None
+    assert_envelope(reply, 413, server)
+    head = head.replace(f"Content-Length: {LIMIT * 2}".encode(), b"Transfer-Encoding: chunked")
+    chunk = b"%x\r\n%s\r\n" % (1024, b"y" * 1024)
+    reply = exchange(server.port, head, [chunk] * (LIMIT // 1024 + 4), delay=0.02)
+    assert reply is not None
+    assert_envelope(reply, 413, server)
+
+
+@pytest.mark.parametrize("path", [f"{BASE}/probe/orders", f"{BASE}/probe/upload"])
+def test_a_client_hanging_up_mid_body_is_not_a_server_error(server: Server, path: str) -> None:
+    """The client is gone: nothing to answer, but no 500, no error-level traceback in the log
+    (a client that can write tracebacks into the log at will can flood it)."""
+    request_id = "hang-up-" + secrets.token_hex(6)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{AUTH}\r\nX-Request-ID: {request_id}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 200\r\n\r\n"
+    ).encode()
+    exchange(server.port, head, [b'{"item": ', b'"x"'], delay=0.2, hang_up_after=1)
+    deadline = time.monotonic() + 10
+    lines: List[Dict[str, object]] = []
+    while time.monotonic() < deadline:
+        lines = [r for r in server.records() if r.get("request_id") == request_id]
+        if any(r.get("logger") == "flyer.access" for r in lines):
+            break
+        time.sleep(0.1)
+    access = [r for r in lines if r.get("logger") == "flyer.access"]
+    assert len(access) == 1, lines
+    assert access[0]["status"] != 500, lines
+    assert not [r for r in lines if r.get("level") in ("error", "critical")], lines
+    # And the server still answers.
+    assert request(server.port, "GET", "/health_check").status == 200
+
+
+def test_the_log_holds_no_credentials(server: Server) -> None:
+    """Every test above sent the Basic credentials; none of them reached the log."""
+    request(server.port, "GET", f"{BASE}/probe/crash")
+    request(server.port, "GET", f"{BASE}/health_check", [f"Cookie: session={PASSWORD}"])
+    text = server.log_text()
+    assert "flyer.access" in text
+    assert PASSWORD not in text
+    assert CREDENTIALS not in text
