@@ -14,6 +14,16 @@ import flyer_cache
 from flyer_cache import async_from_url, close_async_pools, get_async_redis_pool
 
 
+def _run_in_a_new_loop(main: Any) -> Any:
+    """Run `main()` in a fresh event loop, closed afterwards (like asyncio.run, but leaving
+    the thread's current loop alone, which pytest-asyncio manages)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
 def _host_port(url: str) -> Any:
     parsed = redis.connection.parse_url(url)
     return parsed["host"], parsed["port"]
@@ -53,8 +63,8 @@ def test_each_event_loop_gets_its_own_pool_and_a_closed_loop_is_never_reused(
         await close_async_pools()
         return client
 
-    first = asyncio.run(use())
-    second = asyncio.run(use())  # the first loop is closed now
+    first = _run_in_a_new_loop(use)
+    second = _run_in_a_new_loop(use)  # the first loop is closed now
     assert second is not first
     assert second.connection_pool is not first.connection_pool
 

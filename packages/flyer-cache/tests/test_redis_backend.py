@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import redis
 
-from flyer_cache import CacheBackend, CacheBackendError, RedisBackend, from_url
+from flyer_cache import CacheBackend, CacheBackendError, RedisBackend, async_from_url, from_url
 from flyer_status import ThirdPartyUnavailableError
 
 
@@ -83,9 +83,8 @@ def test_needs_a_client() -> None:
         RedisBackend(redis.Redis(), retry_after=-1)
 
 
-def test_sync_calls_need_the_sync_client(redis_url: str) -> None:
-    import redis.asyncio
-
-    backend = RedisBackend(async_client=redis.asyncio.Redis.from_url(redis_url))
+async def test_sync_calls_need_the_sync_client(redis_url: str, aclose: None) -> None:
+    backend = RedisBackend(async_client=async_from_url(redis_url))
     with pytest.raises(TypeError, match="no sync client"):
         backend.get("k")
+    assert await backend.aget("flyer-cache-test:missing") is None

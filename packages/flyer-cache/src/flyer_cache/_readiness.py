@@ -9,6 +9,7 @@ pool's connections are never disturbed by it.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from typing import Any, Dict, Optional, Union
 
@@ -20,6 +21,8 @@ from redis.backoff import NoBackoff
 
 #: Default deadline of a readiness check, in seconds.
 DEFAULT_TIMEOUT = 1.0
+#: What a timeout looks like, from redis-py, sockets and asyncio on every Python version.
+_TIMEOUTS = (redis.TimeoutError, TimeoutError, socket.timeout, asyncio.TimeoutError)
 
 
 def _deadline(timeout: float) -> float:
@@ -55,7 +58,7 @@ def ping_error(client: redis.Redis, timeout: float = DEFAULT_TIMEOUT) -> Optiona
         connection.send_command("PING")
         reply = connection.read_response()
     except (redis.RedisError, OSError) as exc:
-        if isinstance(exc, redis.TimeoutError) or time.monotonic() - started >= seconds:
+        if isinstance(exc, _TIMEOUTS) or time.monotonic() - started >= seconds:
             return f"timeout after {seconds:g}s"
         return type(exc).__name__
     finally:
@@ -90,9 +93,10 @@ async def aping_error(
 
     try:
         reply = await asyncio.wait_for(exchange(), seconds)
-    except asyncio.TimeoutError:
-        return f"timeout after {seconds:g}s"
-    except (redis.RedisError, OSError) as exc:
+    except (redis.RedisError, OSError, asyncio.TimeoutError) as exc:
+        # The connection's own timeouts may fire a hair before wait_for's: a timeout either way.
+        if isinstance(exc, _TIMEOUTS):
+            return f"timeout after {seconds:g}s"
         return type(exc).__name__
     finally:
         await connection.disconnect()
