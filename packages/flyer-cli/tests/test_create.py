@@ -86,7 +86,7 @@ def test_generated_files_are_rendered(flyer, tmp_path: Path) -> None:
     assert f'"flyer-cli{flyer_range}"' in pyproject
     requirements = (root / "requirements.txt").read_text().splitlines()
     assert f"flyer-core[all]{flyer_range}" in requirements
-    assert "flyer_base_url=/api/shop" in (root / ".env.example").read_text().splitlines()
+    assert "#flyer_base_url=/api/shop" in (root / ".env.example").read_text().splitlines()
 
 
 def test_generated_python_parses_on_this_python(flyer, tmp_path: Path) -> None:

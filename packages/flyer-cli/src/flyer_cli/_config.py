@@ -1,29 +1,34 @@
 """`flyer config`: every effective setting, its value and where it came from.
 
-flyer-core reports its own and its plugins' settings (`settings_report`); a project's
-`settings.py` may change defaults and add fields, which are reported with the source
-`settings.py` (or `.env` / `environment` when those override them). Secrets are masked
-here as well as in core, so no code path prints one.
+flyer-core reports its own and its plugins' settings (`settings_report`: source `default`,
+`.env` or `environment`). A project's `settings.py` may change defaults and add fields;
+those are reported with the source `settings.py` unless `.env` or the environment set
+them. Secrets are masked here as well as in core, so no code path prints one.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List
 
-from flyer_cli._errors import CliError, one_line
-from flyer_cli._project import settings_class
+from flyer_cli._errors import CliError
+from flyer_cli._project import load_settings, logs_to_stderr, settings_class
 from flyer_cli._table import print_rows
 
 COLUMNS = ["name", "value", "source"]
+ENV_FILE = ".env"
 MASK = "********"
 
 
 def _masked(row: Dict[str, Any]) -> Dict[str, Any]:
-    if row.get("secret"):
-        value = row.get("value")
-        row = {**row, "value": MASK if value not in (None, "", MASK) else "", "default": ""}
-    return row
+    if not row.get("secret"):
+        return row
+    value, default = row.get("value"), row.get("default")
+    return {
+        **row,
+        "value": MASK if value not in (None, "") else "",
+        "default": MASK if default not in (None, "") else "",
+    }
 
 
 def _is_secret(annotation: Any) -> bool:
@@ -34,58 +39,57 @@ def _is_secret(annotation: Any) -> bool:
     return any(_is_secret(arg) for arg in getattr(annotation, "__args__", ()) or ())
 
 
-def _display(value: Any) -> str:
-    if value is None:
-        return ""
+def _text(value: Any) -> str:
+    from pydantic import SecretBytes, SecretStr
+
+    if isinstance(value, (SecretStr, SecretBytes)):
+        value = value.get_secret_value()
     if isinstance(value, bool):
         return "1" if value else "0"
-    return str(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "" if value is None else str(value)
 
 
-def _dotenv(env_file: str) -> Dict[str, str]:
-    if not os.path.isfile(env_file):
-        return {}
-    from dotenv import dotenv_values
+def config_rows() -> List[Dict[str, Any]]:
+    """Every setting as `{name, value, default, source, secret, help}`, secrets masked.
 
-    return {k.lower(): v for k, v in dotenv_values(env_file).items() if v is not None}
+    Reads `.env` in the current directory and the environment, the way the project's app
+    does. A bad value raises CliError (one line).
+    """
+    from flyer_core import Settings, SettingsError, settings_report
 
-
-def config_rows(
-    env_file: str = ".env", environ: Optional[Mapping[str, str]] = None
-) -> List[Dict[str, Any]]:
-    """Every setting as `{name, value, default, source, secret}`, secrets masked."""
-    from flyer_core import Settings, settings_report
-
-    environ = dict(os.environ if environ is None else environ)
+    environ = dict(os.environ)
     project = settings_class()
+    instance = load_settings()  # validates every value first: a bad one is a one-line error
     try:
-        instance = project(_env_file=env_file if os.path.isfile(env_file) else None)  # type: ignore[call-arg]
-        rows = [dict(row) for row in settings_report(env_file=env_file, environ=environ)]
-    except ValueError as exc:
-        raise CliError(f"bad settings: {one_line(exc)}", exit_code=1) from None
+        rows = [dict(row) for row in settings_report(env_file=ENV_FILE, environ=environ)]
+    except SettingsError as exc:  # pragma: no cover - the report does not validate today
+        raise CliError(f"bad settings: {exc}") from None
     if project is not Settings:
-        prefix = str(project.model_config.get("env_prefix", "flyer_")).lower()
         by_name = {row["name"]: index for index, row in enumerate(rows)}
-        lowered = {k.lower(): v for k, v in environ.items()}
-        dotenv = _dotenv(env_file)
+        env = {key.lower() for key in environ}
+        merged = instance.environ  # .env and the environment, keys lower-cased
         base = Settings.model_fields
+        prefix = str(project.model_config.get("env_prefix") or "flyer_").lower()
         for field, info in project.model_fields.items():
-            default = info.get_default(call_default_factory=True)
-            if field in base and base[field].get_default(call_default_factory=True) == default:
+            if field == "environ":
                 continue
+            default = _text(info.get_default(call_default_factory=True))
+            if (
+                field in base
+                and _text(base[field].get_default(call_default_factory=True)) == default
+            ):
+                continue  # not the project's: core's row already says it all
             name = prefix + field
-            if name in lowered:
-                source = "environment"
-            elif name in dotenv:
-                source = ".env"
-            else:
-                source = "settings.py"
+            source = "environment" if name in env else ".env" if name in merged else "settings.py"
             row = {
                 "name": name,
-                "value": _display(getattr(instance, field)),
-                "default": _display(default),
+                "value": _text(getattr(instance, field)),
+                "default": default,
                 "source": source,
                 "secret": _is_secret(info.annotation),
+                "help": info.description or "this project's setting (settings.py)",
             }
             if name in by_name:
                 rows[by_name[name]] = row
@@ -94,7 +98,9 @@ def config_rows(
     return [_masked(row) for row in rows]
 
 
-def config_command(env_file: str, *, as_json: bool) -> int:
-    """Print the effective settings."""
-    print_rows(config_rows(env_file), COLUMNS, as_json=as_json)
+def config_command(*, as_json: bool) -> int:
+    """Print the effective settings of the project in the current directory."""
+    with logs_to_stderr():
+        rows = config_rows()
+    print_rows(rows, COLUMNS, as_json=as_json)
     return 0

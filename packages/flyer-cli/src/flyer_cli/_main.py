@@ -11,7 +11,7 @@ import sys
 from typing import NoReturn, Optional, Sequence
 
 from flyer_cli.__about__ import __version__
-from flyer_cli._errors import CliError, one_line
+from flyer_cli._errors import CliError
 
 PROG = "flyer"
 DESCRIPTION = "Create, run and inspect flyer projects."
@@ -146,11 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     config = commands.add_parser(
         "config",
         help="show every effective setting and where it came from",
-        description="Show every flyer_* setting, its effective value and its source (default, "
-        ".env or environment). Secrets are masked.",
-    )
-    config.add_argument(
-        "--env-file", default=".env", metavar="PATH", help="the .env file to read (default: .env)"
+        description="Show every flyer_* setting of the project in the current directory, its "
+        "effective value and its source (default, settings.py, .env or environment). Secrets "
+        "are masked.",
     )
     _add_json(config)
 
@@ -186,7 +184,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "config":
         from flyer_cli._config import config_command
 
-        return config_command(args.env_file, as_json=args.json)
+        return config_command(as_json=args.json)
     from flyer_cli._versions import version_command
 
     return version_command(as_json=args.json)
@@ -206,8 +204,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
-    except (ValueError, ImportError) as exc:
-        # Bad settings (pydantic's ValidationError is a ValueError) and a project that does not
-        # import end here: one line naming the problem, never a traceback wall.
-        print(f"{PROG}: error: {one_line(exc)}", file=sys.stderr)
-        return 1

@@ -8,11 +8,12 @@ when a command needs it (never at import time).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Type
+from typing import TYPE_CHECKING, Any, Iterator, Type
 
 from flyer_cli._errors import CliError, one_line
 
@@ -20,6 +21,14 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from flyer_core import Settings
+
+
+@contextlib.contextmanager
+def logs_to_stderr() -> Iterator[None]:
+    """Send what loading the project prints (flyer logs to stdout) to stderr, so a command's
+    own output on stdout stays clean for pipes and `--json`."""
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
 
 
 def _project_on_path() -> str:
@@ -31,10 +40,14 @@ def _project_on_path() -> str:
 
 def _import(module_name: str, what: str) -> Any:
     """Import a project module, turning a failure into one line naming it."""
+    from flyer_core import SettingsError, StartupError
+
     try:
         return importlib.import_module(module_name)
-    except CliError:
-        raise
+    except SettingsError as exc:
+        raise CliError(f"bad settings: {one_line(exc)}") from None
+    except StartupError as exc:
+        raise CliError(f"{what}: {one_line(exc)}", exit_code=3) from None
     except ModuleNotFoundError as exc:
         if exc.name == module_name.split(".")[0]:
             raise CliError(
@@ -65,8 +78,8 @@ def load_settings() -> Settings:
     cls = settings_class()
     try:
         return cls()
-    except ValueError as exc:  # pydantic's ValidationError, core's one-line errors
-        raise CliError(f"bad settings: {one_line(exc)}", exit_code=1) from None
+    except ValueError as exc:  # core's SettingsError (one line), pydantic's ValidationError
+        raise CliError(f"bad settings: {one_line(exc)}") from None
 
 
 def check_app_module(ref: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterable, List, Optional, Set
 
-from flyer_cli._project import load_app
+from flyer_cli._project import load_app, load_settings, logs_to_stderr
 from flyer_cli._table import print_rows
 
 COLUMNS = ["method", "path", "name", "module", "auth"]
@@ -36,7 +36,7 @@ def _rows(
         if endpoint is None and hasattr(route, "app"):  # a Mount: static files, sub-apps
             sub_routes = getattr(route, "routes", None)
             if sub_routes and not hasattr(route.app, "openapi"):
-                rows.extend(_rows(sub_routes, auth, path))
+                rows.extend(_rows(_flat(list(sub_routes)), auth, path))
                 continue
             rows.append(
                 {
@@ -66,14 +66,25 @@ def _rows(
     return rows
 
 
+def _flat(routes: List[Any]) -> List[Any]:
+    """The routes as served: newer FastAPI keeps included routers lazy, so expand them."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI before lazy inclusion: include_router copied the routes
+        return routes
+    return list(iter_route_contexts(routes))
+
+
 def route_rows(app: Any) -> List[Dict[str, Any]]:
     """One row per route of `app` (method, path, name, module, auth), in routing order."""
     auth = getattr(getattr(app, "state", None), "flyer_auth", None)
-    return _rows(app.routes, auth, "")
+    return _rows(_flat(list(app.routes)), auth, "")
 
 
 def routes_command(app_ref: str, *, as_json: bool) -> int:
     """Load the app and print its routes."""
-    rows = route_rows(load_app(app_ref))
+    with logs_to_stderr():
+        load_settings()  # a bad value is one line naming it, before the app is imported
+        rows = route_rows(load_app(app_ref))
     print_rows(rows, COLUMNS, as_json=as_json)
     return 0

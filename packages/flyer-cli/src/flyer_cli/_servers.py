@@ -46,7 +46,9 @@ def serve_command(
 ) -> int:
     """Production server: gunicorn with uvicorn workers, or granian."""
     if server == "granian" and importlib.util.find_spec("granian") is None:
-        raise CliError("--server granian: granian is not installed; `pip install granian`")
+        raise CliError(
+            "--server granian: granian is not installed; pip install 'flyer-core[granian]'"
+        )
     check_app_module(app)
     settings = load_settings()
     from flyer_core import run_prod
