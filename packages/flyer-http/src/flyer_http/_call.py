@@ -105,11 +105,9 @@ class Call:
     )
 
     def __init__(self, options: Options, request: httpx.Request) -> None:
-        headers = request.headers
-        if "x-request-id" not in headers:
-            request_id = get_request_id()
-            if request_id:
-                headers["X-Request-ID"] = request_id
+        request_id = get_request_id()
+        if request_id and "x-request-id" not in request.headers:
+            request.headers["X-Request-ID"] = request_id
         self.options = options
         self.request = request
         self.policy = options.policy_for(request)
