@@ -156,6 +156,29 @@ def test_pickle_is_opt_in_and_round_trips_exactly() -> None:
         cached(serializer="yaml")  # type: ignore[arg-type]
 
 
+def test_pickle_with_a_decoding_redis_client_is_refused(
+    redis_url: str, redis_client: redis.Redis, ns: str
+) -> None:
+    decoding = RedisBackend.from_url(redis_url, decode_responses=True)
+    with pytest.raises(ValueError, match="serializer='pickle' needs a Redis client"):
+        cached(backend=decoding, serializer="pickle")
+    set_default_backend(decoding)
+
+    @cached(serializer="pickle", namespace=ns)
+    def value() -> int:
+        return 1
+
+    with pytest.raises(ValueError, match="decode_responses=False"):
+        value()
+
+    @cached(namespace=ns)
+    def text() -> str:
+        return "ok"
+
+    assert text() == text() == "ok"  # JSON works with str replies
+    assert redis_client.get(text.cache_key()) == b'"ok"'
+
+
 def test_unreadable_entry_is_recomputed_and_overwritten() -> None:
     store = MemoryCache()
     counter = Counter()

@@ -43,7 +43,7 @@ from flyer_cache._errors import CacheBackendError
 from flyer_cache._keys import KeyBuilder, KeySpec
 from flyer_cache._locks import AsyncKeyLocks, KeyLocks
 from flyer_cache._memory import check_ttl
-from flyer_cache._serializers import Serializer, resolve_serializer
+from flyer_cache._serializers import PickleSerializer, Serializer, resolve_serializer
 
 if sys.version_info >= (3, 10):
     from typing import Literal, ParamSpec, Protocol
@@ -120,6 +120,16 @@ class _StoreDown(Exception):
         self.error = error
 
 
+def check_pairing(serializer: Serializer, backend: CacheBackend) -> None:
+    """Pickled bytes cannot survive a Redis client that decodes replies to str: say so."""
+    if isinstance(serializer, PickleSerializer) and getattr(backend, "decode_responses", False):
+        raise ValueError(
+            "serializer='pickle' needs a Redis client with decode_responses=False "
+            "(this backend's client decodes replies to str); use serializer='json' or "
+            "another client"
+        )
+
+
 class _Options:
     """`cached`'s arguments, checked once where the decorator is written."""
 
@@ -157,6 +167,8 @@ class _Options:
         # A given store is resolved now (a bad value fails here); None means the default
         # store, looked up at each call so that configuring it later still takes effect.
         self.backend: Optional[CacheBackend] = None if backend is None else resolve_backend(backend)
+        if self.backend is not None:
+            check_pairing(self.serializer, self.backend)
 
 
 class _Cache:
@@ -171,12 +183,19 @@ class _Cache:
         self.cache_none = options.cache_none
         self.on_backend_error = options.on_backend_error
         self._backend = options.backend
+        self._checked: Optional[CacheBackend] = None
         self.local = KeyLocks()
         self.async_local = AsyncKeyLocks()
 
     @property
     def backend(self) -> CacheBackend:
-        return self._backend if self._backend is not None else resolve_backend(None)
+        if self._backend is not None:
+            return self._backend
+        backend = resolve_backend(None)
+        if backend is not self._checked:
+            check_pairing(self.serializer, backend)
+            self._checked = backend
+        return backend
 
     # -- shared pieces -------------------------------------------------------------------
 

@@ -77,6 +77,13 @@ class RedisBackend:
     def __repr__(self) -> str:
         return f"RedisBackend(client={self.client!r}, retry_after={self.retry_after!r})"
 
+    @property
+    def decode_responses(self) -> bool:
+        """Whether the sync client returns str (not bytes); pickled values need bytes."""
+        if self.client is None:
+            return False
+        return bool(self.client.connection_pool.connection_kwargs.get("decode_responses"))
+
     @classmethod
     def from_url(cls, url: str, *, retry_after: float = 1.0, **kwargs: Any) -> RedisBackend:
         """Sync and asyncio shared clients for `url` (see `from_url`)."""
