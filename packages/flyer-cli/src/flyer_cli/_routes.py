@@ -52,7 +52,8 @@ def _rows(
         if methods:
             method = ",".join(sorted(m for m in methods if m != "HEAD") or sorted(methods))
         else:
-            method = "WS" if "websocket" in type(route).__name__.lower() else "*"
+            kind = type(getattr(route, "original_route", route)).__name__.lower()
+            method = "WS" if "websocket" in kind else "*"
         guarded = auth is not None and _requires(getattr(route, "dependant", None), auth, set())
         rows.append(
             {
