@@ -1,0 +1,477 @@
+"""Every flyer benchmark in one run: one table, one JSON file to compare later runs against.
+
+    python bench/run.py [--rounds 3] [--duration 5] [--quick] [--compare OLD.json]
+
+What runs (bench/README.md explains how to read it):
+
+1. Throughput: bare Starlette, bare FastAPI and flyer side by side, each server pinned to
+   core 0 and wrk to core 1, A/B interleaved over several rounds (the order reversing each
+   round): the health check and a `DataResponse` business route (flyer's access log off and
+   on), flyer under uvicorn, under gunicorn with a uvicorn worker and under granian. Medians
+   of requests/s, p50/p99 latency and server CPU time per request; the ratios flyer/FastAPI
+   and flyer/Starlette are medians of the per-round ratios.
+2. Start-up: cold start to the first 200 and idle memory (`bench/startup.py`).
+3. flyer-http against raw httpx (`bench/http.py`) and flyer-sched's lock latency on local
+   Redis (`bench/sched_lock.py`), run as they are and their figures read from their output.
+
+Results go to bench/out/results.json (and the table to stdout); `--compare` prints the change
+against an earlier results file.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# bench/http.py is named like the standard library's `http`: keep bench/ off the import path
+# before anything imports `http`.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import re  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from typing import Any, Callable, Dict, List, Optional, Tuple  # noqa: E402
+
+ROOT = HERE.parent
+OUT = HERE / "out"
+
+
+def _load_servers() -> Any:
+    spec = importlib.util.spec_from_file_location("servers", HERE / "servers.py")
+    if spec is None or spec.loader is None:
+        raise ImportError("bench/servers.py not found")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["servers"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+servers = _load_servers()
+HEALTH, ITEM = servers.HEALTH, servers.ITEM
+
+# (key, label, how to start it) for every server of the throughput section.
+Starter = Callable[[Path], Any]
+SERVERS: List[Tuple[str, str, Starter]] = [
+    (
+        "starlette",
+        "bare Starlette",
+        lambda w: servers.uvicorn_server("bare Starlette", "bare_starlette_full", w),
+    ),
+    (
+        "fastapi",
+        "bare FastAPI",
+        lambda w: servers.uvicorn_server("bare FastAPI", "bare_fastapi_full", w),
+    ),
+    (
+        "flyer",
+        "flyer, uvicorn",
+        lambda w: servers.uvicorn_server("flyer", "flyer_app", w, flyer_access_log="0"),
+    ),
+    (
+        "flyer_log",
+        "flyer, uvicorn, access log on",
+        lambda w: servers.uvicorn_server("flyer access log", "flyer_app", w, flyer_access_log="1"),
+    ),
+    (
+        "flyer_gunicorn",
+        "flyer, gunicorn + uvicorn worker",
+        lambda w: servers.prod_server(
+            "flyer gunicorn", "gunicorn", "flyer_app", w, flyer_access_log="0"
+        ),
+    ),
+    (
+        "flyer_granian",
+        "flyer, granian",
+        lambda w: servers.prod_server(
+            "flyer granian", "granian", "flyer_app", w, flyer_access_log="0"
+        ),
+    ),
+]
+LABELS = {key: label for key, label, _ in SERVERS}
+
+CASES: List[Tuple[str, str, List[str]]] = [
+    ("health check", HEALTH, ["starlette", "fastapi", "flyer", "flyer_gunicorn", "flyer_granian"]),
+    (
+        "DataResponse route",
+        ITEM,
+        ["starlette", "fastapi", "flyer", "flyer_log", "flyer_gunicorn", "flyer_granian"],
+    ),
+]
+
+# (label, case, flyer server, bare server, target) - the budgets of DESIGN.md and the issues.
+TARGETS: List[Tuple[str, str, str, str, float]] = [
+    ("health check vs bare Starlette", "health check", "flyer", "starlette", 0.90),
+    ("health check vs bare FastAPI", "health check", "flyer", "fastapi", 0.95),
+    ("DataResponse route vs bare FastAPI, access log off", "DataResponse route", "flyer", "fastapi", 0.95),
+    ("DataResponse route vs bare FastAPI, access log on", "DataResponse route", "flyer_log", "fastapi", 0.85),
+]  # fmt: skip
+
+
+def _median(values: List[float]) -> float:
+    return float(statistics.median(values))
+
+
+def throughput(rounds: int, duration: float, connections: int) -> Dict[str, Any]:
+    """Every case on every server, interleaved; per-round samples, medians and ratios."""
+    wanted = [s for s in SERVERS if s[0] != "flyer_granian" or servers.granian_available()]
+    skipped = [] if len(wanted) == len(SERVERS) else ["flyer_granian: granian is not installed"]
+    samples: Dict[str, Dict[str, List[Dict[str, float]]]] = {}
+    with tempfile.TemporaryDirectory(prefix="flyer-bench-") as tmp:
+        workdir = Path(tmp)
+        servers.write_apps(workdir)
+        running: Dict[str, Any] = {}
+        try:
+            for key, _, starter in wanted:
+                try:
+                    running[key] = starter(workdir)
+                except RuntimeError as exc:
+                    skipped.append(f"{key}: {exc}")
+            print(f"# servers up: {', '.join(LABELS[k] for k in running)}", flush=True)
+            plan = [
+                (case, path, key) for case, path, keys in CASES for key in keys if key in running
+            ]
+            for number in range(rounds):
+                order = plan if number % 2 == 0 else list(reversed(plan))
+                print(f"# round {number + 1}/{rounds}", flush=True)
+                for case, path, key in order:
+                    result = servers.measure(
+                        running[key], path, duration=duration, connections=connections
+                    )
+                    samples.setdefault(case, {}).setdefault(key, []).append(result)
+                    print(
+                        f"  {case:<20} {LABELS[key]:<34} {result['rps']:>8.0f} req/s  "
+                        f"p50 {result['p50_ms']:6.2f} ms  p99 {result['p99_ms']:6.2f} ms  "
+                        f"cpu {result['cpu_us_per_request']:6.1f} us/req",
+                        flush=True,
+                    )
+        finally:
+            for server in running.values():
+                server.stop()
+
+    medians: Dict[str, Dict[str, Dict[str, float]]] = {}
+    ratios: Dict[str, Dict[str, Dict[str, Dict[str, float]]]] = {}
+    for case, by_server in samples.items():
+        medians[case] = {
+            key: {field: _median([r[field] for r in runs]) for field in runs[0]}
+            for key, runs in by_server.items()
+        }
+        ratios[case] = {}
+        for key, runs in by_server.items():
+            ratios[case][key] = {}
+            for bare in ("fastapi", "starlette"):
+                if bare not in by_server or key == bare:
+                    continue
+                pairs = list(zip(runs, by_server[bare]))
+                ratios[case][key][bare] = {
+                    "rps": _median([ours["rps"] / theirs["rps"] for ours, theirs in pairs]),
+                    "cpu": _median(
+                        [
+                            theirs["cpu_us_per_request"] / ours["cpu_us_per_request"]
+                            for ours, theirs in pairs
+                        ]
+                    ),
+                }
+    return {
+        "rounds": rounds,
+        "duration_s": duration,
+        "connections": connections,
+        "servers": {k: LABELS[k] for k in running},
+        "skipped": skipped,
+        "samples": samples,
+        "median": medians,
+        "ratios": ratios,
+    }
+
+
+def _script(name: str, args: List[str], timeout: float) -> Dict[str, Any]:
+    """Run `bench/<name>.py` as it is; keep its output (parsed by the caller)."""
+    path = HERE / f"{name}.py"
+    if not path.exists():
+        return {"status": "missing", "output": f"bench/{name}.py does not exist yet"}
+    started = time.monotonic()
+    try:
+        done = subprocess.run(
+            [sys.executable, str(path), *args],
+            cwd=str(ROOT),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout if isinstance(exc.stdout, str) else ""
+        return {"status": f"timed out after {timeout:.0f} s", "output": out}
+    output = done.stdout + (f"\n[stderr]\n{done.stderr[-3000:]}" if done.returncode else "")
+    return {
+        "status": "ok" if done.returncode == 0 else f"exit {done.returncode}",
+        "seconds": round(time.monotonic() - started, 1),
+        "output": output,
+    }
+
+
+_HTTP_ROW = re.compile(
+    r"^\s+(?P<client>\S.*?)\s+(?P<rps>[\d.]+)\s+(?P<cpu>[\d.]+)\s+throughput\s+(?P<speed>[\d.]+)x"
+    r"\s+CPU\s+(?P<cost>[\d.]+)x",
+    re.MULTILINE,
+)
+
+
+def http_bench(rounds: int, requests: int) -> Dict[str, Any]:
+    """`bench/http.py`: flyer_http.Client.get vs raw httpx, sync and async."""
+    result = _script("http", ["--rounds", str(rounds), "--requests", str(requests)], 600)
+    sections = re.split(r"^(sync|async)\s+\S+: .*$", result["output"], flags=re.MULTILINE)
+    parsed: Dict[str, Dict[str, Dict[str, float]]] = {}
+    for kind, body in zip(sections[1::2], sections[2::2]):
+        for row in _HTTP_ROW.finditer(body):
+            parsed.setdefault(kind, {})[row["client"].strip()] = {
+                "rps": float(row["rps"]),
+                "cpu_us_per_request": float(row["cpu"]),
+                "throughput_ratio": float(row["speed"]),
+                "cpu_ratio": float(row["cost"]),
+            }
+    result["parsed"] = parsed
+    return result
+
+
+_LATENCY = re.compile(
+    r"(?P<name>p50|p90|p95|p99|p999|max|mean)\W{0,3}\s*[=:]?\s*(?P<value>[\d.]+)\s*(?P<unit>us|µs|ms|s)\b",
+    re.IGNORECASE,
+)
+_UNIT_MS = {"us": 0.001, "µs": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def sched_bench() -> Dict[str, Any]:
+    """`bench/sched_lock.py`: lock acquire+release latency on local Redis."""
+    result = _script("sched_lock", [], 300)
+    found: Dict[str, float] = {}
+    for match in _LATENCY.finditer(result["output"]):
+        found.setdefault(match["name"].lower(), float(match["value"]) * _UNIT_MS[match["unit"]])
+    result["parsed_ms"] = found
+    return result
+
+
+def _machine() -> Dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cores": os.cpu_count(),
+        "cpu": model,
+        "load_average": list(os.getloadavg()),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def _fmt_ratio(ratio: Optional[Dict[str, float]]) -> str:
+    if not ratio:
+        return f"{'':>13}"
+    return f"{ratio['rps']:6.2f} / {ratio['cpu']:4.2f}"
+
+
+def report(results: Dict[str, Any]) -> str:
+    lines: List[str] = []
+    meta = results["meta"]
+    lines.append(
+        f"flyer benchmarks, {meta['date']}: {meta['machine']['cores']} cores "
+        f"({meta['machine']['cpu'] or 'unknown CPU'}), Python {meta['machine']['python']}, "
+        f"load average at start {meta['machine']['load_average'][0]:.2f}"
+    )
+    tp = results.get("throughput")
+    if tp:
+        lines.append(
+            f"\nThroughput: server on 1 core, wrk ({tp['connections']} connections) on the other; "
+            f"median of {tp['rounds']} interleaved rounds of {tp['duration_s']:g} s"
+        )
+        lines.append(
+            f"{'case':<20} {'server':<34} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
+            f"{'CPU us/req':>10}  {'vs FastAPI':>13}  {'vs Starlette':>13}"
+        )
+        lines.append(
+            f"{'':<20} {'':<34} {'':>8} {'':>7} {'':>7} {'':>10}  {'(req/s / CPU)':>13}  {'(req/s / CPU)':>13}"
+        )
+        for case, _, keys in CASES:
+            for key in keys:
+                row = tp["median"].get(case, {}).get(key)
+                if row is None:
+                    continue
+                ratio = tp["ratios"][case].get(key, {})
+                lines.append(
+                    f"{case:<20} {tp['servers'][key]:<34} {row['rps']:>8.0f} {row['p50_ms']:>7.2f} "
+                    f"{row['p99_ms']:>7.2f} {row['cpu_us_per_request']:>10.1f}  "
+                    f"{_fmt_ratio(ratio.get('fastapi'))}  {_fmt_ratio(ratio.get('starlette'))}"
+                )
+        for note in tp["skipped"]:
+            lines.append(f"  (skipped {note})")
+    su = results.get("startup")
+    if su:
+        lines.append(f"\nStart-up: median of {su['rounds']} cold starts each (uvicorn, 1 core)")
+        lines.append(startup_module.table(su))
+    http = results.get("http")
+    if http:
+        lines.append(f"\nflyer-http (bench/http.py): {http['status']}")
+        for kind, rows in http.get("parsed", {}).items():
+            flyer = rows.get("flyer")
+            base = rows.get("httpx")
+            if flyer and base:
+                lines.append(
+                    f"  {kind:<5} Client.get  httpx {base['rps']:>6.0f} req/s  flyer {flyer['rps']:>6.0f} req/s  "
+                    f"ratio {flyer['throughput_ratio']:.3f} (CPU {flyer['cpu_ratio']:.3f})"
+                )
+    sched = results.get("sched")
+    if sched:
+        figures = ", ".join(f"{k} {v:.3f} ms" for k, v in sched.get("parsed_ms", {}).items())
+        lines.append(f"\nflyer-sched lock (bench/sched_lock.py): {sched['status']}  {figures}")
+    targets = results.get("targets")
+    if targets:
+        lines.append("\nTargets (ratio = flyer/bare requests/s; CPU = bare/flyer CPU per request)")
+        for target in targets:
+            verdict = "met" if target["met"] else "NOT met"
+            lines.append(
+                f"  {target['label']:<58} >= {target['target']:.2f}:  {target['value']}  {verdict}"
+            )
+    return "\n".join(lines)
+
+
+def targets(results: Dict[str, Any]) -> List[Dict[str, Any]]:
+    found: List[Dict[str, Any]] = []
+    tp = results.get("throughput")
+    if tp:
+        for label, case, ours, bare, target in TARGETS:
+            ratio = tp["ratios"].get(case, {}).get(ours, {}).get(bare)
+            if ratio is None:
+                continue
+            found.append(
+                {
+                    "label": label,
+                    "target": target,
+                    "value": f"req/s {ratio['rps']:.3f}, CPU {ratio['cpu']:.3f}",
+                    "met": ratio["rps"] >= target and ratio["cpu"] >= target,
+                }
+            )
+    http = results.get("http") or {}
+    for kind, rows in http.get("parsed", {}).items():
+        flyer = rows.get("flyer")
+        if flyer:
+            found.append(
+                {
+                    "label": f"flyer-http {kind} Client.get vs raw httpx",
+                    "target": 0.95,
+                    "value": f"req/s {flyer['throughput_ratio']:.3f}, CPU {flyer['cpu_ratio']:.3f}",
+                    "met": flyer["throughput_ratio"] >= 0.95 and flyer["cpu_ratio"] >= 0.95,
+                }
+            )
+    p99 = (results.get("sched") or {}).get("parsed_ms", {}).get("p99")
+    if p99 is not None:
+        found.append(
+            {
+                "label": "flyer-sched lock acquire+release p99 (ms, <= target)",
+                "target": 1.0,
+                "value": f"p99 {p99:.3f} ms",
+                "met": p99 <= 1.0,
+            }
+        )
+    return found
+
+
+def compare(results: Dict[str, Any], old_path: Path) -> str:
+    old = json.loads(old_path.read_text())
+    lines = [f"\nChange against {old_path} ({old.get('meta', {}).get('date', '?')}):"]
+    new_tp, old_tp = results.get("throughput") or {}, old.get("throughput") or {}
+    for case, by_server in new_tp.get("median", {}).items():
+        for key, row in by_server.items():
+            before = old_tp.get("median", {}).get(case, {}).get(key)
+            if not before:
+                continue
+            lines.append(
+                f"  {case:<20} {LABELS.get(key, key):<34} req/s {row['rps'] / before['rps'] - 1:+7.1%}  "
+                f"CPU/req {row['cpu_us_per_request'] / before['cpu_us_per_request'] - 1:+7.1%}"
+            )
+    new_su, old_su = results.get("startup") or {}, old.get("startup") or {}
+    for label, row in new_su.get("median", {}).items():
+        before = old_su.get("median", {}).get(label)
+        if before:
+            lines.append(
+                f"  start-up {label:<31} cold start {row['cold_start_s'] / before['cold_start_s'] - 1:+7.1%}  "
+                f"RSS {row['rss_mib'] / before['rss_mib'] - 1:+7.1%}"
+            )
+    return "\n".join(lines)
+
+
+startup_module = servers.load("startup")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved throughput rounds")
+    parser.add_argument("--duration", type=float, default=5, help="seconds of wrk per case")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--startup-rounds", type=int, default=5)
+    parser.add_argument("--http-rounds", type=int, default=21)
+    parser.add_argument("--http-requests", type=int, default=300)
+    parser.add_argument(
+        "--only",
+        default="throughput,startup,http,sched",
+        help="comma-separated sections to run (throughput, startup, http, sched)",
+    )
+    parser.add_argument("--quick", action="store_true", help="1 round of 2 s: a smoke run")
+    parser.add_argument("--out", type=Path, default=OUT / "results.json")
+    parser.add_argument("--compare", type=Path, help="an earlier results.json")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.duration, args.startup_rounds = 1, 2.0, 1
+        args.http_rounds, args.http_requests = 3, 100
+    sections = {s.strip() for s in args.only.split(",") if s.strip()}
+    unknown = sections - {"throughput", "startup", "http", "sched"}
+    if unknown:
+        parser.error(f"--only {args.only!r}: unknown section(s) {sorted(unknown)}")
+
+    started = time.monotonic()
+    results: Dict[str, Any] = {
+        "meta": {
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "command": "python bench/run.py " + " ".join(sys.argv[1:]),
+            "machine": _machine(),
+            "versions": servers.versions(),
+        }
+    }
+    if "throughput" in sections:
+        print("== throughput", flush=True)
+        results["throughput"] = throughput(args.rounds, args.duration, args.connections)
+    if "startup" in sections:
+        print("== start-up", flush=True)
+        results["startup"] = startup_module.run(args.startup_rounds)
+    if "http" in sections:
+        print("== flyer-http", flush=True)
+        results["http"] = http_bench(args.http_rounds, args.http_requests)
+    if "sched" in sections:
+        print("== flyer-sched", flush=True)
+        results["sched"] = sched_bench()
+    results["targets"] = targets(results)
+    results["meta"]["seconds"] = round(time.monotonic() - started, 1)
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print()
+    print(report(results))
+    if args.compare:
+        print(compare(results, args.compare))
+    print(f"\n{results['meta']['seconds']:.0f} s; results written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

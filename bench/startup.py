@@ -1,0 +1,184 @@
+"""Cold start to the first 200 and a worker's idle memory: flyer beside bare FastAPI.
+
+    python bench/startup.py [--rounds 5]
+
+Each app is started by the same uvicorn command, pinned to one core; the clock runs from
+spawning the process to the first `200` on `/health_check/async` (interpreter start, imports,
+app construction, lifespan start-up and binding all included). A second later, with the app
+idle, its memory is read from /proc: RSS, and PSS/USS (what the process alone costs, shared
+library pages split or left out). Rounds interleave the apps, the order alternating, and the
+medians are printed. The apps:
+
+- bare Starlette and bare FastAPI (a health route and a `DataResponse` route);
+- flyer without plugins (`create_app(None, plugins=[])` + the same route);
+- flyer with every installed plugin (cache, db, http, sched), as a generated project runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+APPS: List[Tuple[str, str]] = [
+    ("bare Starlette", "bare_starlette_full"),
+    ("bare FastAPI", "bare_fastapi_full"),
+    ("flyer (no plugins)", "flyer_app"),
+    ("flyer (all plugins)", "flyer_plugins_app"),
+]
+
+
+def _servers() -> Any:
+    import importlib.util
+
+    if "servers" in sys.modules:
+        return sys.modules["servers"]
+    spec = importlib.util.spec_from_file_location("servers", HERE / "servers.py")
+    if spec is None or spec.loader is None:
+        raise ImportError("bench/servers.py not found")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["servers"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _status(port: int, path: str) -> int:
+    """The status of one GET, or 0 when nothing answers yet."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
+            )
+            head = sock.recv(64)
+    except OSError:
+        return 0
+    parts = head.split(b" ", 2)
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+
+
+def _memory(pid: int) -> Dict[str, float]:
+    """RSS, PSS and USS (private pages) of one process, in MiB."""
+    fields: Dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, _, rest = line.partition(":")
+        parts = rest.split()
+        if parts and parts[0].isdigit():
+            fields[name.strip()] = int(parts[0])
+    uss = fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
+    return {
+        "rss_mib": fields.get("Rss", 0) / 1024,
+        "pss_mib": fields.get("Pss", 0) / 1024,
+        "uss_mib": uss / 1024,
+    }
+
+
+def start_once(module: str, workdir: Path, *, settle: float = 1.0) -> Dict[str, float]:
+    """Spawn `uvicorn module:app`, time it to the first 200, then read its idle memory."""
+    servers = _servers()
+    port = servers.wrk.free_port()
+    cmd = [
+        "taskset", "-c", str(servers.wrk.SERVER_CORE),
+        sys.executable, "-m", "uvicorn", f"{module}:app", "--host", "127.0.0.1",
+        "--port", str(port), "--no-access-log", "--log-level", "warning",
+        "--no-proxy-headers", "--no-server-header",
+    ]  # fmt: skip
+    env = servers.environment(workdir, flyer_access_log="0")
+    with (workdir / f"{module}.startup.log").open("ab") as log:
+        started = time.perf_counter()
+        process = subprocess.Popen(cmd, cwd=str(workdir), env=env, stdout=log, stderr=log)
+        try:
+            deadline = time.monotonic() + 60
+            while _status(port, servers.HEALTH) != 200:
+                if process.poll() is not None:
+                    raise RuntimeError(f"{module} exited with {process.returncode}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{module} did not answer within 60 s")
+                time.sleep(0.002)
+            cold = time.perf_counter() - started
+            time.sleep(settle)
+            memory = _memory(process.pid)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+    return {"cold_start_s": cold, **memory}
+
+
+def python_start(rounds: int) -> float:
+    """Median seconds of `python -c pass` (the floor of any cold start)."""
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def run(rounds: int = 5) -> Dict[str, Any]:
+    """Measure every app `rounds` times, interleaved; return the samples and their medians."""
+    servers = _servers()
+    samples: Dict[str, List[Dict[str, float]]] = {label: [] for label, _ in APPS}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        servers.write_apps(workdir)
+        for number in range(rounds):
+            order = APPS if number % 2 == 0 else list(reversed(APPS))
+            for label, module in order:
+                samples[label].append(start_once(module, workdir))
+    medians = {
+        label: {key: statistics.median(s[key] for s in runs) for key in runs[0]}
+        for label, runs in samples.items()
+    }
+    return {
+        "rounds": rounds,
+        "python_c_pass_s": python_start(rounds),
+        "median": medians,
+        "samples": samples,
+    }
+
+
+def table(result: Dict[str, Any]) -> str:
+    medians = result["median"]
+    fastapi = medians["bare FastAPI"]
+    lines = [
+        f"{'app':<22} {'cold start':>10} {'RSS':>9} {'PSS':>9} {'USS':>9}   vs bare FastAPI",
+    ]
+    for label, values in medians.items():
+        lines.append(
+            f"{label:<22} {values['cold_start_s']:>8.2f} s {values['rss_mib']:>5.1f} MiB "
+            f"{values['pss_mib']:>5.1f} MiB {values['uss_mib']:>5.1f} MiB   "
+            f"start {values['cold_start_s'] / fastapi['cold_start_s']:4.2f}x  "
+            f"RSS {values['rss_mib'] / fastapi['rss_mib']:4.2f}x"
+        )
+    lines.append(f"{'python -c pass':<22} {result['python_c_pass_s']:>8.2f} s")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    args = parser.parse_args()
+    result = run(args.rounds)
+    print(table(result))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
