@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -16,6 +17,13 @@ import pytest
 
 WORKER = Path(__file__).with_name("sched_worker.py")
 REDIS_URL = os.environ.get("FLYER_TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Starlette 1.x asks for httpx2 in its TestClient; the httpx we test with still works.
+    config.addinivalue_line(
+        "filterwarnings", "ignore:Using `httpx` with `starlette.testclient` is deprecated"
+    )
 
 
 def drop_keys(prefix: str) -> None:
@@ -35,33 +43,105 @@ def drop_keys(prefix: str) -> None:
         client.close()
 
 
+class Zygote:
+    """One warm interpreter that forks worker processes on request (see sched_worker.py)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.exits = directory / "exits.jsonl"
+        self.exits.touch()
+        self._mutex = threading.Lock()
+        self.proc = subprocess.Popen(
+            [sys.executable, str(WORKER), "zygote", str(self.exits)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+
+    def spawn(self, config: Dict[str, Any]) -> "Worker":
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        with self._mutex:
+            self.proc.stdin.write((json.dumps(config) + "\n").encode())
+            self.proc.stdin.flush()
+            pid = int(self.proc.stdout.readline())
+        return Worker(self, pid)
+
+    def exit_code(self, pid: int) -> Optional[int]:
+        for line in self.exits.read_text().splitlines():
+            row = json.loads(line)
+            if row["pid"] == pid:
+                return int(row["code"])
+        return None
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()  # the zygote kills what is left and exits
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        finally:
+            assert self.proc.stdout is not None
+            self.proc.stdout.close()
+
+
+class Worker:
+    """A forked worker, driven like a `subprocess.Popen`."""
+
+    def __init__(self, zygote: Zygote, pid: int) -> None:
+        self.zygote = zygote
+        self.pid = pid
+
+    def poll(self) -> Optional[int]:
+        return self.zygote.exit_code(self.pid)
+
+    @property
+    def returncode(self) -> Optional[int]:
+        return self.poll()
+
+    def wait(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout)
+            time.sleep(0.02)
+        return code
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            try:
+                os.kill(self.pid, signum)
+            except ProcessLookupError:
+                pass
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
 class Fleet:
     """Worker processes that share one record file (see sched_worker.py)."""
 
-    def __init__(self, directory: Path, name: str) -> None:
+    def __init__(self, zygote: Zygote, directory: Path, name: str) -> None:
+        self.zygote = zygote
         self.directory = directory / name
         self.directory.mkdir(parents=True, exist_ok=True)
         self.record = self.directory / "record.jsonl"
         self.record.touch()
-        self.procs: List[subprocess.Popen[bytes]] = []
+        self.procs: List[Worker] = []
         self.prefix = f"flyer-test:{uuid.uuid4().hex[:12]}"
 
-    def spawn(self, config: Dict[str, Any], env: Optional[Dict[str, str]] = None) -> Any:
-        environment = {k: v for k, v in os.environ.items() if not k.upper().startswith("FLYER_")}
-        environment.update({"FLYER_SCHED_LOCK_PREFIX": self.prefix, **(env or {})})
-        full = {"record": str(self.record), **config}
-        index = len(self.procs)
-        stderr = open(self.directory / f"worker{index}.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen(
-            [sys.executable, str(WORKER), json.dumps(full)],
-            cwd=str(self.directory),
-            env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-        stderr.close()
-        self.procs.append(proc)
-        return proc
+    def spawn(self, config: Dict[str, Any], env: Optional[Dict[str, str]] = None) -> Worker:
+        full = {
+            "record": str(self.record),
+            "log": str(self.directory / f"worker{len(self.procs)}.log"),
+            "env": {"FLYER_SCHED_LOCK_PREFIX": self.prefix, **(env or {})},
+            **config,
+        }
+        worker = self.zygote.spawn(full)
+        self.procs.append(worker)
+        return worker
 
     def records(self, event: Optional[str] = None) -> List[Dict[str, Any]]:
         lines = self.record.read_text().splitlines()
@@ -78,7 +158,7 @@ class Fleet:
                 return found
             dead = [p for p in self.procs if p.poll() not in (None, 0, -signal.SIGKILL)]
             if dead:
-                raise AssertionError(f"worker exited with {dead[0].returncode}: {self.logs()}")
+                raise AssertionError(f"worker exited with {dead[0].poll()}: {self.logs()}")
             time.sleep(0.05)
         raise AssertionError(f"timed out after {timeout}s; records: {self.records()[-20:]}")
 
@@ -103,9 +183,7 @@ class Fleet:
 
     def kill_all(self) -> None:
         for proc in self.procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(10)
+            proc.kill()
 
 
 @pytest.fixture(scope="session")
@@ -113,15 +191,18 @@ def fleets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str],
     """`fleets(name)` makes a `Fleet`; every worker still running at the end is killed."""
     made: List[Fleet] = []
     root = tmp_path_factory.mktemp("fleets")
+    zygote = Zygote(root)
 
     def make(name: str) -> Fleet:
-        fleet = Fleet(root, name)
+        fleet = Fleet(zygote, root, name)
         made.append(fleet)
         return fleet
 
     yield make
     for fleet in made:
         fleet.kill_all()
+    zygote.close()
+    for fleet in made:
         drop_keys(fleet.prefix)
 
 
@@ -140,3 +221,31 @@ def redis_client(redis_url: str) -> Iterator[Any]:
     client = redis.Redis.from_url(redis_url)
     yield client
     client.close()
+
+
+@pytest.fixture
+def memory_store() -> Any:
+    from flyer_sched import MemoryLockStore
+
+    return MemoryLockStore()
+
+
+@pytest.fixture
+def make_scheduler(memory_store: Any) -> Iterator[Callable[..., Any]]:
+    """`make_scheduler("background"|"asyncio", store=...)`: fresh schedulers, shut down after."""
+    from flyer_sched import AsyncIOScheduler, BackgroundScheduler, SchedSettings
+
+    made: List[Any] = []
+
+    def make(kind: str = "background", store: Any = None, **settings: Any) -> Any:
+        options = {"lock_backend": "memory", "lock_ttl": 5.0, **settings}
+        cls = AsyncIOScheduler if kind == "asyncio" else BackgroundScheduler
+        scheduler = cls(settings=SchedSettings(**options))
+        scheduler.lock_store = store if store is not None else memory_store
+        made.append(scheduler)
+        return scheduler
+
+    yield make
+    for scheduler in made:
+        if scheduler.running:
+            scheduler.shutdown(wait=scheduler.flyer_name == "background")

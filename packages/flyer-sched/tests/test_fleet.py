@@ -1,7 +1,10 @@
-"""Real processes, real Redis: once per tick across a fleet, renewal, crashes, failover.
+"""Real processes, real Redis: once per tick across a fleet, renewal, crashes, failover, and
+Redis stopped under running schedulers, then started again (a private server, never the shared
+one).
 
 The scenarios take seconds each, so one module fixture starts them all at once in threads and
-each test waits for its own result: the module costs about as long as its longest scenario.
+each test waits for its own result; the outage test (first in the file) runs meanwhile. The
+module costs about as long as its longest scenario.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ def once_per_tick(fleet: Any, scheduler: str, env: Dict[str, str]) -> Dict[str, 
 def long_jobs(fleet: Any, env: Dict[str, str]) -> Dict[str, Any]:
     config = {
         "mode": "lock", "scheduler": "background", "job_id": "fleet:long", "interval": INTERVAL,
-        "duration": 9, "job_seconds": 2.5, "ttl": 1,
+        "duration": 10, "job_seconds": 3.0, "ttl": 1.5,
     }
     fleet.spawn(config, env)
     fleet.spawn(config, env)
@@ -149,6 +152,53 @@ def scenarios(fleets: Callable[[str], Any], request: pytest.FixtureRequest) -> D
     return started
 
 
+@pytest.mark.usefixtures("scenarios")  # the other scenarios run meanwhile
+def test_redis_outage_skips_ticks_with_errors_then_resumes(
+    private_redis: Any, fleets: Callable[[str], Any]
+) -> None:
+    fleet = fleets("outage")
+    env = {"FLYER_REDIS_URL": private_redis.url}
+    config = {
+        "mode": "lock", "scheduler": "background", "job_id": "outage:tick", "interval": 1,
+        "duration": 90, "job_seconds": 0.05, "ttl": 3, "max_instances": 3,
+    }
+    procs = [fleet.spawn(config, env), fleet.spawn(config, env)]
+    fleet.wait_for(lambda rows: len([r for r in rows if r["event"] == "ready"]) == 2, 60)
+    time.sleep(3.0)
+    private_redis.stop()
+    down = time.time()
+    time.sleep(3.5)
+    private_redis.start()
+    up = time.time()
+    time.sleep(5.5)
+    end = time.time()
+    for proc in procs:
+        proc.terminate()
+    assert fleet.wait_all(30) == [0, 0], fleet.logs()[-20:]
+
+    starts = [r for r in fleet.records() if r["event"] == "start"]
+    ticks = [r["tick"] for r in starts]
+    assert sorted(t for t, n in Counter(ticks).items() if n > 1) == []
+    assert [r for r in starts if r["t"] < down], "nothing ran before the outage"
+    assert [r for r in starts if down + 0.1 < r["t"] < up] == [], "a tick ran without the store"
+
+    skipped = [
+        r for r in fleet.logs()
+        if r.get("level") == "ERROR" and r.get("reason") == "lock_store_unreachable"
+    ]
+    assert len(skipped) >= 4, "every skipped tick is logged as an error"
+    assert all(r["outcome"] == "skipped" and r["error"] for r in skipped)
+
+    # Runs resume once the store is back: every tick from 2 s after the restart ran.
+    step = 1_000_000
+    first = (int((up + 2.0) * 1_000_000) // step + 1) * step
+    expected = set(range(first, int((end - 1.0) * 1_000_000), step))
+    assert expected and sorted(expected - set(ticks)) == []
+    # Fencing tokens keep increasing even though the restarted Redis lost every key.
+    fences = [r["fence"] for r in sorted(starts, key=lambda r: r["tick"])]
+    assert fences == sorted(fences)
+
+
 def _result(scenarios: Dict[str, Any], name: str) -> Dict[str, Any]:
     value = scenarios[name]
     if isinstance(value, str):
@@ -210,7 +260,7 @@ def test_job_longer_than_ttl_keeps_its_lock_and_nobody_overlaps(
     assert len(runs) >= 2
     for (_, end, _), (start, _, _) in zip(runs, runs[1:]):
         assert start >= end - 0.05, f"a run started while another was in its lock: {runs}"
-    assert all(end - start >= 2.4 for start, end, _ in runs)  # 2.5 s jobs under a 1 s TTL
+    assert all(end - start >= 2.9 for start, end, _ in runs)  # 3 s jobs under a 1.5 s TTL
     assert not any(r["lost"] for r in ends.values())
 
 
