@@ -56,8 +56,9 @@ class Zygote:
             stdout=subprocess.PIPE,
         )
 
-    def spawn(self, config: Dict[str, Any]) -> "Worker":
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+    def spawn(self, config: Dict[str, Any]) -> Worker:
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
         with self._mutex:
             self.proc.stdin.write((json.dumps(config) + "\n").encode())
             self.proc.stdin.flush()
@@ -148,9 +149,7 @@ class Fleet:
         rows = [json.loads(line) for line in lines if line.strip()]
         return [r for r in rows if event is None or r["event"] == event]
 
-    def wait_for(
-        self, predicate: Callable[[List[Dict[str, Any]]], Any], timeout: float
-    ) -> Any:
+    def wait_for(self, predicate: Callable[[List[Dict[str, Any]]], Any], timeout: float) -> Any:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = predicate(self.records())

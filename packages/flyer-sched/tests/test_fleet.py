@@ -39,8 +39,13 @@ def _run(target: Callable[..., Dict[str, Any]], *args: Any) -> Future[Dict[str, 
 
 def once_per_tick(fleet: Any, scheduler: str, env: Dict[str, str]) -> Dict[str, Any]:
     config = {
-        "mode": "lock", "scheduler": scheduler, "job_id": "fleet:tick", "interval": INTERVAL,
-        "duration": 90, "job_seconds": 0.05, "ttl": 5,
+        "mode": "lock",
+        "scheduler": scheduler,
+        "job_id": "fleet:tick",
+        "interval": INTERVAL,
+        "duration": 90,
+        "job_seconds": 0.05,
+        "ttl": 5,
         # A process still busy with tick T (say, starved of CPU on a shared machine) may try
         # T+1 anyway; the lock, not APScheduler's per-process limit, keeps runs unique.
         "max_instances": 3,
@@ -60,8 +65,13 @@ def once_per_tick(fleet: Any, scheduler: str, env: Dict[str, str]) -> Dict[str, 
 
 def long_jobs(fleet: Any, env: Dict[str, str]) -> Dict[str, Any]:
     config = {
-        "mode": "lock", "scheduler": "background", "job_id": "fleet:long", "interval": INTERVAL,
-        "duration": 10, "job_seconds": 3.0, "ttl": 1.5,
+        "mode": "lock",
+        "scheduler": "background",
+        "job_id": "fleet:long",
+        "interval": INTERVAL,
+        "duration": 10,
+        "job_seconds": 3.0,
+        "ttl": 1.5,
     }
     fleet.spawn(config, env)
     fleet.spawn(config, env)
@@ -71,8 +81,12 @@ def long_jobs(fleet: Any, env: Dict[str, str]) -> Dict[str, Any]:
 
 def killed_holder(fleet: Any, env: Dict[str, str]) -> Dict[str, Any]:
     config = {
-        "mode": "lock", "scheduler": "background", "job_id": "fleet:kill", "interval": INTERVAL,
-        "duration": 40, "ttl": 2,
+        "mode": "lock",
+        "scheduler": "background",
+        "job_id": "fleet:kill",
+        "interval": INTERVAL,
+        "duration": 40,
+        "ttl": 2,
     }
     holder = fleet.spawn({**config, "job_seconds": 60}, env)
     first = fleet.wait_for(
@@ -95,14 +109,23 @@ def killed_holder(fleet: Any, env: Dict[str, str]) -> Dict[str, Any]:
     other.terminate()
     codes = fleet.wait_all(20)
     return {
-        "codes": codes, "records": fleet.records(), "killed": killed,
-        "holder": holder.pid, "other": other.pid, "ttl": 2.0,
+        "codes": codes,
+        "records": fleet.records(),
+        "killed": killed,
+        "holder": holder.pid,
+        "other": other.pid,
+        "ttl": 2.0,
     }
 
 
 def failover(fleet: Any, env: Dict[str, str]) -> Dict[str, Any]:
-    config = {"mode": "leader", "scheduler": "background", "job_id": "fleet:leader",
-              "duration": 40, "ttl": 2}
+    config = {
+        "mode": "leader",
+        "scheduler": "background",
+        "job_id": "fleet:leader",
+        "duration": 40,
+        "ttl": 2,
+    }
     procs = []
     for _ in range(3):
         procs.append(fleet.spawn(config, env))
@@ -123,8 +146,12 @@ def failover(fleet: Any, env: Dict[str, str]) -> Dict[str, Any]:
             proc.terminate()
     codes = fleet.wait_all(20)
     return {
-        "codes": codes, "records": fleet.records(), "killed": killed, "stopped": stopped,
-        "leader": leader.pid, "ttl": 2.0,
+        "codes": codes,
+        "records": fleet.records(),
+        "killed": killed,
+        "stopped": stopped,
+        "leader": leader.pid,
+        "ttl": 2.0,
     }
 
 
@@ -133,8 +160,10 @@ def scenarios(fleets: Callable[[str], Any], request: pytest.FixtureRequest) -> D
     """Start every scenario now, in parallel; each value is a Future of its result."""
     started: Dict[str, Any] = {}
     file_fleet = fleets("file")
-    file_env = {"FLYER_SCHED_LOCK_BACKEND": "file",
-                "FLYER_SCHED_LOCK_DIR": str(file_fleet.directory / "locks")}
+    file_env = {
+        "FLYER_SCHED_LOCK_BACKEND": "file",
+        "FLYER_SCHED_LOCK_DIR": str(file_fleet.directory / "locks"),
+    }
     started["file"] = _run(once_per_tick, file_fleet, "background", file_env)
     try:
         redis_url = request.getfixturevalue("redis_url")
@@ -159,8 +188,14 @@ def test_redis_outage_skips_ticks_with_errors_then_resumes(
     fleet = fleets("outage")
     env = {"FLYER_REDIS_URL": private_redis.url}
     config = {
-        "mode": "lock", "scheduler": "background", "job_id": "outage:tick", "interval": 1,
-        "duration": 90, "job_seconds": 0.05, "ttl": 3, "max_instances": 3,
+        "mode": "lock",
+        "scheduler": "background",
+        "job_id": "outage:tick",
+        "interval": 1,
+        "duration": 90,
+        "job_seconds": 0.05,
+        "ttl": 3,
+        "max_instances": 3,
     }
     procs = [fleet.spawn(config, env), fleet.spawn(config, env)]
     fleet.wait_for(lambda rows: len([r for r in rows if r["event"] == "ready"]) == 2, 60)
@@ -183,7 +218,8 @@ def test_redis_outage_skips_ticks_with_errors_then_resumes(
     assert [r for r in starts if down + 0.1 < r["t"] < up] == [], "a tick ran without the store"
 
     skipped = [
-        r for r in fleet.logs()
+        r
+        for r in fleet.logs()
         if r.get("level") == "ERROR" and r.get("reason") == "lock_store_unreachable"
     ]
     assert len(skipped) >= 4, "every skipped tick is logged as an error"
@@ -193,7 +229,8 @@ def test_redis_outage_skips_ticks_with_errors_then_resumes(
     step = 1_000_000
     first = (int((up + 2.0) * 1_000_000) // step + 1) * step
     expected = set(range(first, int((end - 1.0) * 1_000_000), step))
-    assert expected and sorted(expected - set(ticks)) == []
+    assert expected
+    assert sorted(expected - set(ticks)) == []
     # Fencing tokens keep increasing even though the restarted Redis lost every key.
     fences = [r["fence"] for r in sorted(starts, key=lambda r: r["tick"])]
     assert fences == sorted(fences)
@@ -229,7 +266,8 @@ def _check_once_per_tick(result: Dict[str, Any]) -> None:
     assert missing == [], f"ticks nobody ran: {missing}"
     # Fencing tokens grow with the ticks, whichever process ran them.
     fences = [r["fence"] for r in sorted(starts, key=lambda r: r["tick"])]
-    assert fences == sorted(fences) and len(set(fences)) == len(fences)
+    assert fences == sorted(fences)
+    assert len(set(fences)) == len(fences)
 
 
 def test_redis_four_processes_run_every_tick_exactly_once(scenarios: Dict[str, Any]) -> None:

@@ -32,7 +32,8 @@ def test_one_leader_at_a_time_and_handover_when_it_stops(
         @scheduler.leader("feed", ttl=1.0)
         def feed(name: str = name) -> None:
             lease = current_lease()
-            assert lease is not None and lease.fencing_token
+            assert lease is not None
+            assert lease.fencing_token
             leading.append(name)
             while not lease.wait(0.05):
                 pass
@@ -43,7 +44,9 @@ def test_one_leader_at_a_time_and_handover_when_it_stops(
     time.sleep(0.5)
     assert leading == ["a"]
     info = schedulers["b"].list_leaders()[0]
-    assert info["id"] == "feed" and info["leading_here"] is False and info["lock_holder"]
+    assert info["id"] == "feed"
+    assert info["leading_here"] is False
+    assert info["lock_holder"]
     assert schedulers["a"].list_leaders()[0]["leading_here"] is True
     stopped = time.monotonic()
     schedulers["a"].shutdown()  # releases the lease
@@ -65,7 +68,8 @@ def test_a_leader_that_raises_is_logged_and_run_again(
     scheduler.start()
     _wait(lambda: len(calls) >= 3)
     scheduler.shutdown()
-    assert calls == sorted(calls) and len(set(calls)) == len(calls)
+    assert calls == sorted(calls)
+    assert len(set(calls)) == len(calls)
     assert any("leader flaky raised RuntimeError" in r.getMessage() for r in caplog.records)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -68,7 +69,8 @@ def test_default_ids_are_module_and_qualname_and_url_safe(
     module = __name__
     assert locked.id == f"{module}:test_default_ids_are_module_and_qualname_and_url_safe.nested"
     assert unlocked.id == f"{module}:test_default_ids_are_module_and_qualname_and_url_safe.plain"
-    assert "<" not in locked.id and " " not in locked.id
+    assert "<" not in locked.id
+    assert " " not in locked.id
     with pytest.raises(ValueError, match="is taken: pass id="):
         scheduler.add_job(plain, "interval", seconds=7)
     assert scheduler.add_job(plain, "interval", seconds=7, id="plain-7").id == "plain-7"
@@ -126,7 +128,9 @@ def test_bare_decorator_and_direct_calls(make_scheduler: Callable[..., Any]) -> 
 
     assert report(21) == 42
     tick = seen[0]
-    assert tick.manual and tick.fencing_token is not None and tick.lock_id == tick.job_id
+    assert tick.manual
+    assert tick.fencing_token is not None
+    assert tick.lock_id == tick.job_id
     assert current_tick() is None
 
 
@@ -217,18 +221,25 @@ def test_every_run_is_logged_once_with_structured_fields_and_hooks_get_events(
         by_tick.setdefault(event.scheduled_time, []).append(event.outcome)
     assert all(outcomes.count("success") == 1 for outcomes in by_tick.values())
     success = next(e for e in logged if e.outcome == "success")
-    assert success.holder and success.fencing_token and success.duration >= 0.05
+    assert success.holder
+    assert success.fencing_token
+    assert success.duration >= 0.05
 
     records = [r for r in caplog.records if r.name == "flyer.sched" and hasattr(r, "outcome")]
     line = next(
-        r for r in records
-        if r.job_id == "logged" and r.outcome == "success"
+        r
+        for r in records
+        if r.job_id == "logged"
+        and r.outcome == "success"
         and r.tick == success.scheduled_time.isoformat()
     )
     assert line.levelno == logging.INFO
-    assert line.lock_holder and line.fencing_token and line.duration_ms >= 50
+    assert line.lock_holder
+    assert line.fencing_token
+    assert line.duration_ms >= 50
     error_line = next(r for r in records if r.job_id == "failing")
-    assert error_line.levelno == logging.ERROR and error_line.outcome == "error"
+    assert error_line.levelno == logging.ERROR
+    assert error_line.outcome == "error"
     skipped = [r for r in records if r.job_id == "logged" and r.outcome == "skipped"]
     assert all(r.levelno == logging.DEBUG and r.reason in ("done", "busy") for r in skipped)
     assert any("run hook" in r.getMessage() for r in caplog.records)
@@ -255,14 +266,19 @@ def test_unreachable_store_skips_with_an_error_or_runs_when_told(
     assert runs == ["eager"]
     skipped = next(r for r in caplog.records if getattr(r, "lock_id", None) == "careful")
     assert skipped.levelno == logging.ERROR
-    assert skipped.reason == "lock_store_unreachable" and "redis lock store" in skipped.error
+    assert skipped.reason == "lock_store_unreachable"
+    assert "redis lock store" in skipped.error
     assert any(
         r.levelno == logging.ERROR and "running without the lock" in r.getMessage()
         for r in caplog.records
     )
-    ran = [r for r in caplog.records if getattr(r, "lock_id", None) == "eager"
-           and getattr(r, "outcome", None) == "success"]
-    assert ran and ran[0].reason == "unlocked"
+    ran = [
+        r
+        for r in caplog.records
+        if getattr(r, "lock_id", None) == "eager" and getattr(r, "outcome", None) == "success"
+    ]
+    assert ran
+    assert ran[0].reason == "unlocked"
 
 
 def test_settings_policy_run_applies_to_every_lock(make_scheduler: Callable[..., Any]) -> None:
@@ -326,7 +342,8 @@ def test_run_now_runs_here_without_claiming_a_tick_or_moving_the_schedule(
     before = scheduler.get_job("now").next_run_time
     scheduler.run_job_now("now")
     _wait(lambda: ticks)
-    assert ticks[0].manual and ticks[0].fencing_token
+    assert ticks[0].manual
+    assert ticks[0].fencing_token
     assert scheduler.get_job("now").next_run_time == before
     assert scheduler.lock_store.status("job:now").last_tick is None
 
@@ -349,7 +366,8 @@ def test_pausing_a_locked_job_pauses_it_for_every_process_sharing_the_store(
     assert here.get_job("pausable").next_run_time is None
     assert elsewhere.get_job("pausable").next_run_time is not None  # APScheduler state is local
     info = elsewhere.job_info(elsewhere.get_job("pausable"))
-    assert info["paused"] is True and info["locked"] is True
+    assert info["paused"] is True
+    assert info["locked"] is True
     runs.clear()
     time.sleep(0.7)
     assert runs == []  # ... but the lock store pauses it everywhere
@@ -397,11 +415,15 @@ def test_listing_shows_fleet_state(make_scheduler: Callable[..., Any]) -> None:
     scheduler.run_job_now("listed")
     _wait(lambda: scheduler.list_jobs()[0]["lock_holder"])
     listed, nightly = scheduler.list_jobs()
-    assert listed["id"] == "listed" and listed["name"] == "Listed job"
-    assert listed["locked"] and listed["lock_holder"].endswith(f":{__import__('os').getpid()}")
-    assert listed["trigger"] == "interval[1:00:00]" and listed["scheduler"] == "background"
+    assert listed["id"] == "listed"
+    assert listed["name"] == "Listed job"
+    assert listed["locked"]
+    assert listed["lock_holder"].endswith(f":{os.getpid()}")
+    assert listed["trigger"] == "interval[1:00:00]"
+    assert listed["scheduler"] == "background"
     assert datetime.fromisoformat(listed["next_run_time"]) > datetime.now(timezone.utc)
-    assert nightly["locked"] is False and nightly["lock_holder"] is None
+    assert nightly["locked"] is False
+    assert nightly["lock_holder"] is None
     assert nightly["trigger"].startswith("cron[")
     gate.set()
 

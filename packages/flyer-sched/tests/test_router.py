@@ -14,12 +14,12 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from fastapi import Depends, FastAPI, HTTPException  # noqa: E402
-from fastapi.security import HTTPBasic, HTTPBasicCredentials  # noqa: E402
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi import Depends, FastAPI, HTTPException
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from fastapi.testclient import TestClient
 
-from flyer_sched import create_router, current_tick  # noqa: E402
-from flyer_sched._plugin import SchedPlugin  # noqa: E402
+from flyer_sched import create_router, current_tick
+from flyer_sched._plugin import SchedPlugin
 
 ENVELOPE = {"code", "message", "detail", "data", "request_id"}
 
@@ -35,7 +35,7 @@ def _wait(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
 
 
 def _basic_auth() -> Callable[..., None]:
-    def check(credentials: HTTPBasicCredentials = Depends(HTTPBasic())) -> None:
+    def check(credentials: HTTPBasicCredentials = Depends(HTTPBasic())) -> None:  # noqa: B008
         ok = secrets.compare_digest(credentials.username, "ops") and secrets.compare_digest(
             credentials.password, "s3cret"
         )
@@ -81,12 +81,15 @@ def test_lists_jobs_and_leaders_in_the_envelope(client: TestClient, jobs: Dict[s
     response = client.get("/flyer/tasks")
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == ENVELOPE and body["code"] == 200
+    assert set(body) == ENVELOPE
+    assert body["code"] == 200
     listed = {job["id"]: job for job in body["data"]["jobs"]}
     assert set(listed) == {"reports:daily/eu", "nightly", "async-job"}
     report = listed["reports:daily/eu"]
-    assert report["locked"] is True and report["scheduler"] == "background"
-    assert report["trigger"] == "interval[1:00:00]" and report["lock_holder"] is None
+    assert report["locked"] is True
+    assert report["scheduler"] == "background"
+    assert report["trigger"] == "interval[1:00:00]"
+    assert report["lock_holder"] is None
     assert listed["async-job"]["scheduler"] == "asyncio"
     assert body["data"]["leaders"][0]["id"] == "watcher"
 
@@ -95,16 +98,20 @@ def test_show_pause_resume_run_remove(client: TestClient, jobs: Dict[str, Any]) 
     background = jobs["background"]
     background.start()
     shown = client.get(_path("reports:daily/eu")).json()
-    assert shown["data"]["id"] == "reports:daily/eu" and shown["data"]["next_run_time"]
+    assert shown["data"]["id"] == "reports:daily/eu"
+    assert shown["data"]["next_run_time"]
 
     paused = client.post(_path("reports:daily/eu", "pause")).json()["data"]
-    assert paused["paused"] is True and paused["next_run_time"] is None
+    assert paused["paused"] is True
+    assert paused["next_run_time"] is None
     assert background.lock_store.status("job:reports:daily/eu").paused is True
     resumed = client.post(_path("reports:daily/eu", "resume")).json()["data"]
-    assert resumed["paused"] is False and resumed["next_run_time"]
+    assert resumed["paused"] is False
+    assert resumed["next_run_time"]
 
     accepted = client.post(_path("reports:daily/eu", "run"))
-    assert accepted.status_code == 202 and accepted.json()["code"] == 202
+    assert accepted.status_code == 202
+    assert accepted.json()["code"] == 202
     _wait(lambda: jobs["runs"])
     assert jobs["runs"][0].manual is True
 
@@ -115,17 +122,21 @@ def test_show_pause_resume_run_remove(client: TestClient, jobs: Dict[str, Any]) 
 
 def test_unknown_ids_and_stopped_schedulers_answer_in_the_envelope(client: TestClient) -> None:
     for method, path in [
-        ("GET", _path("missing")), ("POST", _path("missing", "pause")),
-        ("POST", _path("missing", "resume")), ("POST", _path("missing", "run")),
+        ("GET", _path("missing")),
+        ("POST", _path("missing", "pause")),
+        ("POST", _path("missing", "resume")),
+        ("POST", _path("missing", "run")),
         ("DELETE", _path("missing")),
     ]:
         response = client.request(method, path)
         assert response.status_code == 404, (method, path)
         body = response.json()
-        assert set(body) == ENVELOPE and body["code"] == 404
+        assert set(body) == ENVELOPE
+        assert body["code"] == 404
         assert "missing" in body["detail"]
     stopped = client.post(_path("nightly", "run"))
-    assert stopped.status_code == 409 and "not running" in stopped.json()["detail"]
+    assert stopped.status_code == 409
+    assert "not running" in stopped.json()["detail"]
 
 
 def test_unreachable_store_on_pause_is_a_503(
@@ -140,15 +151,18 @@ def test_unreachable_store_on_pause_is_a_503(
     app.include_router(create_router([scheduler], prefix="/tasks"))
     with TestClient(app) as test_client:
         response = test_client.post("/tasks/fragile/pause")
-        assert response.status_code == 503 and response.json()["code"] == 503
+        assert response.status_code == 503
+        assert response.json()["code"] == 503
         listed = test_client.get("/tasks").json()["data"]["jobs"][0]
-        assert listed["lock_error"] and listed["lock_holder"] is None
+        assert listed["lock_error"]
+        assert listed["lock_holder"] is None
 
 
 def test_openapi_documents_the_routes(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     paths = schema["paths"]
-    assert "/flyer/tasks" in paths and "/flyer/tasks/{job_id}/pause" in paths
+    assert "/flyer/tasks" in paths
+    assert "/flyer/tasks/{job_id}/pause" in paths
     assert "ScheduledJob" in schema["components"]["schemas"]
 
 
@@ -174,18 +188,22 @@ def test_plugin_mounts_under_base_url_with_basic_auth_and_runs_the_lifespan(
     plugin = SchedPlugin([jobs["background"], jobs["asyncio"]])
     app = _app(plugin, auth=_basic_auth())
     with TestClient(app) as test_client:
-        assert jobs["background"].running and jobs["asyncio"].running
+        assert jobs["background"].running
+        assert jobs["asyncio"].running
         assert test_client.get("/flyer/tasks").status_code == 401
         assert test_client.get("/flyer/tasks", auth=("ops", "wrong")).status_code == 401
         assert test_client.post(_path("nightly", "pause")).status_code == 401
         ok = test_client.get("/flyer/tasks", auth=("ops", "s3cret"))
-        assert ok.status_code == 200 and len(ok.json()["data"]["jobs"]) == 3
+        assert ok.status_code == 200
+        assert len(ok.json()["data"]["jobs"]) == 3
         ran = test_client.post(_path("async-job", "run"), auth=("ops", "s3cret"))
         assert ran.status_code == 202
         assert test_client.portal is not None
         report = test_client.portal.call(plugin.check)
-        assert report["ok"] is True and report["lock_store"] == "memory: ok"
-    assert not jobs["background"].running and not jobs["asyncio"].running
+        assert report["ok"] is True
+        assert report["lock_store"] == "memory: ok"
+    assert not jobs["background"].running
+    assert not jobs["asyncio"].running
 
 
 def test_plugin_leaves_schedulers_alone_when_disabled(jobs: Dict[str, Any]) -> None:

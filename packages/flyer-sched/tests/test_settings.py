@@ -19,8 +19,12 @@ def test_defaults_match_the_ancestor_and_pick_the_file_backend_without_redis() -
 
 def test_variables_are_case_insensitive_and_redis_makes_auto_pick_redis() -> None:
     settings = SchedSettings.from_env(
-        {"FLYER_REDIS_HOST": "cache.internal", "Flyer_Sched_Lock_TTL": "2.5",
-         "flyer_sched_timezone": "Asia/Shanghai", "FLYER_SCHED_ON_STORE_ERROR": "RUN"}
+        {
+            "FLYER_REDIS_HOST": "cache.internal",
+            "Flyer_Sched_Lock_TTL": "2.5",
+            "flyer_sched_timezone": "Asia/Shanghai",
+            "FLYER_SCHED_ON_STORE_ERROR": "RUN",
+        }
     )
     assert settings.backend == "redis"
     assert settings.redis_host == "cache.internal"
@@ -28,7 +32,9 @@ def test_variables_are_case_insensitive_and_redis_makes_auto_pick_redis() -> Non
     assert settings.timezone == "Asia/Shanghai"
     assert settings.on_store_error == "run"
     assert SchedSettings.from_env({"flyer_redis_url": "redis://h:1/0"}).backend == "redis"
-    forced = SchedSettings.from_env({"flyer_redis_url": "redis://h/0", "flyer_sched_lock_backend": "memory"})
+    forced = SchedSettings.from_env(
+        {"flyer_redis_url": "redis://h/0", "flyer_sched_lock_backend": "memory"}
+    )
     assert forced.backend == "memory"
 
 

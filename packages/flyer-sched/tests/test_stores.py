@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
@@ -36,7 +38,8 @@ def _token() -> str:
 
 def test_a_claimed_tick_stays_claimed_after_release(store: LockStore) -> None:
     first = store.claim("job:a", T0, "tok-a", "host:1", 5)
-    assert first.acquired and first.reason == "acquired"
+    assert first.acquired
+    assert first.reason == "acquired"
     assert store.claim("job:a", T0, "tok-b", "host:2", 5).reason == "done"
     assert store.release("job:a", "tok-a")
     # A worker that fires late for the same tick (or an earlier one) cannot run it again.
@@ -51,10 +54,12 @@ def test_a_running_holder_blocks_the_next_tick_and_says_who_it_is(store: LockSto
     assert store.claim("job:b", T0, "tok-a", "host:1", 5).acquired
     busy = store.claim("job:b", T0 + SECOND, "tok-b", "host:2", 5)
     assert (busy.acquired, busy.reason, busy.holder) == (False, "busy", "host:1")
-    assert busy.expires_in is not None and 0 < busy.expires_in <= 5
+    assert busy.expires_in is not None
+    assert 0 < busy.expires_in <= 5
     status = store.status("job:b")
     assert status.holder == "host:1"
-    assert status.last_tick is not None and status.last_tick.timestamp() == T0 / SECOND
+    assert status.last_tick is not None
+    assert status.last_tick.timestamp() == T0 / SECOND
 
 
 def test_only_the_token_holder_can_renew_or_release(store: LockStore) -> None:
@@ -85,7 +90,8 @@ def test_fencing_tokens_increase_with_every_claim(store: LockStore) -> None:
     fences = []
     for n in range(5):
         claim = store.claim("job:e", T0 + n * SECOND, f"tok-{n}", "host:1", 5)
-        assert claim.acquired and claim.fencing_token is not None
+        assert claim.acquired
+        assert claim.fencing_token is not None
         fences.append(claim.fencing_token)
         assert store.release("job:e", f"tok-{n}")
     assert fences == sorted(set(fences))
@@ -123,7 +129,8 @@ def test_redis_claim_retried_with_the_same_token_is_still_ours(redis_url: str, p
     store = RedisLockStore(url=redis_url, prefix=prefix)
     first = store.claim("job:r", T0, "tok-a", "host:1", 5)
     again = store.claim("job:r", T0, "tok-a", "host:1", 5)
-    assert again.acquired and again.fencing_token == first.fencing_token
+    assert again.acquired
+    assert again.fencing_token == first.fencing_token
     store.close()
 
 
@@ -134,7 +141,9 @@ def test_redis_fencing_survives_a_store_that_lost_its_keys(
     before = store.claim("job:w", T0, "tok-a", "host:1", 5).fencing_token
     redis_client.delete(*redis_client.keys(f"{prefix}:*"))  # as after a restart without AOF
     after = store.claim("job:w", T0 + SECOND, "tok-b", "host:1", 5).fencing_token
-    assert before is not None and after is not None and after > before
+    assert before is not None
+    assert after is not None
+    assert after > before
     store.close()
 
 
@@ -187,7 +196,9 @@ def test_file_store_creates_a_private_directory_and_two_instances_agree(tmp_path
     assert os.access(directory, os.W_OK)
 
 
-def test_default_lock_directory_is_per_user(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_default_lock_directory_is_per_user(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     import tempfile
 
@@ -200,3 +211,47 @@ def test_default_lock_directory_is_per_user(monkeypatch: pytest.MonkeyPatch, tmp
 def test_redis_store_needs_a_client_or_url() -> None:
     with pytest.raises(ValueError, match="client or a url"):
         RedisLockStore()
+
+
+def test_redis_client_comes_from_flyer_cache_when_installed(redis_url: str, prefix: str) -> None:
+    flyer_cache = pytest.importorskip("flyer_cache")
+    from flyer_sched import SchedSettings
+    from flyer_sched._redis_store import client_from_settings
+
+    settings = SchedSettings.from_env({"flyer_redis_url": redis_url})
+    client = client_from_settings(settings)
+    shared = flyer_cache.from_url(redis_url, socket_connect_timeout=2.0, socket_timeout=2.0)
+    assert client is shared
+    store = RedisLockStore(client, prefix=prefix)
+    assert store.claim("job:cache", T0, "tok", "host:1", 5).acquired
+
+
+def test_redis_client_falls_back_to_redis_py(
+    redis_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import redis
+
+    from flyer_sched import SchedSettings
+    from flyer_sched._redis_store import client_from_settings
+
+    monkeypatch.setitem(sys.modules, "flyer_cache", None)  # as if not installed
+    parsed = urllib.parse.urlsplit(redis_url)
+    settings = SchedSettings.from_env(
+        {
+            "flyer_redis_host": parsed.hostname or "",
+            "flyer_redis_port": str(parsed.port),
+            "flyer_redis_db": "0",
+        }
+    )
+    client = client_from_settings(settings)
+    assert type(client) is redis.Redis
+    assert client.connection_pool.connection_kwargs["socket_timeout"] == 2.0
+    store = RedisLockStore(client, prefix=prefix)
+    assert store.claim("job:plain", T0, "tok", "host:1", 5).acquired
+    client.close()
+
+
+def test_the_redis_store_needs_redis_configured(make_scheduler: Any) -> None:
+    scheduler = make_scheduler()
+    with pytest.raises(ValueError, match="flyer_redis_url or flyer_redis_host"):
+        scheduler.make_lock_store("redis")

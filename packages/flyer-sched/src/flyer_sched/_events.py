@@ -31,7 +31,7 @@ class RunEvent:
     error: Optional[str] = None
     manual: bool = False
 
-    def log_fields(self) -> "dict[str, object]":
+    def log_fields(self) -> dict[str, object]:
         """The flat, JSON-serialisable fields of the log line."""
         return {
             "job_id": self.job_id,

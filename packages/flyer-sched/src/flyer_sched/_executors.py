@@ -191,7 +191,8 @@ async def wait_futures(futures: List[Any], timeout: float) -> bool:
     """Wait for asyncio or concurrent futures; True when all finished within `timeout`."""
     if not futures:
         return True
-    wrapped = [asyncio.wrap_future(f) if isinstance(f, concurrent.futures.Future) else f
-               for f in futures]
+    wrapped = [
+        asyncio.wrap_future(f) if isinstance(f, concurrent.futures.Future) else f for f in futures
+    ]
     _, pending = await asyncio.wait(wrapped, timeout=timeout)
     return not pending

@@ -103,9 +103,7 @@ class FileLockStore(LockStore):
             return run
         return None
 
-    def claim(
-        self, name: str, tick: Optional[int], token: str, holder: str, ttl: float
-    ) -> Claim:
+    def claim(self, name: str, tick: Optional[int], token: str, holder: str, ttl: float) -> Claim:
         def change(state: _State, now: float) -> Tuple[Claim, bool]:
             if state.get("paused"):
                 return Claim(False, "paused"), False

@@ -101,8 +101,11 @@ class _Run:
             logger.info("leader %s returned", self._leader.id, extra=fields)
         else:
             logger.error(
-                "leader %s raised %s", self._leader.id, type(exc).__name__,
-                exc_info=exc, extra=fields,
+                "leader %s raised %s",
+                self._leader.id,
+                type(exc).__name__,
+                exc_info=exc,
+                extra=fields,
             )
 
     def _main(self) -> None:
@@ -224,8 +227,12 @@ class Leader:
                 store = self.store()
                 claim = store.claim(self.name, None, token, holder, ttl)
             except LockStoreError as exc:
-                logger.error("leader %s: lock store unreachable: %s", self.id, exc,
-                             extra={**fields, "error": str(exc)})
+                logger.error(
+                    "leader %s: lock store unreachable: %s",
+                    self.id,
+                    exc,
+                    extra={**fields, "error": str(exc)},
+                )
                 self._stop.wait(renew_every)
                 continue
             except Exception:
@@ -269,8 +276,12 @@ class Leader:
                     continue
             except LockStoreError as exc:
                 if time.monotonic() - last_ok < ttl:
-                    logger.warning("leader %s: renewal failed, retrying: %s", self.id, exc,
-                                   extra={**fields, "error": str(exc)})
+                    logger.warning(
+                        "leader %s: renewal failed, retrying: %s",
+                        self.id,
+                        exc,
+                        extra={**fields, "error": str(exc)},
+                    )
                     continue
             logger.error("leader %s: lease lost, stopping the function", self.id, extra=fields)
             lease._stop(lost=True)
@@ -294,5 +305,9 @@ class Leader:
         try:
             store.release(self.name, token)
         except LockStoreError as exc:
-            logger.warning("leader %s: release failed, the lease expires after its TTL: %s",
-                           self.id, exc, extra={**fields, "error": str(exc)})
+            logger.warning(
+                "leader %s: release failed, the lease expires after its TTL: %s",
+                self.id,
+                exc,
+                extra={**fields, "error": str(exc)},
+            )

@@ -125,7 +125,9 @@ class _Renewer:
             except LockStoreError as exc:
                 if time.monotonic() - last_ok < self._ttl:
                     logger.warning(
-                        "lock %s: renewal failed, retrying: %s", self._tick.lock_id, exc,
+                        "lock %s: renewal failed, retrying: %s",
+                        self._tick.lock_id,
+                        exc,
                         extra={**fields, "error": str(exc)},
                     )
                     continue
@@ -157,7 +159,9 @@ def _claim_for(spec: LockSpec, tick: Tick) -> Optional[Callable[[], None]]:
     except LockStoreError as exc:
         if spec.on_store_error == "run":
             logger.error(
-                "lock %s: store unreachable, running without the lock: %s", lock_id, exc,
+                "lock %s: store unreachable, running without the lock: %s",
+                lock_id,
+                exc,
                 extra={"job_id": tick.job_id, "lock_id": lock_id, "error": str(exc)},
             )
             tick.reason = "unlocked"
@@ -180,7 +184,9 @@ def _claim_for(spec: LockSpec, tick: Tick) -> Optional[Callable[[], None]]:
             store.release(name, token)
         except LockStoreError as exc:
             logger.warning(
-                "lock %s: release failed, the lock expires after its TTL: %s", lock_id, exc,
+                "lock %s: release failed, the lock expires after its TTL: %s",
+                lock_id,
+                exc,
                 extra={"job_id": tick.job_id, "lock_id": lock_id, "error": str(exc)},
             )
 
@@ -191,7 +197,7 @@ class _RunUnlocked(Exception):
     pass
 
 
-def _enter(spec: LockSpec) -> "tuple[Tick, Any]":
+def _enter(spec: LockSpec) -> tuple[Tick, Any]:
     """The tick of this call: the scheduler's, or a fresh manual one for a direct call."""
     outer = _CURRENT.get()
     if outer is not None and outer.lock_id is None:

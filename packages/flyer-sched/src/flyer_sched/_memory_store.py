@@ -48,9 +48,7 @@ class MemoryLockStore(LockStore):
             return None
         return run
 
-    def claim(
-        self, name: str, tick: Optional[int], token: str, holder: str, ttl: float
-    ) -> Claim:
+    def claim(self, name: str, tick: Optional[int], token: str, holder: str, ttl: float) -> Claim:
         now = time.monotonic()
         with self._mutex:
             state = self._states.setdefault(name, _State())

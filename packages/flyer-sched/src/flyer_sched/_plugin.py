@@ -62,9 +62,7 @@ class SchedPlugin:
         started, self._started = self._started, []
         for scheduler in reversed(started):
             if scheduler.running and not await scheduler.aclose(timeout):
-                logger.warning(
-                    "%s scheduler stopped with jobs still running", scheduler.flyer_name
-                )
+                logger.warning("%s scheduler stopped with jobs still running", scheduler.flyer_name)
 
     async def check(self) -> Dict[str, Any]:
         loop = asyncio.get_running_loop()

@@ -82,37 +82,39 @@ def _text(value: Any) -> Optional[str]:
     return str(value)
 
 
-def client_from_settings(settings: SchedSettings) -> Redis:
-    """A Redis client for the lock store: flyer-cache's when it is installed, else redis-py's."""
+def client_from_settings(settings: SchedSettings) -> Redis[Any]:
+    """A Redis client for the lock store: flyer-cache's shared, fork-safe pools when flyer-cache
+    is installed, else a plain redis-py client. Either way with 2 s connect and reply timeouts,
+    so a hung server cannot hold a tick for long."""
+    timeouts: Any = {"socket_connect_timeout": 2.0, "socket_timeout": 2.0}
     try:
-        import flyer_cache
+        from flyer_cache import from_url, get_redis_pool
     except ImportError:
-        flyer_cache = None
-    if flyer_cache is not None:
-        client: Any = None
-        if settings.redis_url and hasattr(flyer_cache, "from_url"):
-            client = flyer_cache.from_url(settings.redis_url)
-        elif settings.redis_host and hasattr(flyer_cache, "get_redis_pool"):
-            client = flyer_cache.get_redis_pool(
-                settings.redis_host, settings.redis_port, settings.redis_pass, settings.redis_db
-            )
-        if client is not None:
-            return client  # type: ignore[no-any-return]
+        pass
+    else:
+        if settings.redis_url:
+            return from_url(settings.redis_url, **timeouts)
+        return get_redis_pool(
+            settings.redis_host or "localhost",
+            settings.redis_port,
+            settings.redis_pass or None,
+            settings.redis_db,
+            **timeouts,
+        )
     try:
         import redis
     except ImportError:
         raise RuntimeError(
             "the Redis lock store needs redis-py: pip install 'flyer-sched[redis]'"
         ) from None
-    options: Any = {"socket_connect_timeout": 2.0, "socket_timeout": 2.0}
     if settings.redis_url:
-        return redis.Redis.from_url(settings.redis_url, **options)
+        return redis.Redis.from_url(settings.redis_url, **timeouts)
     return redis.Redis(
         host=settings.redis_host or "localhost",
         port=settings.redis_port,
         password=settings.redis_pass or None,
         db=settings.redis_db,
-        **options,
+        **timeouts,
     )
 
 
@@ -123,7 +125,7 @@ class RedisLockStore(LockStore):
 
     def __init__(
         self,
-        client: Optional[Redis] = None,
+        client: Optional[Redis[Any]] = None,
         *,
         url: Optional[str] = None,
         prefix: str = "flyer:sched",
@@ -140,7 +142,7 @@ class RedisLockStore(LockStore):
         return f"RedisLockStore({where}=..., prefix={self.prefix!r})"
 
     @property
-    def client(self) -> Redis:
+    def client(self) -> Redis[Any]:
         """The Redis client (created from the URL on first use)."""
         if self._client is None:
             assert self._url is not None
@@ -169,9 +171,7 @@ class RedisLockStore(LockStore):
         except RedisError as exc:
             raise LockStoreError(f"redis lock store: {exc}") from exc
 
-    def claim(
-        self, name: str, tick: Optional[int], token: str, holder: str, ttl: float
-    ) -> Claim:
+    def claim(self, name: str, tick: Optional[int], token: str, holder: str, ttl: float) -> Claim:
         ttl_ms = max(1, int(ttl * 1000))
         tick_arg = "" if tick is None else str(tick)
         reply = self._call(0, self._keys(name), [tick_arg, token, holder, ttl_ms])

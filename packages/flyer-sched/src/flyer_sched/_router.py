@@ -23,7 +23,7 @@ def create_router(
     *,
     prefix: str = "",
     dependencies: Optional[Sequence[Any]] = None,
-    tags: Optional[List[str]] = None,
+    tags: Optional[List[Any]] = None,
 ) -> Any:
     """A FastAPI `APIRouter` managing the jobs of `schedulers` (default: both of flyer's).
 
@@ -93,14 +93,16 @@ def create_router(
         job = scheduler.get_job(job_id)
         if job is None:
             return not_found(job_id)
-        return DataResponse[ScheduledJob](message="OK", data=ScheduledJob(**scheduler.job_info(job)))
+        return DataResponse[ScheduledJob](
+            message="OK", data=ScheduledJob(**scheduler.job_info(job))
+        )
 
     errors: Dict[Union[int, str], Dict[str, Any]] = {
         404: {"model": ErrorResponse, "description": "No such job"},
         503: {"model": ErrorResponse, "description": "Lock store unreachable"},
     }
     router = APIRouter(
-        prefix=prefix, dependencies=list(dependencies or []), tags=tags or ["tasks"]
+        prefix=prefix, dependencies=list(dependencies or []), tags=list(tags or ["tasks"])
     )
 
     @router.get("", response_model=DataResponse[ScheduledJobs], summary="List scheduled jobs")

@@ -16,7 +16,6 @@ from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler as _APSAsyncIOScheduler
 from apscheduler.schedulers.background import BackgroundScheduler as _APSBackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
-from apscheduler.triggers.base import BaseTrigger
 from apscheduler.util import astimezone, maybe_ref, undefined
 
 from flyer_sched._events import RunHook, RunHooks
@@ -72,7 +71,7 @@ class FlyerSchedulerMixin:
         self._flyer_leaders: Dict[str, Leader] = {}
         self._flyer_last_runs: Dict[str, datetime] = {}
         self._flyer_mutex = threading.RLock()
-        super().__init__(gconfig, **options)
+        super().__init__(gconfig, **options)  # type: ignore[call-arg]
 
     # -- settings and stores --------------------------------------------------------------
 
@@ -98,7 +97,7 @@ class FlyerSchedulerMixin:
             return
         settings = self.flyer_settings
         if not self._flyer_tz_explicit:
-            self.timezone = astimezone(settings.timezone)  # type: ignore[attr-defined]
+            self.timezone = astimezone(settings.timezone)
         self._flyer_settings_applied = True
 
     @property
@@ -178,9 +177,7 @@ class FlyerSchedulerMixin:
         def decorate(func: F) -> F:
             if not callable(func):
                 raise TypeError(f"lock() decorates a function, got {func!r}")
-            spec = LockSpec(
-                func, self, id=id, ttl=ttl, store=store, on_store_error=on_store_error
-            )
+            spec = LockSpec(func, self, id=id, ttl=ttl, store=store, on_store_error=on_store_error)
             return make_locked(spec)  # type: ignore[return-value]
 
         return decorate
@@ -221,8 +218,14 @@ class FlyerSchedulerMixin:
         """Register a leader function (what `@leader()` does); it starts with the scheduler."""
         leader_id = id or default_job_id(func)
         leader = Leader(
-            func, self, id=leader_id, ttl=ttl, store=store, retry_interval=retry_interval,
-            args=args, kwargs=kwargs,
+            func,
+            self,
+            id=leader_id,
+            ttl=ttl,
+            store=store,
+            retry_interval=retry_interval,
+            args=args,
+            kwargs=kwargs,
         )
         self._flyer_check_leader(leader)
         with self._flyer_mutex:
@@ -293,8 +296,20 @@ class FlyerSchedulerMixin:
             if trigger == "interval" and trigger_args.get("start_date") is None:
                 trigger_args["start_date"] = EPOCH
         return super().add_job(  # type: ignore[misc]
-            func, trigger, args, kwargs, id, name, misfire_grace_time, coalesce,
-            max_instances, next_run_time, jobstore, executor, replace_existing, **trigger_args
+            func,
+            trigger,
+            args,
+            kwargs,
+            id,
+            name,
+            misfire_grace_time,
+            coalesce,
+            max_instances,
+            next_run_time,
+            jobstore,
+            executor,
+            replace_existing,
+            **trigger_args,
         )
 
     def start(self, paused: bool = False) -> None:
@@ -363,7 +378,9 @@ class FlyerSchedulerMixin:
                 logger.error(
                     "job %s: locked jobs need flyer_sched's executors to know their tick; "
                     "executor %r runs it with mutual exclusion only",
-                    job.id, job.executor, extra={"job_id": job.id},
+                    job.id,
+                    job.executor,
+                    extra={"job_id": job.id},
                 )
 
     def _flyer_report(self, job: Any, tick: Tick, events: List[Any], duration: float) -> None:
@@ -518,7 +535,10 @@ class BackgroundScheduler(FlyerSchedulerMixin, _APSBackgroundScheduler):  # type
         deadline = time.monotonic() + timeout
         self.pause()
         loop = asyncio.get_running_loop()
-        left = lambda: max(0.0, deadline - time.monotonic())  # noqa: E731
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
         leaders_ok = await loop.run_in_executor(None, self._flyer_stop_leaders, left())
         jobs_ok = await wait_futures(self.running_futures(), left())
         await loop.run_in_executor(None, self._flyer_shutdown, False)
@@ -534,6 +554,7 @@ class AsyncIOScheduler(FlyerSchedulerMixin, _APSAsyncIOScheduler):  # type: igno
     """
 
     flyer_name = "asyncio"
+    _eventloop: Optional[asyncio.AbstractEventLoop] = None
     _flyer_configured_loop: Optional[asyncio.AbstractEventLoop] = None
 
     def _configure(self, config: Dict[str, Any]) -> None:
@@ -544,7 +565,7 @@ class AsyncIOScheduler(FlyerSchedulerMixin, _APSAsyncIOScheduler):  # type: igno
         return AsyncIOExecutor()
 
     def _flyer_loop(self) -> Optional[asyncio.AbstractEventLoop]:
-        return self._eventloop  # type: ignore[no-any-return]
+        return self._eventloop
 
     def start(self, paused: bool = False) -> None:
         """Start on the running event loop (or the `event_loop` given at configuration)."""
@@ -634,7 +655,10 @@ class AsyncIOScheduler(FlyerSchedulerMixin, _APSAsyncIOScheduler):  # type: igno
         deadline = time.monotonic() + timeout
         self.pause()
         loop = asyncio.get_running_loop()
-        left = lambda: max(0.0, deadline - time.monotonic())  # noqa: E731
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
         leaders_ok = await loop.run_in_executor(None, self._flyer_stop_leaders, left())
         jobs_ok = await wait_futures(self.running_futures(), left())
         self._flyer_shutdown(False)

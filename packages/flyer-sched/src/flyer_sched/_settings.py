@@ -99,7 +99,7 @@ class SchedSettings:
     redis_db: int = 1
 
     @classmethod
-    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "SchedSettings":
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> SchedSettings:
         """Read `flyer_*` variables (case-insensitive) from `environ` (default: `os.environ`)."""
         env = _lower(environ)
         prefix = env.get("flyer_sched_lock_prefix", "").strip() or "flyer:sched"
@@ -136,27 +136,67 @@ class SchedSettings:
 def settings_fields() -> List[Dict[str, Any]]:
     """The variables flyer-sched reads, for `flyer config`."""
     return [
-        {"name": "flyer_sched_enabled", "default": "true", "secret": False,
-         "help": "Start the schedulers with the app."},
-        {"name": "flyer_sched_timezone", "default": "UTC", "secret": False,
-         "help": "Default time zone of triggers (IANA name)."},
-        {"name": "flyer_sched_lock_backend", "default": "auto", "secret": False,
-         "help": "Lock store of @lock and @leader: auto (redis when configured, else file), "
-                 "redis, file or memory."},
-        {"name": "flyer_sched_lock_ttl", "default": "30", "secret": False,
-         "help": "Seconds a lock lives without renewal; renewed every ttl/3 while a job runs."},
-        {"name": "flyer_sched_lock_prefix", "default": "flyer:sched", "secret": False,
-         "help": "Prefix of lock keys (Redis) and lock files (file backend)."},
-        {"name": "flyer_sched_lock_dir", "default": "<temp dir>/flyer-sched-<uid>",
-         "secret": False, "help": "Directory of the file backend's lock files."},
-        {"name": "flyer_sched_on_store_error", "default": "skip", "secret": False,
-         "help": "When the lock store is unreachable: skip the tick, or run without the lock."},
-        {"name": "flyer_sched_shutdown_timeout", "default": "10", "secret": False,
-         "help": "Seconds shutdown waits for running jobs."},
-        {"name": "flyer_redis_url", "default": "", "secret": True,
-         "help": "Redis URL of the lock store (wins over flyer_redis_host)."},
-        {"name": "flyer_redis_host", "default": "", "secret": False,
-         "help": "Redis host of the lock store."},
+        {
+            "name": "flyer_sched_enabled",
+            "default": "true",
+            "secret": False,
+            "help": "Start the schedulers with the app.",
+        },
+        {
+            "name": "flyer_sched_timezone",
+            "default": "UTC",
+            "secret": False,
+            "help": "Default time zone of triggers (IANA name).",
+        },
+        {
+            "name": "flyer_sched_lock_backend",
+            "default": "auto",
+            "secret": False,
+            "help": "Lock store of @lock and @leader: auto (redis when configured, else file), "
+            "redis, file or memory.",
+        },
+        {
+            "name": "flyer_sched_lock_ttl",
+            "default": "30",
+            "secret": False,
+            "help": "Seconds a lock lives without renewal; renewed every ttl/3 while a job runs.",
+        },
+        {
+            "name": "flyer_sched_lock_prefix",
+            "default": "flyer:sched",
+            "secret": False,
+            "help": "Prefix of lock keys (Redis) and lock files (file backend).",
+        },
+        {
+            "name": "flyer_sched_lock_dir",
+            "default": "<temp dir>/flyer-sched-<uid>",
+            "secret": False,
+            "help": "Directory of the file backend's lock files.",
+        },
+        {
+            "name": "flyer_sched_on_store_error",
+            "default": "skip",
+            "secret": False,
+            "help": "When the lock store is unreachable: skip the tick, or run without the lock.",
+        },
+        {
+            "name": "flyer_sched_shutdown_timeout",
+            "default": "10",
+            "secret": False,
+            "help": "Seconds shutdown waits for running jobs.",
+        },
+        {
+            "name": "flyer_redis_url",
+            "default": "",
+            "secret": True,
+            "help": "Redis URL of the lock store (wins over flyer_redis_host).",
+        },
+        {
+            "name": "flyer_redis_host",
+            "default": "",
+            "secret": False,
+            "help": "Redis host of the lock store.",
+        },
         {"name": "flyer_redis_port", "default": "6379", "secret": False, "help": "Redis port."},
         {"name": "flyer_redis_pass", "default": "", "secret": True, "help": "Redis password."},
         {"name": "flyer_redis_db", "default": "1", "secret": False, "help": "Redis database."},

@@ -60,9 +60,7 @@ class LockStore(ABC):
     kind = "custom"
 
     @abstractmethod
-    def claim(
-        self, name: str, tick: Optional[int], token: str, holder: str, ttl: float
-    ) -> Claim:
+    def claim(self, name: str, tick: Optional[int], token: str, holder: str, ttl: float) -> Claim:
         """Atomically claim `name` for `tick` (microseconds since the epoch, None: no tick)."""
 
     @abstractmethod
@@ -85,10 +83,10 @@ class LockStore(ABC):
         """Whether the store answers (readiness)."""
         return True
 
-    def warm(self) -> None:
+    def warm(self) -> None:  # noqa: B027 - optional hook
         """Do the local set-up work (imports, clients) now rather than in the first tick."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook
         """Release the store's connections or files."""
 
 
