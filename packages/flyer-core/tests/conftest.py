@@ -19,6 +19,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "filterwarnings", "ignore:Using `httpx` with `starlette.testclient` is deprecated"
     )
+    # uvicorn[standard] on older Pythons picks websockets' legacy implementation.
+    config.addinivalue_line(
+        "filterwarnings", "ignore:websockets.legacy is deprecated:DeprecationWarning"
+    )
+    config.addinivalue_line(
+        "filterwarnings",
+        "ignore:websockets.server.WebSocketServerProtocol is deprecated:DeprecationWarning",
+    )
 
 
 def _free_port() -> int:
@@ -95,6 +103,15 @@ class LogLines:
 
     def where(self, **match: Any) -> List[Dict[str, Any]]:
         return [r for r in self.read() if all(r.get(k) == v for k, v in match.items())]
+
+    def wait(self, timeout: float = 5, **match: Any) -> List[Dict[str, Any]]:
+        """Like `where`, polling until a line matches: the access line follows the response."""
+        deadline = time.monotonic() + timeout
+        found = self.where(**match)
+        while not found and time.monotonic() < deadline:
+            time.sleep(0.01)
+            found = self.where(**match)
+        return found
 
 
 @pytest.fixture

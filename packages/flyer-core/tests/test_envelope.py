@@ -107,7 +107,7 @@ def check(response: httpx.Response, http_status: int, code: int, logs: Any) -> D
     request_id = response.headers["x-request-id"]
     assert body["request_id"] == request_id
     assert float(response.headers["x-process-time"]) >= 0
-    access = logs.where(logger="flyer.access", request_id=request_id)
+    access = logs.wait(logger="flyer.access", request_id=request_id)
     assert len(access) == 1, access
     assert access[0]["status"] == http_status
     assert access[0]["path"] == response.request.url.path

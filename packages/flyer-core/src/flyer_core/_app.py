@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Callable, Dict, Iterable, List, Mapping, Optional
+from typing import Any, AsyncIterator, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from flyer_core._auth import auth_dependencies, basic_auth
@@ -42,8 +42,14 @@ class _FlyerFastAPI(FastAPI):
     """
 
     flyer_request_options: Mapping[str, Any] = {}
+    flyer_routes: Sequence[BaseRoute] = ()
 
     def build_middleware_stack(self) -> ASGIApp:
+        # Built on the first request, once every route is in: flyer's own routes (docs,
+        # readiness, "/") move behind the business routes, which then match first.
+        own = set(map(id, self.flyer_routes))
+        routes = self.router.routes
+        routes[:] = [r for r in routes if id(r) not in own] + [r for r in routes if id(r) in own]
         return RequestMiddleware(super().build_middleware_stack(), **self.flyer_request_options)
 
 
@@ -112,11 +118,19 @@ def create_app(
     ErrorHandlers(settings.status_code_base).install(app)
 
     # Liveness first in the route table: probes match on the first comparison.
+    # Liveness is answered by the request middleware before routing; the routes stay for
+    # other methods (405) and for anything that walks the route table.
     liveness = Liveness()
+    liveness_paths = ("/health_check", "/health_check/async", f"{base}/health_check")
     app.router.routes[0:0] = [
         Route(path, liveness, methods=["GET", "HEAD"], include_in_schema=False)
-        for path in ("/health_check", "/health_check/async", f"{base}/health_check")
+        for path in liveness_paths
     ]
+    app.flyer_request_options = {
+        **app.flyer_request_options,
+        "liveness": liveness,
+        "liveness_paths": frozenset(liveness_paths),
+    }
     app.add_api_route(
         f"{base}/ready",
         ready,
@@ -130,6 +144,7 @@ def create_app(
         },
     )
     _add_docs(app, settings, auth)
+    app.flyer_routes = list(app.router.routes)  # all flyer's so far
 
     if settings.cors_origin_list:
         app.add_middleware(

@@ -11,23 +11,20 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import os
 import re
 import time
+from random import getrandbits
 from typing import FrozenSet, List, Optional, Tuple
 
-import structlog
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from flyer_core._logging import access_logger
+from flyer_core._logging import access_logger, log_access
 from flyer_core._settings import Network
 from flyer_status import envelope, request_id_var
 
 _VALID_ID = re.compile(rb"^[A-Za-z0-9._~:+/=-]{1,128}$")
 _INFO = logging.INFO
-_bind = structlog.contextvars.bind_contextvars
-_reset = structlog.contextvars.reset_contextvars
 
 
 class BodyTooLarge(HTTPException):
@@ -38,8 +35,9 @@ class BodyTooLarge(HTTPException):
 
 
 def new_request_id() -> str:
-    """A fresh request id: 32 lower-case hex digits."""
-    return os.urandom(16).hex()
+    """A fresh request id: 32 lower-case hex digits (128 random bits; ids need to be unique,
+    not secret, and the generator is reseeded in every forked worker)."""
+    return f"{getrandbits(128):032x}"
 
 
 _QUALIFIED = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*\.)+(?=[A-Za-z_][A-Za-z0-9_]*: )")
@@ -63,8 +61,12 @@ class RequestMiddleware:
         trusted_proxies: Tuple[Network, ...] = (),
         max_body_size: int = 0,
         status_code_base: int = 0,
+        liveness: Optional[ASGIApp] = None,
+        liveness_paths: FrozenSet[str] = frozenset(),
     ) -> None:
         self.app = app
+        self.liveness = liveness
+        self.liveness_paths = liveness_paths
         self.access_log = access_log
         self.exclude = exclude
         self.trusted_proxies = trusted_proxies
@@ -72,15 +74,12 @@ class RequestMiddleware:
         self.status_code_base = status_code_base
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind == "http":
-            await self._http(scope, receive, send)
-        elif kind == "lifespan":
-            await self._lifespan(scope, receive, send)
-        else:
-            await self._other(scope, receive, send)
-
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                await self._lifespan(scope, receive, send)
+            else:
+                await self._other(scope, receive, send)
+            return
         start = time.perf_counter()
         incoming: Optional[bytes] = None
         length: Optional[bytes] = None
@@ -99,8 +98,8 @@ class RequestMiddleware:
         if self.trusted_proxies:
             self._resolve_client(scope, forwarded)
 
+        # Every log line of this request gets the id from this variable (see _logging).
         token = request_id_var.set(request_id)
-        log_tokens = _bind(request_id=request_id)
         id_header = (b"x-request-id", request_id.encode("ascii"))
         status = 0
 
@@ -118,6 +117,13 @@ class RequestMiddleware:
         try:
             if limit and length is not None and _too_long(length, limit):
                 await self._reject(send_with_headers, limit, request_id)
+            elif (
+                self.liveness is not None
+                and scope["path"] in self.liveness_paths
+                and scope["method"] in ("GET", "HEAD")
+            ):
+                # Probes skip routing and the framework's middleware: they cost almost nothing.
+                await self.liveness(scope, receive, send_with_headers)
             else:
                 if limit:
                     receive = _limited(receive, limit)
@@ -130,7 +136,6 @@ class RequestMiddleware:
         finally:
             if self.access_log and scope["path"] not in self.exclude:
                 self._log(scope, status or 500, start, request_id)
-            _reset(**log_tokens)
             request_id_var.reset(token)
 
     async def _reject(self, send: Send, limit: int, request_id: str) -> None:
@@ -175,16 +180,15 @@ class RequestMiddleware:
         if not access_logger.isEnabledFor(_INFO):
             return
         client = scope.get("client")
-        access_logger.info(
-            "request",
-            extra={
+        log_access(
+            {
                 "method": scope["method"],
                 "path": scope["path"],
                 "status": status,
                 "duration_ms": round((time.perf_counter() - start) * 1000, 3),
                 "client": client[0] if client else "",
                 "request_id": request_id,
-            },
+            }
         )
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -203,11 +207,9 @@ class RequestMiddleware:
             if name == b"x-request-id" and _VALID_ID.match(value):
                 request_id = value.decode("ascii")
         token = request_id_var.set(request_id)
-        log_tokens = _bind(request_id=request_id)
         try:
             await self.app(scope, receive, send)
         finally:
-            _reset(**log_tokens)
             request_id_var.reset(token)
 
 

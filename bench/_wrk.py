@@ -1,0 +1,191 @@
+"""Shared benchmark plumbing: a server pinned to one core, wrk pinned to another.
+
+`Server(cmd, port)` starts a command under `taskset -c <core>` and waits for it to answer;
+`Server.measure(path)` runs wrk against it and returns requests/s, latency percentiles and
+the server's CPU time per request (its utime+stime over the run / requests served), the
+figure that stays steady on a shared machine while requests/s swings.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Sequence
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+SERVER_CORE = 0
+WRK_CORE = 1
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (and its reaped children), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # fields[11:15] = utime, stime, cutime, cstime (after the state field at index 0)
+    return sum(int(v) for v in fields[11:15]) / CLOCK_TICKS
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@dataclass
+class Result:
+    name: str
+    path: str
+    requests: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    cpu_us_per_request: float
+
+    def line(self) -> str:
+        return (
+            f"{self.name:<28} {self.path:<24} {self.rps:>9.0f} req/s  "
+            f"p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:6.2f} ms  "
+            f"cpu {self.cpu_us_per_request:7.1f} us/req"
+        )
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.match(r"([\d.]+)(us|ms|s)", text)
+    if not match:
+        raise ValueError(f"unparsable wrk latency {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def parse_wrk(output: str) -> Dict[str, float]:
+    requests = re.search(r"(\d+) requests in", output)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE)
+    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.MULTILINE)
+    if not (requests and rps and p50 and p99):
+        raise RuntimeError(f"could not parse wrk output:\n{output}")
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if errors:
+        raise RuntimeError(f"wrk saw {errors.group(1)} error responses:\n{output}")
+    return {
+        "requests": float(requests.group(1)),
+        "rps": float(rps.group(1)),
+        "p50_ms": _ms(p50.group(1)),
+        "p99_ms": _ms(p99.group(1)),
+    }
+
+
+class Server:
+    """A server process pinned to SERVER_CORE, measured with wrk pinned to WRK_CORE."""
+
+    def __init__(
+        self,
+        name: str,
+        cmd: Sequence[str],
+        port: int,
+        *,
+        env: Optional[Mapping[str, str]] = None,
+        cwd: Optional[str] = None,
+        log: Optional[Path] = None,
+        ready_path: str = "/",
+    ) -> None:
+        self.name = name
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = open(log or os.devnull, "ab")  # noqa: SIM115 - closed in stop()
+        started = time.perf_counter()
+        self.process = subprocess.Popen(
+            ["taskset", "-c", str(SERVER_CORE), *cmd],
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            stdout=self.log,
+            stderr=self.log,
+        )
+        self._wait(ready_path)
+        self.cold_start_s = time.perf_counter() - started
+        self.idle_rss_mib = rss_mib(self.process.pid)
+
+    def _wait(self, path: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}")
+            try:
+                with urllib.request.urlopen(self.url + path, timeout=1) as response:
+                    if response.status < 500:
+                        return
+            except urllib.error.HTTPError as error:  # answered: up, whatever the status
+                if error.code < 500:
+                    return
+            except (urllib.error.URLError, ConnectionError, OSError):
+                time.sleep(0.05)
+        raise RuntimeError(f"{self.name} did not answer within {timeout} s")
+
+    def measure(
+        self,
+        path: str,
+        *,
+        duration: float = 5,
+        connections: int = 64,
+        threads: int = 2,
+        warmup: float = 1,
+    ) -> Result:
+        url = self.url + path
+        if warmup:
+            run_wrk(url, warmup, connections, threads)
+        before = cpu_seconds(self.process.pid)
+        stats = run_wrk(url, duration, connections, threads)
+        used = cpu_seconds(self.process.pid) - before
+        return Result(
+            self.name,
+            path,
+            int(stats["requests"]),
+            stats["rps"],
+            stats["p50_ms"],
+            stats["p99_ms"],
+            used / stats["requests"] * 1e6,
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.log.close()
+
+
+def run_wrk(url: str, duration: float, connections: int, threads: int) -> Dict[str, float]:
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk is not installed (Debian package: wrk)")
+    cmd: List[str] = [
+        "taskset", "-c", str(WRK_CORE), "wrk", "--latency",
+        "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(duration))}s", url,
+    ]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=True)
+    return parse_wrk(done.stdout)
+
+
+def median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
