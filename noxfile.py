@@ -50,6 +50,7 @@ nox.options.sessions = [
     "standalone",
     "minimums",
     "integration",
+    "fuzz",
 ]
 
 
@@ -215,3 +216,37 @@ def demo(session: nox.Session) -> None:
         os.environ.get("FLYER_DEMO_PORT", "8080"),
         *session.posargs,
     )
+
+
+@nox.session(python=NEWEST, default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks (bench/README.md): bare Starlette, bare FastAPI and flyer side by side, start-up,
+    flyer-http and flyer-sched; prints the table and writes bench/out/results.json."""
+    if shutil.which("wrk") is None:
+        if shutil.which("apt-get") is None or os.geteuid() != 0:
+            session.error("wrk is not installed (Debian package `wrk`: apt-get install wrk)")
+        session.run("apt-get", "update", "-qq", external=True)
+        session.run("apt-get", "install", "-y", "-qq", "wrk", external=True)
+    if shutil.which("taskset") is None:
+        session.error("taskset is not installed (Debian package `util-linux`)")
+    try:
+        _install_local(session, "core", ["all", "granian"])
+    except nox.command.CommandFailed:
+        session.warn("the granian extra did not install: its rows are skipped")
+        _install_local(session, "core", ["all"])
+    session.run("python", "bench/run.py", *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
+
+
+@nox.session(python=NEWEST)
+def fuzz(session: nox.Session) -> None:
+    """schemathesis against a generated project's openapi.json under `flyer serve -w 2`.
+
+    FLYER_FUZZ_EXAMPLES sets the examples per operation (300; 100 under CI=true).
+    """
+    _install_local(session, "core", ["all"])
+    _install_local(session, "cli", [])
+    session.install(
+        *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "integration"),
+        "schemathesis>=4.1,<5",
+    )
+    _pytest(session, "tests/fuzz")
