@@ -72,7 +72,11 @@ def test_restarts_on_a_new_loop_each_lifespan(make_scheduler: Callable[..., Any]
         assert not scheduler.running  # shutdown on the loop takes effect at once
 
     for _ in range(3):
-        asyncio.run(lifespan())
+        loop = asyncio.new_event_loop()  # a fresh loop per lifespan, as per app run
+        try:
+            loop.run_until_complete(lifespan())
+        finally:
+            loop.close()
     assert len(set(map(id, loops))) == 3
     assert scheduler.get_job("lifespans") is not None
 

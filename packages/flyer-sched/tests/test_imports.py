@@ -7,6 +7,7 @@ import sys
 
 PROBE = r"""
 import sys, threading
+import uuid  # on Python 3.8 the stdlib's uuid runs `uname -p` at import: not ours to judge
 events = []
 def hook(event, args):
     if event in ("socket.connect", "os.mkdir", "os.chdir", "subprocess.Popen", "os.system"):
