@@ -16,7 +16,7 @@ from httpx._multipart import MultipartStream
 
 from flyer_http._clock import waits_enabled
 from flyer_http._errors import RETRIES_EXHAUSTED, as_flyer_error
-from flyer_http._metrics import CallOutcome, OnComplete, OnRetry, RetryEvent
+from flyer_http._metrics import CallOutcome, OnComplete, OnRetry, RetryEvent, outcome_of
 from flyer_http._policy import RetryPolicy, retry_after_seconds
 from flyer_http._redact import redact_headers, redact_url
 from flyer_status import get_request_id
@@ -261,9 +261,7 @@ class Call:
         if log:
             fields["status"] = status
             fields["error"] = _describe(error)
-            fields["outcome"] = (
-                "error" if response is None else "success" if status < 400 else "failure"  # type: ignore[operator]
-            )
+            fields["outcome"] = outcome_of(status)
             if options.log_headers:
                 sensitive = options.sensitive_headers
                 fields["request_headers"] = redact_headers(self.request.headers, sensitive)

@@ -40,10 +40,15 @@ class CallOutcome:
 
     @property
     def outcome(self) -> str:
-        """ "success" (status < 400), "failure" (status >= 400) or "error" (raised)."""
-        if self.status is None:
-            return "error"
-        return "success" if self.status < 400 else "failure"
+        """`success` (status < 400), `failure` (status >= 400) or `error` (raised)."""
+        return outcome_of(self.status)
+
+
+def outcome_of(status: Optional[int]) -> str:
+    """A call's outcome from its final status (None when it raised)."""
+    if status is None:
+        return "error"
+    return "success" if status < 400 else "failure"
 
 
 OnRetry = Callable[[RetryEvent], None]
