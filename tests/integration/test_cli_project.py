@@ -13,6 +13,7 @@ import collections
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -177,7 +178,12 @@ def test_the_generated_projects_own_tests_pass(project: Tuple[Path, Path]) -> No
     assert "failed" not in result.stdout
 
 
-def test_flyer_serve_with_two_workers(project: Tuple[Path, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["file", "redis"])
+def test_flyer_serve_with_two_workers(
+    project: Tuple[Path, Path], tmp_path: Path, request: pytest.FixtureRequest, backend: str
+) -> None:
+    """Health, ready, docs, demo endpoints and /tasks answer; the heartbeat runs once per tick
+    across both workers (lock files by default, Redis when configured); SIGTERM exits 0."""
     root, bin_dir = project
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -190,6 +196,10 @@ def test_flyer_serve_with_two_workers(project: Tuple[Path, Path], tmp_path: Path
         flyer_graceful_timeout="10",
         flyer_sched_lock_dir=str(tmp_path / "locks"),
     )
+    prefix = f"test-cli-{secrets.token_hex(6)}"
+    if backend == "redis":
+        env["flyer_redis_url"] = request.getfixturevalue("redis_url")
+        env["flyer_sched_lock_prefix"] = prefix
     with log.open("wb") as out:
         server = subprocess.Popen(
             [
@@ -246,6 +256,17 @@ def test_flyer_serve_with_two_workers(project: Tuple[Path, Path], tmp_path: Path
             code = _stop(server)
     output = log.read_text(errors="replace")
     assert code == 0, output[-4000:]
+    if backend == "redis":
+        import redis
+
+        client = redis.Redis.from_url(env["flyer_redis_url"])
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+        assert keys, "the locks lived in Redis"
+    else:
+        assert any((tmp_path / "locks").iterdir()), "the locks lived in lock files"
 
     records = _json_lines(output)
     booted = set(re.findall(r"Booting worker with pid: (\d+)", output))

@@ -240,3 +240,22 @@ def test_a_file_where_a_directory_is_needed_is_refused(flyer, tree, tmp_path: Pa
     before = tree(tmp_path)
     _one_line_error(flyer("create", "shop", "--force", cwd=tmp_path), "needs a directory there")
     assert tree(tmp_path) == before
+
+
+def test_create_app_generates_into_the_current_directory(flyer, tmp_path: Path) -> None:
+    """FastFlyer's `fastflyer create_app`: the project is named after the current directory."""
+    here = tmp_path / "billing"
+    here.mkdir()
+    result = flyer("create_app", cwd=here)
+    assert result.returncode == 0, result.stderr
+    assert _files(here) == EXPECTED_FILES
+    assert 'base_url: str = "/billing"' in (here / "settings.py").read_text()
+    assert "cd " not in result.stdout
+    _one_line_error(flyer("create_app", cwd=here), "is not empty; pass --force")
+
+
+def test_create_app_in_a_directory_with_an_invalid_name(flyer, tree, tmp_path: Path) -> None:
+    here = tmp_path / "my project"
+    here.mkdir()
+    _one_line_error(flyer("create_app", cwd=here), "use `flyer create NAME --dir .`")
+    assert tree(here) == {}

@@ -6,7 +6,7 @@ import pytest
 
 from flyer_cli import __version__, main
 
-COMMANDS = ["create", "run", "serve", "routes", "config", "version"]
+COMMANDS = ["create", "create_app", "run", "serve", "routes", "config", "version"]
 
 
 def test_help_lists_every_command(flyer) -> None:

@@ -124,7 +124,8 @@ def create_command(
     out = sys.stdout
     out.write(f"Created project {name!r} in {target} ({len(written)} files).\n\n")
     out.write("Next steps:\n")
-    out.write(f"  cd {shlex.quote(target)}\n")
+    if os.path.abspath(target) != os.getcwd():
+        out.write(f"  cd {shlex.quote(target)}\n")
     out.write("  flyer run            # development server with reload on :8080\n")
     out.write("  python -m pytest     # the project's own tests\n")
     return 0

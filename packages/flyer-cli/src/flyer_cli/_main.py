@@ -103,6 +103,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="write into a non-empty directory, overwriting the generated files",
     )
 
+    create_app = commands.add_parser(
+        "create_app",
+        help="FastFlyer's form: generate the project into the current directory",
+        description="Generate a project into the current directory, named after it "
+        "(FastFlyer's `fastflyer create_app`). Same as `flyer create <dir name> --dir .`.",
+    )
+    create_app.add_argument(
+        "--prefix", metavar="/PREFIX", help="URL prefix (flyer_base_url; default: /<dir name>)"
+    )
+    create_app.add_argument(
+        "--force", action="store_true", help="write into a non-empty current directory"
+    )
+
     run = commands.add_parser(
         "run",
         help="development server with reload (uvicorn)",
@@ -167,6 +180,20 @@ def _dispatch(args: argparse.Namespace) -> int:
         from flyer_cli._create import create_command
 
         return create_command(args.name, prefix=args.prefix, directory=args.dir, force=args.force)
+    if command == "create_app":
+        import os
+
+        from flyer_cli._create import create_command, validate_name
+
+        name = os.path.basename(os.getcwd())
+        try:
+            validate_name(name)
+        except CliError as exc:
+            raise CliError(
+                f"{exc.message}; it is the current directory's name, so use "
+                "`flyer create NAME --dir .`"
+            ) from None
+        return create_command(name, prefix=args.prefix, directory=".", force=args.force)
     if command == "run":
         from flyer_cli._servers import run_command
 
