@@ -57,22 +57,22 @@ def test_routes_behind_basic_auth_are_marked(flyer, project: Path) -> None:
     assert auth[("GET", "/health_check")] == "no"
 
 
-def test_outside_a_project_is_a_one_line_error(flyer, tmp_path: Path) -> None:
-    _one_line_error(flyer("routes", cwd=tmp_path), "no module 'main'")
+def test_outside_a_project_is_a_one_line_error(flyer_here, tmp_path: Path) -> None:
+    _one_line_error(flyer_here("routes", cwd=tmp_path), "no module 'main'")
 
 
-def test_a_missing_app_attribute_is_a_one_line_error(flyer, tmp_path: Path) -> None:
+def test_a_missing_app_attribute_is_a_one_line_error(flyer_here, tmp_path: Path) -> None:
     (tmp_path / "service.py").write_text("value = 1\n")
-    _one_line_error(flyer("routes", "--app", "service:api", cwd=tmp_path), "has no ASGI app")
+    _one_line_error(flyer_here("routes", "--app", "service:api", cwd=tmp_path), "has no ASGI app")
 
 
-def test_a_broken_module_is_a_one_line_error(flyer, tmp_path: Path) -> None:
+def test_a_broken_module_is_a_one_line_error(flyer_here, tmp_path: Path) -> None:
     (tmp_path / "main.py").write_text("import not_a_module_anywhere\n")
-    _one_line_error(flyer("routes", cwd=tmp_path), "not_a_module_anywhere")
+    _one_line_error(flyer_here("routes", cwd=tmp_path), "not_a_module_anywhere")
 
 
-def test_bad_settings_are_a_one_line_error(flyer, project: Path) -> None:
-    result = flyer("routes", cwd=project, env={"flyer_port": "abc"})
+def test_bad_settings_are_a_one_line_error(flyer_here, project: Path) -> None:
+    result = flyer_here("routes", cwd=project, env={"flyer_port": "abc"})
     _one_line_error(result, "bad settings: flyer_port='abc': expected an integer 1-65535")
 
 

@@ -25,19 +25,19 @@ def _one_line_error(result, needle: str) -> None:
 
 
 @pytest.mark.parametrize("command", ["run", "serve"])
-def test_outside_a_project_nothing_starts(flyer, tmp_path: Path, command: str) -> None:
-    _one_line_error(flyer(command, cwd=tmp_path), "no module 'main'")
+def test_outside_a_project_nothing_starts(flyer_here, tmp_path: Path, command: str) -> None:
+    _one_line_error(flyer_here(command, cwd=tmp_path), "no module 'main'")
 
 
 @pytest.mark.parametrize("command", ["run", "serve"])
-def test_bad_settings_stop_before_any_server(flyer, project: Path, command: str) -> None:
-    result = flyer(command, cwd=project, env={"flyer_port": "abc"})
+def test_bad_settings_stop_before_any_server(flyer_here, project: Path, command: str) -> None:
+    result = flyer_here(command, cwd=project, env={"flyer_port": "abc"})
     _one_line_error(result, "bad settings: flyer_port='abc': expected an integer 1-65535")
 
 
 @pytest.mark.skipif(importlib.util.find_spec("granian") is not None, reason="granian installed")
-def test_granian_when_not_installed(flyer, project: Path) -> None:
-    result = flyer("serve", "--server", "granian", cwd=project)
+def test_granian_when_not_installed(flyer_here, project: Path) -> None:
+    result = flyer_here("serve", "--server", "granian", cwd=project)
     _one_line_error(result, "--server granian: granian is not installed")
 
 
