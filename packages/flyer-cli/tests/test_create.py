@@ -77,7 +77,7 @@ def test_generated_files_are_rendered(flyer, tmp_path: Path) -> None:
             text = path.read_text(encoding="utf-8")
             assert not re.search(r"\{\{ *[a-z_]+ *\}\}", text), path
     settings = (root / "settings.py").read_text()
-    assert 'base_url: str = "/api/shop"' in settings
+    assert 'base_url: str = Field("/api/shop"' in settings
     pyproject = (root / "pyproject.toml").read_text()
     major, minor = __version__.split(".")[:2]
     flyer_range = f">={major}.{minor},<{major}.{int(minor) + 1}"
@@ -127,7 +127,7 @@ def test_dir_option_and_default_prefix(flyer, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     root = tmp_path / "nested" / "here"
     assert _files(root) == EXPECTED_FILES
-    assert 'base_url: str = "/shop"' in (root / "settings.py").read_text()
+    assert 'base_url: str = Field("/shop"' in (root / "settings.py").read_text()
 
 
 def test_an_existing_empty_directory_is_used(flyer, tmp_path: Path) -> None:
@@ -249,7 +249,7 @@ def test_create_app_generates_into_the_current_directory(flyer, tmp_path: Path) 
     result = flyer("create_app", cwd=here)
     assert result.returncode == 0, result.stderr
     assert _files(here) == EXPECTED_FILES
-    assert 'base_url: str = "/billing"' in (here / "settings.py").read_text()
+    assert 'base_url: str = Field("/billing"' in (here / "settings.py").read_text()
     assert "cd " not in result.stdout
     _one_line_error(flyer("create_app", cwd=here), "is not empty; pass --force")
 
