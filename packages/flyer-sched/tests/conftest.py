@@ -19,13 +19,6 @@ WORKER = Path(__file__).with_name("sched_worker.py")
 REDIS_URL = os.environ.get("FLYER_TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # Starlette 1.x asks for httpx2 in its TestClient; the httpx we test with still works.
-    config.addinivalue_line(
-        "filterwarnings", "ignore:Using `httpx` with `starlette.testclient` is deprecated"
-    )
-
-
 def drop_keys(prefix: str) -> None:
     """Delete the shared Redis keys under `prefix` (never the whole db), if Redis answers."""
     try:
@@ -248,3 +241,40 @@ def make_scheduler(memory_store: Any) -> Iterator[Callable[..., Any]]:
     for scheduler in made:
         if scheduler.running:
             scheduler.shutdown(wait=scheduler.flyer_name == "background")
+
+
+@pytest.fixture
+def serve() -> Callable[[Any], Any]:
+    """`with serve(app) as client:` runs `app` under uvicorn (lifespan on) on a loopback port
+    in a thread and yields an `httpx.Client` for it; the server stops at the end."""
+    import contextlib
+    import socket
+
+    import httpx
+    import uvicorn
+
+    @contextlib.contextmanager
+    def run(app: Any) -> Iterator[Any]:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, lifespan="on", log_level="warning"
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            deadline = time.monotonic() + 15
+            while not server.started:
+                assert thread.is_alive(), "the server stopped during start-up"
+                assert time.monotonic() < deadline, "the server did not start in time"
+                time.sleep(0.02)
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+                yield client
+        finally:
+            server.should_exit = True
+            thread.join(15)
+            assert not thread.is_alive(), "the server did not stop"
+
+    return run

@@ -14,9 +14,9 @@ import pytest
 
 pytest.importorskip("fastapi")
 
+import httpx
 from fastapi import Depends, FastAPI, HTTPException
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
-from fastapi.testclient import TestClient
 
 from flyer_sched import create_router, current_tick
 from flyer_sched._plugin import SchedPlugin
@@ -64,11 +64,11 @@ def jobs(make_scheduler: Callable[..., Any]) -> Dict[str, Any]:
 
 
 @pytest.fixture
-def client(jobs: Dict[str, Any]) -> Iterator[TestClient]:
+def client(jobs: Dict[str, Any], serve: Any) -> Iterator[httpx.Client]:
     app = FastAPI()
     app.include_router(create_router([jobs["background"], jobs["asyncio"]], prefix="/flyer/tasks"))
-    with TestClient(app) as test_client:
-        yield test_client
+    with serve(app) as http:
+        yield http
 
 
 def _path(job_id: str, action: str = "") -> str:
@@ -76,7 +76,7 @@ def _path(job_id: str, action: str = "") -> str:
     return f"/flyer/tasks/{quoted}" + (f"/{action}" if action else "")
 
 
-def test_lists_jobs_and_leaders_in_the_envelope(client: TestClient, jobs: Dict[str, Any]) -> None:
+def test_lists_jobs_and_leaders_in_the_envelope(client: httpx.Client, jobs: Dict[str, Any]) -> None:
     jobs["background"].leader("watcher")(lambda: None)
     response = client.get("/flyer/tasks")
     assert response.status_code == 200
@@ -94,7 +94,7 @@ def test_lists_jobs_and_leaders_in_the_envelope(client: TestClient, jobs: Dict[s
     assert body["data"]["leaders"][0]["id"] == "watcher"
 
 
-def test_show_pause_resume_run_remove(client: TestClient, jobs: Dict[str, Any]) -> None:
+def test_show_pause_resume_run_remove(client: httpx.Client, jobs: Dict[str, Any]) -> None:
     background = jobs["background"]
     background.start()
     shown = client.get(_path("reports:daily/eu")).json()
@@ -120,7 +120,7 @@ def test_show_pause_resume_run_remove(client: TestClient, jobs: Dict[str, Any]) 
     assert background.get_job("nightly") is None
 
 
-def test_unknown_ids_and_stopped_schedulers_answer_in_the_envelope(client: TestClient) -> None:
+def test_unknown_ids_and_stopped_schedulers_answer_in_the_envelope(client: httpx.Client) -> None:
     for method, path in [
         ("GET", _path("missing")),
         ("POST", _path("missing", "pause")),
@@ -140,7 +140,7 @@ def test_unknown_ids_and_stopped_schedulers_answer_in_the_envelope(client: TestC
 
 
 def test_unreachable_store_on_pause_is_a_503(
-    make_scheduler: Callable[..., Any],
+    make_scheduler: Callable[..., Any], serve: Any
 ) -> None:
     from flyer_sched import RedisLockStore
 
@@ -149,7 +149,7 @@ def test_unreachable_store_on_pause_is_a_503(
     scheduler.add_job(scheduler.lock()(lambda: None), "interval", hours=1, id="fragile")
     app = FastAPI()
     app.include_router(create_router([scheduler], prefix="/tasks"))
-    with TestClient(app) as test_client:
+    with serve(app) as test_client:
         response = test_client.post("/tasks/fragile/pause")
         assert response.status_code == 503
         assert response.json()["code"] == 503
@@ -158,7 +158,7 @@ def test_unreachable_store_on_pause_is_a_503(
         assert listed["lock_holder"] is None
 
 
-def test_openapi_documents_the_routes(client: TestClient) -> None:
+def test_openapi_documents_the_routes(client: httpx.Client) -> None:
     schema = client.get("/openapi.json").json()
     paths = schema["paths"]
     assert "/flyer/tasks" in paths
@@ -179,15 +179,20 @@ def _app(plugin: SchedPlugin, auth: Any = None, environ: Any = None) -> FastAPI:
         base_url="/flyer", environ=environ or {"flyer_sched_lock_backend": "memory"}
     )
     plugin.setup(app, settings)
+
+    @app.get("/check")
+    async def check() -> Any:  # the readiness flyer-core would run, on the app's loop
+        return await plugin.check()
+
     return app
 
 
 def test_plugin_mounts_under_base_url_with_basic_auth_and_runs_the_lifespan(
-    jobs: Dict[str, Any],
+    jobs: Dict[str, Any], serve: Any
 ) -> None:
     plugin = SchedPlugin([jobs["background"], jobs["asyncio"]])
     app = _app(plugin, auth=_basic_auth())
-    with TestClient(app) as test_client:
+    with serve(app) as test_client:
         assert jobs["background"].running
         assert jobs["asyncio"].running
         assert test_client.get("/flyer/tasks").status_code == 401
@@ -198,23 +203,22 @@ def test_plugin_mounts_under_base_url_with_basic_auth_and_runs_the_lifespan(
         assert len(ok.json()["data"]["jobs"]) == 3
         ran = test_client.post(_path("async-job", "run"), auth=("ops", "s3cret"))
         assert ran.status_code == 202
-        assert test_client.portal is not None
-        report = test_client.portal.call(plugin.check)
+        report = test_client.get("/check").json()
         assert report["ok"] is True
         assert report["lock_store"] == "memory: ok"
     assert not jobs["background"].running
     assert not jobs["asyncio"].running
 
 
-def test_plugin_leaves_schedulers_alone_when_disabled(jobs: Dict[str, Any]) -> None:
+def test_plugin_leaves_schedulers_alone_when_disabled(jobs: Dict[str, Any], serve: Any) -> None:
     plugin = SchedPlugin([jobs["background"], jobs["asyncio"]])
     app = _app(plugin, environ={"FLYER_SCHED_ENABLED": "false"})
-    with TestClient(app) as test_client:
+    with serve(app) as test_client:
         assert not jobs["background"].running
         assert test_client.get("/flyer/tasks").status_code == 200
 
 
-def test_entry_point_builds_the_default_plugin_for_many_app_lifespans() -> None:
+def test_entry_point_builds_the_default_plugin_for_many_app_lifespans(serve: Any) -> None:
     found = importlib.metadata.entry_points()
     group = (
         found.select(group="flyer.plugins")
@@ -227,7 +231,7 @@ def test_entry_point_builds_the_default_plugin_for_many_app_lifespans() -> None:
     for _ in range(3):
         plugin = factory()
         assert (plugin.name, plugin.order) == ("sched", 50)
-        with TestClient(_app(plugin)) as test_client:
+        with serve(_app(plugin)) as test_client:
             assert all(s.running for s in plugin.schedulers)
             assert test_client.get("/flyer/tasks").status_code == 200
         assert not any(s.running for s in plugin.schedulers)
