@@ -225,9 +225,17 @@ _HTTP_ROW = re.compile(
 )
 
 
-def http_bench(rounds: int, requests: int) -> Dict[str, Any]:
-    """`bench/http.py`: flyer_http.Client.get vs raw httpx, sync and async."""
-    result = _script("http", ["--rounds", str(rounds), "--requests", str(requests)], 600)
+_HTTP_OVERHEAD = re.compile(
+    r"no network .*?httpx (?P<httpx>[\d.]+) us/call, flyer (?P<flyer>[\d.]+) us/call"
+)
+
+
+def http_bench(rounds: Optional[int], requests: Optional[int]) -> Dict[str, Any]:
+    """`bench/http.py`: flyer_http.Client.get vs raw httpx, sync and async (its own defaults
+    unless `rounds`/`requests` are given)."""
+    args = [] if rounds is None else ["--rounds", str(rounds)]
+    args += [] if requests is None else ["--requests", str(requests)]
+    result = _script("http", args, 600)
     sections = re.split(r"^(sync|async)\s+\S+: .*$", result["output"], flags=re.MULTILINE)
     parsed: Dict[str, Dict[str, Dict[str, float]]] = {}
     for kind, body in zip(sections[1::2], sections[2::2]):
@@ -239,6 +247,12 @@ def http_bench(rounds: int, requests: int) -> Dict[str, Any]:
                 "cpu_ratio": float(row["cost"]),
             }
     result["parsed"] = parsed
+    overhead = _HTTP_OVERHEAD.search(result["output"])
+    if overhead:
+        result["overhead_us_per_call"] = {
+            "httpx": float(overhead["httpx"]),
+            "flyer": float(overhead["flyer"]),
+        }
     return result
 
 
@@ -331,6 +345,12 @@ def report(results: Dict[str, Any]) -> str:
                     f"  {kind:<5} Client.get  httpx {base['rps']:>6.0f} req/s  flyer {flyer['rps']:>6.0f} req/s  "
                     f"ratio {flyer['throughput_ratio']:.3f} (CPU {flyer['cpu_ratio']:.3f})"
                 )
+        overhead = http.get("overhead_us_per_call")
+        if overhead:
+            lines.append(
+                f"  no network (mock transport): httpx {overhead['httpx']:.1f} us/call, "
+                f"flyer {overhead['flyer']:.1f} us/call"
+            )
     sched = results.get("sched")
     if sched:
         lines.append(f"\nflyer-sched lock on local Redis (bench/sched_lock.py): {sched['status']}")
@@ -425,8 +445,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=5, help="seconds of wrk per case")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--startup-rounds", type=int, default=5)
-    parser.add_argument("--http-rounds", type=int, default=21)
-    parser.add_argument("--http-requests", type=int, default=300)
+    parser.add_argument("--http-rounds", type=int, help="bench/http.py --rounds (its default)")
+    parser.add_argument("--http-requests", type=int, help="bench/http.py --requests (its default)")
     parser.add_argument(
         "--only",
         default="throughput,startup,http,sched",
