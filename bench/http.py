@@ -8,7 +8,7 @@ over the round / requests), and flyer's ratios to raw httpx as the median of the
 ratios (target: >= 0.95x). On a shared machine requests/s swings from round to round; CPU
 per request is the steadier figure.
 
-    python bench/http.py [--requests 300] [--rounds 31] [--log]
+    python bench/http.py [--requests 100] [--rounds 101] [--log]
 
 Needs flyer-http and uvicorn installed. `--log` also measures flyer with its per-call INFO
 line emitted to a handler that discards it (the default, logging not configured, builds no
@@ -124,13 +124,37 @@ def _compare(name: str, runners: Dict[str, Callable[[int], None]], n: int, round
         print(f"  {key:<22} {rps:8.0f} {cpu:11.1f}   throughput {speed:5.3f}x  CPU {cost:5.3f}x")
 
 
+def _overhead(n: int = 20000) -> None:
+    """CPU microseconds per call against an in-process transport: flyer's own cost, unhidden."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b'{"ok":true}')
+
+    costs: Dict[str, List[float]] = {"httpx": [], "flyer": []}
+    clients = {
+        "httpx": httpx.Client(transport=httpx.MockTransport(handler)),
+        "flyer": flyer_http.Client(transport=httpx.MockTransport(handler)),
+    }
+    for client in clients.values():
+        _sync_runner(client, "http://bench.invalid/item")(n // 10)
+    for _ in range(5):
+        for key, client in clients.items():
+            costs[key].append(_measure(_sync_runner(client, "http://bench.invalid/item"), n)[1])
+    raw, flyer = (statistics.median(costs[k]) for k in ("httpx", "flyer"))
+    print(
+        f"\nno network (mock transport): httpx {raw:.1f} us/call, flyer {flyer:.1f} us/call, "
+        f"flyer adds {flyer - raw:.1f} us"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=300, help="requests per round")
-    parser.add_argument("--rounds", type=int, default=31)
+    parser.add_argument("--requests", type=int, default=100, help="requests per round")
+    parser.add_argument("--rounds", type=int, default=101)
     parser.add_argument("--log", action="store_true", help="also measure with INFO lines on")
     args = parser.parse_args()
 
+    _overhead()
     port = _free_port()
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
     server_core, client_core = cores[-1], cores[0]
