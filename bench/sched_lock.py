@@ -7,7 +7,8 @@ Measures, on one connection, with a random key prefix (its keys are deleted at t
 - `claim` + `release` of a tick lock (two Lua scripts: the lock's acquire and release);
 - a call of a `@lock()`-decorated no-op function, which adds the renewal thread's start and
   stop to the two scripts.
-Target (DESIGN.md section 9): acquire + release p99 <= 1 ms on local Redis.
+Target: acquire + release p99 <= 1 ms on local Redis. On a busy shared machine the p99 of
+every row, PING included, is set by the OS scheduler; compare rows with the PING floor.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import argparse
 import statistics
 import time
 import uuid
-from typing import Callable, List
+from typing import Callable, List, Tuple
 
 import redis
 
@@ -28,22 +29,26 @@ def percentile(samples: List[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def measure(n: int, operation: Callable[[int], None]) -> List[float]:
+def measure(n: int, operation: Callable[[int], None]) -> Tuple[List[float], float]:
+    """Wall-clock milliseconds per call, and this process's CPU microseconds per call."""
     for i in range(min(200, n)):  # warm-up: connections, script cache
         operation(-1 - i)
     samples = []
+    cpu = time.process_time()
     for i in range(n):
         started = time.perf_counter()
         operation(i)
         samples.append((time.perf_counter() - started) * 1000)
-    return samples
+    return samples, (time.process_time() - cpu) / n * 1e6
 
 
-def report(name: str, samples: List[float], floor: float) -> None:
+def report(name: str, measured: Tuple[List[float], float], floor: float) -> None:
+    samples, cpu_us = measured
     p50, p99 = percentile(samples, 0.50), percentile(samples, 0.99)
     print(
         f"{name:34s} p50 {p50:7.3f} ms  p99 {p99:7.3f} ms  "
-        f"mean {statistics.fmean(samples):7.3f} ms  ({p50 / floor:4.1f}x PING p50)"
+        f"mean {statistics.fmean(samples):7.3f} ms  client CPU {cpu_us:6.1f} us  "
+        f"({p50 / floor:4.1f}x PING p50)"
     )
 
 
@@ -75,12 +80,12 @@ def main() -> None:
         locked = scheduler.lock("bench-call")(lambda: None)
         calls = measure(args.n, lambda i: locked())
 
-        floor = percentile(ping, 0.5)
+        floor = percentile(ping[0], 0.5)
         print(f"flyer-sched lock latency, local Redis, n={args.n} per row")
         report("PING (floor)", ping, floor)
         report("acquire + release (claim, release)", locks, floor)
         report("@lock() no-op call", calls, floor)
-        p99 = percentile(locks, 0.99)
+        p99 = percentile(locks[0], 0.99)
         verdict = "meets" if p99 <= 1.0 else "misses"
         print(f"acquire + release p99 {p99:.3f} ms {verdict} the 1 ms target")
     finally:

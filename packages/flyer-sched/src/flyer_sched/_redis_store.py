@@ -82,7 +82,7 @@ def _text(value: Any) -> Optional[str]:
     return str(value)
 
 
-def client_from_settings(settings: SchedSettings) -> Redis[Any]:
+def client_from_settings(settings: SchedSettings) -> Redis:
     """A Redis client for the lock store: flyer-cache's shared, fork-safe pools when flyer-cache
     is installed, else a plain redis-py client. Either way with 2 s connect and reply timeouts,
     so a hung server cannot hold a tick for long."""
@@ -125,7 +125,7 @@ class RedisLockStore(LockStore):
 
     def __init__(
         self,
-        client: Optional[Redis[Any]] = None,
+        client: Optional[Redis] = None,
         *,
         url: Optional[str] = None,
         prefix: str = "flyer:sched",
@@ -142,7 +142,7 @@ class RedisLockStore(LockStore):
         return f"RedisLockStore({where}=..., prefix={self.prefix!r})"
 
     @property
-    def client(self) -> Redis[Any]:
+    def client(self) -> Redis:
         """The Redis client (created from the URL on first use)."""
         if self._client is None:
             assert self._url is not None
