@@ -91,6 +91,18 @@ def test_locked_interval_jobs_align_to_the_epoch(make_scheduler: Callable[..., A
     assert given.trigger.start_date == start
 
 
+def test_rescheduling_a_locked_job_keeps_it_aligned(make_scheduler: Callable[..., Any]) -> None:
+    scheduler = make_scheduler()
+    locked = scheduler.lock()(lambda: None)
+    scheduler.add_job(locked, "cron", minute=5, id="moved")
+    scheduler.start(paused=True)
+    job = scheduler.reschedule_job("moved", trigger="interval", seconds=9)
+    assert job.trigger.start_date == EPOCH
+    assert tick_of(job.next_run_time) % 9_000_000 == 0
+    with pytest.raises(ValueError, match="jitter"):
+        scheduler.reschedule_job("moved", trigger="interval", seconds=9, jitter=2)
+
+
 def test_locked_jobs_refuse_jitter(make_scheduler: Callable[..., Any]) -> None:
     scheduler = make_scheduler()
     locked = scheduler.lock()(lambda: None)

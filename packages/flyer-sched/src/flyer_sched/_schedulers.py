@@ -312,6 +312,24 @@ class FlyerSchedulerMixin:
             **trigger_args,
         )
 
+    def reschedule_job(
+        self,
+        job_id: str,
+        jobstore: Optional[str] = None,
+        trigger: Any = None,
+        **trigger_args: Any,
+    ) -> Any:
+        """APScheduler's `reschedule_job`; a locked job's new interval stays epoch-aligned."""
+        job = self._flyer_lookup(job_id, jobstore)
+        if lock_spec_of(job.func) is not None:
+            if trigger_args.get("jitter"):
+                raise ValueError(f"job {job_id!r}: a locked job cannot use jitter")
+            if trigger == "interval" and trigger_args.get("start_date") is None:
+                trigger_args["start_date"] = EPOCH
+        return super().reschedule_job(  # type: ignore[misc]
+            job_id, jobstore, trigger, **trigger_args
+        )
+
     def start(self, paused: bool = False) -> None:
         """Start processing jobs, then campaign for every leader."""
         self._flyer_apply_settings()
