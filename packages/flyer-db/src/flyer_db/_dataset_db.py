@@ -239,6 +239,11 @@ class RetryingDatabase(dataset.Database):
             if not self.in_transaction:
                 self._drop()
 
+    def close(self) -> None:
+        """Close every connection and the pool; the object is unusable afterwards (idempotent)."""
+        if self.engine is not None:
+            super().close()
+
     def create_table(
         self,
         table_name: str,
@@ -285,9 +290,32 @@ def _operation(method: F, *, buffer: bool = False) -> F:
             return method(self, *args, **kwargs)
 
         streamed = bool(kwargs.get("_streamed"))
-        return self._database._run(call, name, buffer=buffer and not streamed)
+        result = self._database._run(call, name, buffer=buffer and not streamed)
+        if streamed and isinstance(result, ResultIter) and getattr(result, "_conn", None) is None:
+            # dataset 1 never closes the connection it opened to stream a result, and the
+            # transaction left open on it blocks DDL (MariaDB's metadata lock) for ever.
+            connection = getattr(result.result_proxy, "connection", None)
+            if connection is not None:
+                result = _ClosingResultIter(result, connection)
+        return result
 
     return cast(F, run)
+
+
+class _ClosingResultIter(ResultIter):
+    """A streamed result that closes its own connection once exhausted or closed."""
+
+    def __init__(self, source: ResultIter, connection: Connection) -> None:
+        self.__dict__.update(source.__dict__)
+        self._flyer_connection: Optional[Connection] = connection
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            connection, self._flyer_connection = self._flyer_connection, None
+            if connection is not None:
+                connection.close()
 
 
 class RetryingTable(dataset.Table):
