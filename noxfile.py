@@ -96,7 +96,14 @@ def _test_extras(package: str) -> list[str]:
 
 
 def _pytest(session: nox.Session, *paths: str) -> None:
-    session.run("pytest", *paths, *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
+    """Run pytest on `paths`, or only on the test paths given after `--` when there are any."""
+    given = [
+        arg
+        for arg in session.posargs
+        if not arg.startswith("-") and Path(arg.split("::")[0]).exists()
+    ]
+    targets = [] if given else list(paths)
+    session.run("pytest", *targets, *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
 
 
 @nox.session(python=PYTHONS)
