@@ -103,8 +103,8 @@ def start(name: str, module: str, workdir: Path, **env: str) -> Server:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=float, default=5)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--duration", type=float, default=2)
     parser.add_argument("--connections", type=int, default=64)
     args = parser.parse_args()
 
@@ -118,27 +118,35 @@ def main() -> None:
             "flyer": start("flyer (access log off)", "flyer_app", workdir, flyer_access_log="0"),
             "flyer_log": start("flyer (access log on)", "flyer_app", workdir, flyer_access_log="1"),
         }
-        cases: List[Tuple[str, str]] = [
-            ("starlette", HEALTH),
-            ("flyer", HEALTH),
-            ("fastapi", ITEM),
-            ("flyer", ITEM),
-            ("flyer_log", ITEM),
+        # (label, flyer case, bare case, target); each pair is measured bare, flyer, flyer,
+        # bare in every round (ABBA), so a drift of the shared machine hits both alike.
+        pairs = [
+            (
+                "health_check/async vs bare Starlette",
+                ("flyer", HEALTH),
+                ("starlette", HEALTH),
+                0.90,
+            ),
+            ("DataResponse route, access log off", ("flyer", ITEM), ("fastapi", ITEM), 0.95),
+            ("DataResponse route, access log on", ("flyer_log", ITEM), ("fastapi", ITEM), 0.85),
         ]
-        results: Dict[Tuple[str, str], List[Result]] = {case: [] for case in cases}
+        results: Dict[Tuple[int, str], List[Result]] = {}
         try:
             print(
                 f"python {platform.python_version()}, server on core 0, wrk on core 1, "
-                f"{args.connections} connections, {args.duration:g} s x {args.rounds} rounds"
+                f"{args.connections} connections, {args.duration:g} s per run, {args.rounds} rounds"
             )
             for number in range(args.rounds):
                 print(f"-- round {number + 1}")
-                for key, path in cases:
-                    result = servers[key].measure(
-                        path, duration=args.duration, connections=args.connections
-                    )
-                    results[(key, path)].append(result)
-                    print(result.line())
+                for index, (_, ours, theirs, _) in enumerate(pairs):
+                    for side, (key, path) in (
+                        ("bare", theirs), ("flyer", ours), ("flyer", ours), ("bare", theirs)
+                    ):  # fmt: skip
+                        result = servers[key].measure(
+                            path, duration=args.duration, connections=args.connections
+                        )
+                        results.setdefault((index, side), []).append(result)
+                        print(result.line())
             print("-- cold start and idle RSS")
             for server in servers.values():
                 print(
@@ -149,26 +157,32 @@ def main() -> None:
             for server in servers.values():
                 server.stop()
 
-    def med(key: str, path: str) -> Tuple[float, float]:
-        runs = results[(key, path)]
-        return median([r.rps for r in runs]), median([r.cpu_us_per_request for r in runs])
+    def ratios(index: int) -> Tuple[float, float, float, float, float, float]:
+        # Per round: the two runs of each side are summed (ABBA), then the rounds' ratios'
+        # median is taken.
+        ours, theirs = results[(index, "flyer")], results[(index, "bare")]
+        rps_ratios, cpu_ratios = [], []
+        for number in range(len(ours) // 2):
+            a, b = ours[2 * number : 2 * number + 2], theirs[2 * number : 2 * number + 2]
+            rps_ratios.append(sum(r.rps for r in a) / sum(r.rps for r in b))
+            cpu_a = sum(r.cpu_us_per_request for r in a)
+            cpu_b = sum(r.cpu_us_per_request for r in b)
+            cpu_ratios.append(cpu_b / cpu_a)
+        return (
+            median([r.rps for r in ours]),
+            median([r.rps for r in theirs]),
+            median([r.cpu_us_per_request for r in ours]),
+            median([r.cpu_us_per_request for r in theirs]),
+            median(rps_ratios),
+            median(cpu_ratios),
+        )
 
-    print("-- medians")
-    for key, path in cases:
-        rps, cpu = med(key, path)
-        print(f"{servers[key].name:<28} {path:<24} {rps:>9.0f} req/s  cpu {cpu:7.1f} us/req")
-    print("-- ratios (>= target is a pass; rps = flyer/bare, cpu = bare cpu/flyer cpu)")
-    checks = [
-        ("health_check/async vs bare Starlette", ("flyer", HEALTH), ("starlette", HEALTH), 0.90),
-        ("DataResponse route, access log off", ("flyer", ITEM), ("fastapi", ITEM), 0.95),
-        ("DataResponse route, access log on", ("flyer_log", ITEM), ("fastapi", ITEM), 0.85),
-    ]
-    for label, ours, theirs, target in checks:
-        our_rps, our_cpu = med(*ours)
-        bare_rps, bare_cpu = med(*theirs)
+    print("-- medians and ratios (rps = flyer/bare; cpu = bare/flyer CPU time per request)")
+    for index, (label, _, _, target) in enumerate(pairs):
+        our_rps, bare_rps, our_cpu, bare_cpu, rps, cpu = ratios(index)
         print(
-            f"{label:<40} rps {our_rps / bare_rps:5.3f}  cpu {bare_cpu / our_cpu:5.3f}  "
-            f"target {target:.2f}"
+            f"{label:<38} flyer {our_rps:6.0f} req/s {our_cpu:6.1f} us | bare {bare_rps:6.0f} "
+            f"req/s {bare_cpu:6.1f} us | rps {rps:5.3f} cpu {cpu:5.3f} (target {target:.2f})"
         )
 
 

@@ -95,3 +95,34 @@ def test_server_lines_during_a_request_carry_no_stale_request_id(
     after = [line for line in logs.read() if line["event"] in ("app stopped", "Shutting down")]
     assert after
     assert all("request_id" not in line for line in after)
+
+
+def test_access_fast_lane_writes_the_same_line_as_the_record_path(
+    make_settings: Any, capsys: Any, monkeypatch: Any
+) -> None:
+    from flyer_core._logging import log_access
+
+    configure_logging(make_settings())
+    fields = {
+        "method": "GET",
+        "path": '/x/"quoted"/ü',
+        "status": 201,
+        "duration_ms": 1.5,
+        "client": "10.0.0.1",
+        "request_id": "rid-1",
+    }
+    log_access(fields)  # pytest's capture handler is on the root: the record path
+    slow = json.loads(capsys.readouterr().out)
+    root = logging.getLogger()
+    monkeypatch.setattr(
+        root, "handlers", [h for h in root.handlers if hasattr(h, "_flyer_handler")]
+    )
+    log_access(fields)  # only flyer's JSON console handler: the fast lane
+    out = capsys.readouterr().out
+    fast = json.loads(out)
+    assert out.count("\n") == 1
+    assert list(fast) == list(slow)
+    assert {k: v for k, v in fast.items() if k != "timestamp"} == {
+        k: v for k, v in slow.items() if k != "timestamp"
+    }
+    assert fast["path"] == '/x/"quoted"/ü'

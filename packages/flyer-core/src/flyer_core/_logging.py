@@ -8,7 +8,7 @@ exactly like `logger.info("x", k=v)`. Calling it again replaces flyer's handlers
 
 from __future__ import annotations
 
-import datetime
+import asyncio
 import json
 import logging
 import logging.handlers
@@ -16,7 +16,7 @@ import os
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Dict, List, MutableMapping, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Dict, List, MutableMapping, Optional, Set, TextIO, Tuple
 
 import structlog
 
@@ -106,6 +106,18 @@ def _drop_duplicates(
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+_SECOND: Tuple[int, str] = (-1, "")
+
+
+def _iso(created: float) -> str:
+    """`created` as structlog's TimeStamper(fmt="iso", utc=True) writes it, cached per second."""
+    global _SECOND
+    second = int(created)
+    cached, prefix = _SECOND
+    if cached != second:
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _SECOND = (second, prefix)
+    return f"{prefix}.{int((created - second) * 1_000_000):06d}Z"
 
 
 class _Formatter(structlog.stdlib.ProcessorFormatter):
@@ -124,12 +136,11 @@ class _Formatter(structlog.stdlib.ProcessorFormatter):
         event = record.__dict__.get("flyer_event")
         if event is None or not self.fast_json:
             return str(super().format(record))
-        stamp = datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc)
         line = {
             **event,
             "logger": record.name,
             "level": record.levelname.lower(),
-            "timestamp": stamp.isoformat().replace("+00:00", "Z"),
+            "timestamp": _iso(record.created),
         }
         return _ENCODER.encode(line)
 
@@ -152,7 +163,7 @@ class _AccessRecord(logging.LogRecord):
         self.levelno = logging.INFO
         self.pathname = self.filename = self.module = ""
         self.lineno = 0
-        self.funcName = None
+        self.funcName = ""
         self.exc_info = None
         self.exc_text = None
         self.stack_info = None
@@ -166,9 +177,90 @@ class _AccessRecord(logging.LogRecord):
         self.taskName = None
 
 
+_FAST_LANE = "_flyer_fast_lane"
+_encode_str = json.encoder.encode_basestring
+
+
+def _fast_lane_handlers() -> Optional[List[logging.StreamHandler]]:  # type: ignore[type-arg]
+    """flyer's JSON stream handlers, when they are all an access line would reach."""
+    target = access_logger if not access_logger.propagate else logging.getLogger()
+    handlers = target.handlers
+    if not handlers or not all(getattr(h, _FAST_LANE, False) for h in handlers):
+        return None
+    return handlers  # type: ignore[return-value]
+
+
+def _access_line(fields: Dict[str, Any]) -> str:
+    """The access line exactly as `_Formatter` renders it, built as a string."""
+    now = time.time()
+    bound = structlog.contextvars.get_contextvars()
+    if bound:
+        return _ENCODER.encode(
+            {
+                "event": "request",
+                **bound,
+                **fields,
+                "logger": access_logger.name,
+                "level": "info",
+                "timestamp": _iso(now),
+            }
+        )
+    return (
+        '{"event": "request", "method": '
+        + _encode_str(fields["method"])
+        + ', "path": '
+        + _encode_str(fields["path"])
+        + f', "status": {fields["status"]:d}, "duration_ms": {fields["duration_ms"]!r}'
+        + ', "client": '
+        + _encode_str(fields["client"])
+        + ', "request_id": '
+        + _encode_str(fields["request_id"])
+        + ', "logger": "flyer.access", "level": "info", "timestamp": "'
+        + _iso(now)
+        + '"}'
+    )
+
+
 def log_access(fields: Dict[str, Any]) -> None:
-    """Write one access line (`flyer.access`, INFO) with `fields`, cheaply."""
-    access_logger.handle(_AccessRecord(fields))
+    """Write one access line (`flyer.access`, INFO) with `fields`, cheaply.
+
+    When flyer's own JSON handlers are the only destinations, the line goes straight to
+    their streams (it is written for every request); otherwise it is a normal log record.
+    """
+    handlers = _fast_lane_handlers()
+    if handlers is None:
+        access_logger.handle(_AccessRecord(fields))
+        return
+    line = _access_line(fields) + "\n"
+    for handler in handlers:
+        if handler.level <= logging.INFO:
+            handler.acquire()
+            try:
+                handler.stream.write(line)
+            finally:
+                handler.release()
+            _flush_soon(handler)
+
+
+_FLUSHES: Set[Tuple[int, int]] = set()
+
+
+def _flush_soon(handler: logging.StreamHandler) -> None:  # type: ignore[type-arg]
+    """Flush at the end of this event-loop iteration: under load one write for many lines."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        handler.flush()
+        return
+    key = (id(loop), id(handler))
+    if key not in _FLUSHES:
+        _FLUSHES.add(key)
+        loop.call_soon(_flush, handler, key)
+
+
+def _flush(handler: logging.StreamHandler, key: Tuple[int, int]) -> None:  # type: ignore[type-arg]
+    _FLUSHES.discard(key)
+    handler.flush()
 
 
 def make_formatter(kind: str = "json", colors: bool = False) -> logging.Formatter:
@@ -231,6 +323,7 @@ def configure_logging(settings: Settings) -> None:
 
     kind = _console_kind(settings)
     console = _tag(_StdoutHandler())
+    setattr(console, _FAST_LANE, kind == "json")
     console.setFormatter(make_formatter(kind, colors=kind == "console" and _isatty(sys.stdout)))
     console.setLevel(_LEVELS[settings.console_log_level])
     root.addHandler(console)
@@ -256,6 +349,7 @@ def configure_logging(settings: Settings) -> None:
     # Access lines go to their own file when flyer_access_logfile names one.
     if settings.access_logfile not in ("", "-"):
         access_file = _tag(logging.FileHandler(settings.access_logfile, encoding="utf-8"))
+        setattr(access_file, _FAST_LANE, True)
         access_file.setFormatter(make_formatter("json"))
         access_logger.addHandler(access_file)
         access_logger.propagate = False
