@@ -115,3 +115,12 @@ def test_importing_flyer_db_connects_to_nothing() -> None:
         "assert not opened and threading.active_count() == before, (opened,)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_the_check_answers_before_flyer_cores_deadline() -> None:
+    plugin = DBPlugin()
+    plugin.setup(None, SimpleNamespace(environ={}, ready_timeout=1.0))
+    assert plugin.timeout == 0.8
+    relaxed = DBPlugin()
+    relaxed.setup(None, SimpleNamespace(environ={}, ready_timeout=30.0))
+    assert relaxed.timeout == 2.0

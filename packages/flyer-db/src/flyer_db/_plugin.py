@@ -18,8 +18,9 @@ class DBPlugin:
     `get_engine()` and the `get_session` dependency use. Nothing connects at start-up.
     The readiness check runs `SELECT 1` on every engine flyer-db made in this process
     (`get_mysql_pool`, `create_engine`, `get_dataset_pool`...) and on the configured
-    database when `flyer_db_url` or `flyer_db_host`... name a server. Shutdown closes the
-    pools' idle connections.
+    database when `flyer_db_url` or `flyer_db_host`... name a server, each within 2 s (or
+    0.8 x flyer-core's `ready_timeout` when shorter). Shutdown closes the pools' idle
+    connections.
     """
 
     name = "db"
@@ -32,6 +33,10 @@ class DBPlugin:
     def setup(self, app: Any, settings: Any) -> None:
         self.settings = DBSettings.from_env(getattr(settings, "environ", None))
         set_default_settings(self.settings)
+        ready_timeout = getattr(settings, "ready_timeout", None)
+        if isinstance(ready_timeout, (int, float)) and ready_timeout > 0:
+            # Answer before flyer-core's deadline, so the report names the failing database.
+            self.timeout = min(self.timeout, 0.8 * ready_timeout)
 
     async def startup(self) -> None:
         """Nothing to do: engines connect on first use."""
