@@ -83,3 +83,23 @@ def test_a_dataset_pool_made_before_fork_works_in_child_and_parent(
     finally:
         table.drop()
         database.close()
+
+
+def test_a_child_probes_again_instead_of_waiting_for_its_parents_probe(
+    silent_port: int, engines: Callable[..., Any], quiet_fork: Callable[[], int]
+) -> None:
+    import threading
+
+    from flyer_db import check_engine
+
+    engine = engines(
+        f"mysql://root@127.0.0.1:{silent_port}/test", connect_args={"connect_timeout": 3}
+    )
+    assert check_engine(engine, timeout=0.2)["ok"] is False  # the parent's probe hangs on
+
+    def child() -> Dict[str, Any]:
+        result = check_engine(engine, timeout=0.2)
+        probes = [t for t in threading.enumerate() if t.name == "flyer-db-check"]
+        return {"ok": result["ok"], "probes": len(probes)}
+
+    assert run_in_child(quiet_fork, child) == {"ok": False, "probes": 1}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 import weakref
@@ -21,6 +22,7 @@ class _Probe:
 
     def __init__(self, engine: Engine) -> None:
         self.done = threading.Event()
+        self.pid = os.getpid()  # a forked child inherits the probe but not its thread
         self.error: Optional[BaseException] = None
         self.started = time.monotonic()
         self.elapsed = 0.0
@@ -57,7 +59,7 @@ def check_engine(engine: Engine, timeout: float = DEFAULT_TIMEOUT) -> Dict[str, 
         raise ValueError(f"timeout={timeout!r}: expected a number of seconds > 0")
     with _lock:
         probe = _running.get(engine)
-        if probe is None or probe.done.is_set():
+        if probe is None or probe.done.is_set() or probe.pid != os.getpid():
             probe = _running[engine] = _Probe(engine)
     result: Dict[str, Any] = {"ok": False, "url": safe_url(engine.url)}
     if not probe.done.wait(timeout):
