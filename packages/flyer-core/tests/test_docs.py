@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, List
 
 import httpx
 import pytest
 
 from flyer_core import create_app
 
-EXTERNAL = re.compile(r"(?:https?:)?//(?!127\.0\.0\.1|localhost)[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+URL = re.compile(r"(?:https?:)?//[^\s\"'<>)]+")
+LOOPBACK = re.compile(r"^(?:https?:)?//(?:127\.0\.0\.1|localhost|\[::1\])(?:[:/]|$)")
 
 
-def external_urls(text: str) -> list:
-    return EXTERNAL.findall(text)
+def external_urls(text: str) -> List[str]:
+    """Every absolute or protocol-relative URL that is not loopback."""
+    return [url for url in URL.findall(text) if not LOOPBACK.match(url)]
+
+
+def test_the_check_itself_catches_external_urls() -> None:
+    html = '<script src="https://cdn.example/x.js"></script><link href="//fonts.example/a">'
+    assert external_urls(html) == ["https://cdn.example/x.js", "//fonts.example/a"]
+    assert external_urls('<a href="http://127.0.0.1:8080/x">') == []
 
 
 @pytest.mark.parametrize("page", ["docs", "redoc"])
@@ -23,6 +31,16 @@ def test_docs_pages_and_assets_are_local(serve: Any, make_settings: Any, page: s
         response = client.get(f"{url}/flyer/{page}")
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/html")
+        # The browser may fetch nothing but this origin, whatever the bundles would like.
+        policy = dict(
+            part.strip().split(" ", 1)
+            for part in response.headers["content-security-policy"].split(";")
+        )
+        for directive in ("default-src", "connect-src", "img-src", "font-src", "script-src"):
+            assert all(
+                s in ("'self'", "'unsafe-inline'", "data:", "blob:")
+                for s in policy[directive].split()
+            )
         html = response.text
         assert external_urls(html) == []
         assets = re.findall(r'(?:src|href)="([^"]+)"', html)

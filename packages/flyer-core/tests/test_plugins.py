@@ -86,7 +86,7 @@ def test_setup_receives_settings_with_the_merged_environ(make_settings: Any) -> 
     assert plugin.settings.base_url == "/flyer"
 
 
-def test_auth_dependency_is_ready_before_setup(make_settings: Any) -> None:
+def test_auth_dependency_is_ready_before_setup(make_settings: Any, serve: Any) -> None:
     seen: List[Any] = []
 
     class Tasks:
@@ -104,11 +104,9 @@ def test_auth_dependency_is_ready_before_setup(make_settings: Any) -> None:
         None, make_settings(auth_enable=1, auth_user="u", auth_pass="p"), plugins=[Tasks()]
     )
     assert callable(seen[1])
-    from fastapi.testclient import TestClient
-
-    with TestClient(app) as client:
-        assert client.get("/flyer/tasks").status_code == 401
-        assert client.get("/flyer/tasks", auth=("u", "p")).status_code == 200
+    with serve(app) as url:
+        assert httpx.get(url + "/flyer/tasks").status_code == 401
+        assert httpx.get(url + "/flyer/tasks", auth=("u", "p")).status_code == 200
 
 
 def test_failing_startup_stops_start_up_naming_the_plugin(

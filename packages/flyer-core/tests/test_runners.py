@@ -245,8 +245,12 @@ def test_gunicorn_options_map_every_server_setting() -> None:
         "accesslog": None,
     }
     assert {k: options[k] for k in expected} == expected
-    assert options["worker_class"] is Worker
-    assert options["logger_class"] is GunicornLogger
+    assert options["worker_class"] == "flyer_core._gunicorn.Worker"
+    assert options["logger_class"] == "flyer_core._gunicorn.GunicornLogger"
+    from gunicorn.util import load_class
+
+    assert load_class(options["worker_class"]) is Worker
+    assert load_class(options["logger_class"]) is GunicornLogger
     assert gunicorn_options(settings, workers=1, host="127.0.0.1", port=1)["bind"] == [
         "127.0.0.1:1"
     ]
@@ -264,3 +268,26 @@ def test_unknown_server_is_rejected() -> None:
 
     with pytest.raises(ValueError, match="server='waitress': expected one of gunicorn, granian"):
         run_prod(server="waitress")
+
+
+@pytest.mark.slow
+def test_granian_serves_and_stops_cleanly(
+    project: Path, free_port: Any, stopper: List[Any]
+) -> None:
+    pytest.importorskip("granian")  # the `granian` extra; installed for these tests
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    code = (
+        "from flyer_core import run_prod; "
+        f"run_prod('main:app', server='granian', workers=1, host='127.0.0.1', port={port})"
+    )
+    process = _start(project, code, _env(project))
+    stopper.append(process)
+    _wait_up(url, process)
+    response = httpx.get(url + "/flyer/pid", headers={"X-Request-ID": "g-1"})
+    assert response.headers["x-request-id"] == "g-1"
+    worker = response.json()["data"]
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert _journal(project) == [["startup", str(worker)], ["shutdown", str(worker)]]

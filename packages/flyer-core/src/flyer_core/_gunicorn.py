@@ -83,8 +83,9 @@ def gunicorn_options(
         # Access lines come from flyer's middleware (flyer_access_log / flyer_access_logfile).
         "accesslog": None,
         "errorlog": "-",
-        "worker_class": Worker,
-        "logger_class": GunicornLogger,
+        # Dotted paths, not classes: gunicorn < 23 reads the worker class setting as text.
+        "worker_class": f"{__name__}.Worker",
+        "logger_class": f"{__name__}.GunicornLogger",
         "preload_app": False,
         "proc_name": "flyer",
         # gunicorn >= 25: no per-user control socket shared by every service on the host.
