@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import sys
 import textwrap
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 
 from flyer_core import LoadedPlugin, SettingsError, StartupError, create_app
 
@@ -263,3 +264,36 @@ def test_python_path_is_untouched(make_settings: Any) -> None:
     before = list(sys.path)
     create_app(None, make_settings(), plugins=[])
     assert sys.path == before
+
+
+def test_a_failing_user_lifespan_is_logged_with_its_traceback(
+    serve: Any, make_settings: Any, logs: Any
+) -> None:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> Any:
+        raise KeyError("missing config")
+        yield  # pragma: no cover
+
+    journal: List[str] = []
+    app = create_app(None, make_settings(), plugins=[Recorder("a", journal)], lifespan=lifespan)
+    with pytest.raises(RuntimeError, match="did not start"), serve(app):
+        pass
+    (line,) = logs.where(event="app lifespan failed")
+    assert line["error"] == "KeyError"
+    assert "Traceback" in line["exception"]
+    assert journal[-2:] == ["startup a", "shutdown a"]
+
+
+def test_user_lifespan_state_reaches_requests(serve: Any, make_settings: Any) -> None:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> Any:
+        yield {"answer": 42}
+
+    app = create_app(None, make_settings(), plugins=[], lifespan=lifespan)
+
+    @app.get("/flyer/answer")
+    async def answer(request: Request) -> Dict[str, Any]:
+        return {"data": request.state.answer}
+
+    with serve(app) as url:
+        assert httpx.get(url + "/flyer/answer").json()["data"] == 42

@@ -58,14 +58,19 @@ def _lifespan(user_lifespan: Optional[Lifespan]) -> Lifespan:
     async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
         plugins: List[LoadedPlugin] = app.state.flyer_plugins
         timeout = max(float(app.state.flyer_settings.graceful_timeout), 1.0)
-        await start_plugins(plugins, timeout)
-        logger.info("app started", plugins=plugin_names(plugins))
+        await start_plugins(plugins, timeout)  # a failure is logged and raised as one line
         try:
             if user_lifespan is None:
+                logger.info("app started", plugins=plugin_names(plugins))
                 yield None
             else:
                 async with user_lifespan(app) as state:
+                    logger.info("app started", plugins=plugin_names(plugins))
                     yield state
+        except Exception as exc:
+            # The server only shows the last line of a failed lifespan: the traceback goes here.
+            logger.error("app lifespan failed", error=type(exc).__name__, exc_info=exc)
+            raise
         finally:
             await stop_plugins(plugins, timeout)
             logger.info("app stopped")
