@@ -339,6 +339,32 @@ def test_long_jobs_are_renewed_past_their_ttl(make_scheduler: Callable[..., Any]
     assert other() == "second"
 
 
+def test_one_renewal_thread_serves_every_running_job(make_scheduler: Callable[..., Any]) -> None:
+    scheduler = make_scheduler()
+    inside, release = threading.Barrier(21), threading.Event()
+    lost: List[bool] = []
+
+    def job() -> None:
+        inside.wait(5)
+        release.wait(5)
+        lost.append(current_tick().lock_lost)
+
+    workers = [
+        threading.Thread(target=scheduler.lock(id=f"many-{n}", ttl=0.3)(job)) for n in range(20)
+    ]
+    for worker in workers:
+        worker.start()
+    inside.wait(5)
+    time.sleep(0.5)  # past the TTL: every lock lives on renewals only
+    renewers = [t for t in threading.enumerate() if t.name == "flyer-sched-renewer"]
+    assert len(renewers) == 1
+    assert all(scheduler.lock_store.status(f"job:many-{n}").holder for n in range(20))
+    release.set()
+    for worker in workers:
+        worker.join(5)
+    assert lost == [False] * 20
+
+
 def test_run_now_runs_here_without_claiming_a_tick_or_moving_the_schedule(
     make_scheduler: Callable[..., Any],
 ) -> None:

@@ -7,12 +7,12 @@ import functools
 import inspect
 import logging
 import secrets
-import threading
 import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union
 
 from flyer_sched._events import RunEvent
+from flyer_sched._renewal import renew_while_held
 from flyer_sched._store import LockStore, LockStoreError, holder_id, tick_of
 from flyer_sched._tick import _CURRENT, Tick
 
@@ -90,57 +90,6 @@ class LockSpec:
         return f"job:{lock_id}"
 
 
-class _Renewer:
-    """Renews a held lock every ttl/3 from its own thread until stopped or lost."""
-
-    def __init__(self, store: LockStore, name: str, token: str, ttl: float, tick: Tick) -> None:
-        self._store = store
-        self._name = name
-        self._token = token
-        self._ttl = ttl
-        self._tick = tick
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"flyer-sched-renew:{name}", daemon=True
-        )
-
-    def start(self) -> _Renewer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopped.set()
-        if self._thread is not threading.current_thread():
-            self._thread.join()
-
-    def _run(self) -> None:
-        every = self._ttl / 3
-        last_ok = time.monotonic()
-        fields = {"job_id": self._tick.job_id, "lock_id": self._tick.lock_id}
-        while not self._stopped.wait(every):
-            try:
-                if self._store.renew(self._name, self._token, self._ttl):
-                    last_ok = time.monotonic()
-                    continue
-            except LockStoreError as exc:
-                if time.monotonic() - last_ok < self._ttl:
-                    logger.warning(
-                        "lock %s: renewal failed, retrying: %s",
-                        self._tick.lock_id,
-                        exc,
-                        extra={**fields, "error": str(exc)},
-                    )
-                    continue
-            self._tick._lost.set()
-            logger.error(
-                "lock %s: lost while the job runs (another process may run the next tick); "
-                "check current_tick().lock_lost in long jobs",
-                self._tick.lock_id,
-                extra=fields,
-            )
-            return
-
-
 def _claim_for(spec: LockSpec, tick: Tick) -> Optional[Callable[[], None]]:
     """Claim the tick's lock. Returns the release callable, or None when the tick is skipped.
 
@@ -174,10 +123,12 @@ def _claim_for(spec: LockSpec, tick: Tick) -> Optional[Callable[[], None]]:
         return None
     tick.fencing_token = claim.fencing_token
     tick.holder = holder
-    renewer = _Renewer(store, name, token, ttl, tick).start()
+    renewal = renew_while_held(
+        store, name, token, ttl, tick._lost.set, {"job_id": tick.job_id, "lock_id": lock_id}
+    )
 
     def release() -> None:
-        renewer.stop()
+        renewal.stop()
         if tick.lock_lost:
             return
         try:
