@@ -5,8 +5,8 @@
 Measures, on one connection, with a random key prefix (its keys are deleted at the end):
 - `PING` round trip, the floor any Redis operation pays;
 - `claim` + `release` of a tick lock (two Lua scripts: the lock's acquire and release);
-- a call of a `@lock()`-decorated no-op function, which adds the renewal thread's start and
-  stop to the two scripts.
+- a call of a `@lock()`-decorated no-op function: the two scripts plus the tick, registering
+  the lock with the process's renewal thread, and the run's log event.
 Target: acquire + release p99 <= 1 ms on local Redis. On a busy shared machine the p99 of
 every row, PING included, is set by the OS scheduler; compare rows with the PING floor.
 """
