@@ -17,14 +17,16 @@ A ratio is flyer / bare for requests/s and bare / flyer for CPU per request (so 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib.util
 import os
 import platform
 import sys
 import tempfile
 import textwrap
+import time
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 # Load the shared runner by path and keep bench/ off sys.path, so a bench script named
 # after a stdlib module (http.py) cannot shadow it.
@@ -101,17 +103,107 @@ def start(name: str, module: str, workdir: Path, **env: str) -> Server:
     return Server(name, cmd, port, env=environ, cwd=str(workdir), log=workdir / f"{name}.log")
 
 
+def _scope(path: str) -> Dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), (b"user-agent", b"wrk"), (b"accept", b"*/*")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8080),
+    }
+
+
+async def _cpu_per_call(app: Any, path: str, calls: int, batches: int) -> float:
+    """Least CPU time per call of `app` over `batches` (process time: other processes on the
+    machine do not count). The loop turns once per call, as in a server."""
+
+    async def receive() -> Dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Dict[str, Any]) -> None:
+        pass
+
+    best = float("inf")
+    for _ in range(batches):
+        started = time.process_time()
+        for _ in range(calls):
+            await app(_scope(path), receive, send)
+            await asyncio.sleep(0)
+        best = min(best, (time.process_time() - started) / calls)
+    return best * 1e6
+
+
+def in_process(workdir: Path, calls: int = 3000, batches: int = 7) -> None:
+    """The apps called directly, without server or network: flyer's own cost, steadily."""
+    sys.path.insert(0, str(workdir))
+    try:
+        import bare_fastapi
+        import bare_starlette
+        from business import router
+
+        from flyer_core import create_app, load_settings
+    finally:
+        sys.path.remove(str(workdir))
+
+    def flyer(access_log: str) -> Any:
+        settings = load_settings(None, {"flyer_log_format": "json", "flyer_access_log": access_log})
+        app = create_app(None, settings, plugins=[])
+        app.include_router(router, prefix="/flyer")
+        return app
+
+    apps = {"flyer": flyer("0"), "flyer_log": flyer("1")}
+    apps["starlette"], apps["fastapi"] = bare_starlette.app, bare_fastapi.app
+
+    async def measure() -> Dict[Tuple[str, str], float]:
+        found: Dict[Tuple[str, str], float] = {}
+        for key, path in [
+            ("starlette", HEALTH), ("flyer", HEALTH), ("fastapi", ITEM), ("flyer", ITEM),
+            ("flyer_log", ITEM),
+        ]:  # fmt: skip
+            found[(key, path)] = await _cpu_per_call(apps[key], path, calls, batches)
+        return found
+
+    real_stdout = sys.stdout
+    with open(os.devnull, "w") as devnull:
+        sys.stdout = devnull  # flyer's log lines (access lines included) go nowhere
+        try:
+            cpu = asyncio.run(measure())
+        finally:
+            sys.stdout = real_stdout
+    print("-- in process: CPU time per call, no server (ratio = bare / flyer)")
+    for label, ours, theirs, target in [
+        ("health_check/async vs bare Starlette", ("flyer", HEALTH), ("starlette", HEALTH), 0.90),
+        ("DataResponse route, access log off", ("flyer", ITEM), ("fastapi", ITEM), 0.95),
+        ("DataResponse route, access log on", ("flyer_log", ITEM), ("fastapi", ITEM), 0.85),
+    ]:
+        print(
+            f"{label:<38} flyer {cpu[ours]:6.1f} us | bare {cpu[theirs]:6.1f} us | "
+            f"ratio {cpu[theirs] / cpu[ours]:5.3f} (target {target:.2f})"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=float, default=2)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--in-process-only", action="store_true", help="skip the wrk runs")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         for module, code in APPS.items():
             (workdir / f"{module}.py").write_text(textwrap.dedent(code))
+        in_process(workdir)
+        if args.in_process_only:
+            return
         servers = {
             "starlette": start("bare Starlette", "bare_starlette", workdir),
             "fastapi": start("bare FastAPI", "bare_fastapi", workdir),

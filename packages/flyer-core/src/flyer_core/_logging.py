@@ -16,7 +16,7 @@ import os
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Dict, List, MutableMapping, Optional, Set, TextIO, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, MutableMapping, Optional, TextIO, Tuple
 
 import structlog
 
@@ -224,43 +224,65 @@ def _access_line(fields: Dict[str, Any]) -> str:
 def log_access(fields: Dict[str, Any]) -> None:
     """Write one access line (`flyer.access`, INFO) with `fields`, cheaply.
 
-    When flyer's own JSON handlers are the only destinations, the line goes straight to
-    their streams (it is written for every request); otherwise it is a normal log record.
+    When flyer's own JSON handlers are the only destinations, the line is queued for their
+    streams and written, with the other lines of the same event-loop iteration, in one write
+    at the end of it (with PYTHONUNBUFFERED, usual in containers, every write is a system
+    call); otherwise, or outside an event loop, it is a normal log record.
     """
     handlers = _fast_lane_handlers()
     if handlers is None:
         access_logger.handle(_AccessRecord(fields))
         return
     line = _access_line(fields) + "\n"
-    for handler in handlers:
-        if handler.level <= logging.INFO:
-            handler.acquire()
-            try:
-                handler.stream.write(line)
-            finally:
-                handler.release()
-            _flush_soon(handler)
-
-
-_FLUSHES: Set[Tuple[int, int]] = set()
-
-
-def _flush_soon(handler: logging.StreamHandler) -> None:  # type: ignore[type-arg]
-    """Flush at the end of this event-loop iteration: under load one write for many lines."""
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
-        handler.flush()
-        return
-    key = (id(loop), id(handler))
-    if key not in _FLUSHES:
-        _FLUSHES.add(key)
-        loop.call_soon(_flush, handler, key)
+        loop = None
+    for handler in handlers:
+        if handler.level > logging.INFO:
+            continue
+        if loop is None:
+            _write(handler, line)
+            continue
+        key = (id(loop), id(handler))
+        queued = _QUEUED.get(key)
+        if queued is None:
+            _QUEUED[key] = [line]
+            _QUEUED_HANDLERS[key[1]] = handler
+            loop.call_soon(_drain, handler, key)
+        else:
+            queued.append(line)
 
 
-def _flush(handler: logging.StreamHandler, key: Tuple[int, int]) -> None:  # type: ignore[type-arg]
-    _FLUSHES.discard(key)
-    handler.flush()
+# Access lines waiting for the end of their event-loop iteration, by (loop, handler).
+_QUEUED: Dict[Tuple[int, int], List[str]] = {}
+_QUEUED_HANDLERS: Dict[int, logging.StreamHandler] = {}  # type: ignore[type-arg]
+
+
+def _write(handler: logging.StreamHandler, text: str) -> None:  # type: ignore[type-arg]
+    handler.acquire()
+    try:
+        stream = handler.stream
+        if stream is not None:  # a closed FileHandler has none
+            stream.write(text)
+            stream.flush()
+    finally:
+        handler.release()
+
+
+def _drain(handler: logging.StreamHandler, key: Tuple[int, int]) -> None:  # type: ignore[type-arg]
+    lines = _QUEUED.pop(key, None)
+    if lines:
+        _write(handler, "".join(lines))
+
+
+def flush_access_lines() -> None:
+    """Write every queued access line now (at shutdown, or before reading the log)."""
+    for key in list(_QUEUED):
+        lines = _QUEUED.pop(key, None)
+        handler = _QUEUED_HANDLERS.get(key[1])
+        if lines and handler is not None:
+            _write(handler, "".join(lines))
 
 
 def make_formatter(kind: str = "json", colors: bool = False) -> logging.Formatter:
@@ -318,6 +340,8 @@ def configure_logging(settings: Settings) -> None:
         cache_logger_on_first_use=False,
     )
     root = logging.getLogger()
+    flush_access_lines()
+    _QUEUED_HANDLERS.clear()
     _remove_flyer_handlers(root)
     _remove_flyer_handlers(access_logger)
 
