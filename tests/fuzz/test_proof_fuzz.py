@@ -24,15 +24,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, NamedTuple, Tuple
+from typing import Any, Callable, Dict, Iterator, Tuple
 
 import pytest
 
@@ -104,107 +100,23 @@ parameters = { "path.job_id" = "heartbeat" }
 pytestmark = pytest.mark.slow
 
 
-class Served(NamedTuple):
-    base: str
-    root: Path
-    log: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _env(**extra: str) -> Dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.lower().startswith("flyer_")}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(extra)
-    return env
-
-
-def _get(url: str, timeout: float = 5) -> Tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return int(response.status), response.read()
-    except urllib.error.HTTPError as exc:
-        return int(exc.code), exc.read()
-
-
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(
+    tmp_path_factory: pytest.TempPathFactory, serve_project: Callable[..., Any]
+) -> Iterator[Any]:
     """A generated project under `flyer serve -w 2`, access log on, on a free loopback port."""
     base_dir = tmp_path_factory.mktemp("fuzz")
-    root = base_dir / "demo"
-    created = subprocess.run(
-        [sys.executable, "-m", "flyer_cli", "create", "demo", "--dir", str(root)],
-        cwd=str(base_dir),
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert created.returncode == 0, created.stderr
-    port = _free_port()
-    log = base_dir / "serve.log"
-    env = _env(
-        flyer_log_format="json",
-        flyer_access_log="1",
-        flyer_sched_lock_dir=str(base_dir / "locks"),
-        flyer_graceful_timeout="5",
-    )
-    flyer = Path(sys.executable).with_name("flyer")
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(flyer), "serve", "-w", "2", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=str(root),
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"flyer serve exited with {process.returncode}:\n{log.read_text()[-4000:]}"
-                )
-            try:
-                if _get(f"{base}/health_check", timeout=1)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"flyer serve did not answer within 90 s:\n{log.read_text()[-4000:]}")
-            time.sleep(0.3)
-        yield Served(base, root, log)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        finally:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-
-
-def _records(log: Path) -> List[Dict[str, Any]]:
-    found = []
-    for line in log.read_text(errors="replace").splitlines():
-        if line.startswith("{"):
-            try:
-                found.append(json.loads(line))
-            except ValueError:
-                continue
-    return found
+    with serve_project(
+        base_dir, workers=2, flyer_log_format="json", flyer_access_log="1"
+    ) as server:
+        yield server
 
 
 def test_schemathesis_finds_no_server_error_and_every_error_is_the_envelope(
-    served: Served, tmp_path: Path
+    served: Any,
+    tmp_path: Path,
+    http_get: Callable[..., Tuple[int, bytes]],
+    flyer_env: Callable[..., Dict[str, str]],
 ) -> None:
     st = shutil.which("st", path=str(Path(sys.executable).parent)) or shutil.which("st")
     assert st is not None, "schemathesis is not installed"
@@ -212,7 +124,7 @@ def test_schemathesis_finds_no_server_error_and_every_error_is_the_envelope(
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG)
     report = tmp_path / "report.json"
-    status, body = _get(f"{served.base}{PREFIX}/openapi.json")
+    status, body = http_get(f"{served.url}{PREFIX}/openapi.json")
     assert status == 200, body[:300]
     documented = sum(
         1
@@ -226,7 +138,7 @@ def test_schemathesis_finds_no_server_error_and_every_error_is_the_envelope(
         str(config),
         "--no-color",
         "run",
-        f"{served.base}{PREFIX}/openapi.json",
+        f"{served.url}{PREFIX}/openapi.json",
         "--checks",
         ",".join(ENFORCED),
         "--max-examples",
@@ -250,7 +162,7 @@ def test_schemathesis_finds_no_server_error_and_every_error_is_the_envelope(
     result = subprocess.run(
         command,
         cwd=str(tmp_path),
-        env=_env(PYTHONPATH=str(tmp_path), SCHEMATHESIS_HOOKS="flyer_fuzz_hooks"),
+        env=flyer_env(PYTHONPATH=str(tmp_path), SCHEMATHESIS_HOOKS="flyer_fuzz_hooks"),
         capture_output=True,
         text=True,
         timeout=1500,
@@ -283,7 +195,7 @@ def test_schemathesis_finds_no_server_error_and_every_error_is_the_envelope(
     ]
 
     # The server took it all without an unhandled error and both workers still answer.
-    records = _records(served.log)
+    records = served.records()
     unhandled = [r for r in records if r.get("event") == "unhandled error"]
     assert unhandled == [], unhandled[:3]
     errors = [r for r in records if r.get("level") in ("error", "critical")]
@@ -291,4 +203,4 @@ def test_schemathesis_finds_no_server_error_and_every_error_is_the_envelope(
     statuses = {r.get("status") for r in records if r.get("logger") == "flyer.access"}
     assert statuses, "no access lines: the access log was on"
     assert not {s for s in statuses if isinstance(s, int) and s >= 500}, statuses
-    assert _get(f"{served.base}/health_check")[0] == 200
+    assert http_get(f"{served.url}/health_check")[0] == 200

@@ -4,18 +4,13 @@ stopped and restarted, and closes its connections when the app stops."""
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Callable, Dict, List
 
-import httpx
 import pytest
 import redis
-import uvicorn
 from fastapi import APIRouter
 
 from flyer_cache import cached, set_default_backend
@@ -50,31 +45,6 @@ def _app(env_file: Path, computed: List[int], namespace: str) -> Any:
     return app
 
 
-@contextlib.contextmanager
-def _serve(app: Any) -> Iterator[httpx.Client]:
-    """Serve `app` with uvicorn on a loopback port (lifespan on) in a thread; yield a client."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
-    )
-    thread = threading.Thread(target=server.run)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert thread.is_alive(), "server stopped during start-up"
-            assert time.monotonic() < deadline, "server did not start in time"
-            time.sleep(0.02)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(15)
-        assert not thread.is_alive()
-
-
 def _client_names(url: str) -> List[str]:
     admin = redis.Redis.from_url(url)
     try:
@@ -83,7 +53,9 @@ def _client_names(url: str) -> List[str]:
         admin.close()
 
 
-def test_cache_plugin_in_an_app_with_redis_from_dotenv(private_redis: Any, tmp_path: Path) -> None:
+def test_cache_plugin_in_an_app_with_redis_from_dotenv(
+    private_redis: Any, tmp_path: Path, serve_app: Callable[..., Any]
+) -> None:
     name = f"flyer-it-{uuid.uuid4().hex[:8]}"
     env_file = tmp_path / ".env"
     env_file.write_text(
@@ -91,7 +63,7 @@ def test_cache_plugin_in_an_app_with_redis_from_dotenv(private_redis: Any, tmp_p
     )
     computed: List[int] = []
     app = _app(env_file, computed, namespace=name)
-    with _serve(app) as client:
+    with serve_app(app) as client:
         assert name not in _client_names(private_redis.url)  # nothing connects at start-up
         ready = client.get("/flyer/ready")
         assert ready.status_code == 200
@@ -131,12 +103,14 @@ def test_cache_plugin_in_an_app_with_redis_from_dotenv(private_redis: Any, tmp_p
     assert name not in _client_names(private_redis.url)
 
 
-def test_cache_plugin_without_redis_uses_memory(tmp_path: Path) -> None:
+def test_cache_plugin_without_redis_uses_memory(
+    tmp_path: Path, serve_app: Callable[..., Any]
+) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("flyer_ready_timeout=3\n")
     computed: List[int] = []
     app = _app(env_file, computed, namespace="flyer-it-memory")
-    with _serve(app) as client:
+    with serve_app(app) as client:
         ready = client.get("/flyer/ready")
         assert ready.status_code == 200
         assert ready.json()["data"]["checks"]["cache"] == {"ok": True, "backend": "memory"}

@@ -16,14 +16,11 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Tuple
 
 import pytest
 
@@ -43,97 +40,22 @@ PREFIX = "/demo"
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _env(**extra: str) -> Dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.lower().startswith("flyer_")}
-    env.pop("VIRTUAL_ENV", None)
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(extra)
-    return env
-
-
-def _flyer(
-    *args: str, cwd: Path, env: Optional[Dict[str, str]] = None
-) -> subprocess.CompletedProcess[str]:
-    """The `flyer` command of this (the nox) environment."""
-    return subprocess.run(
-        [sys.executable, "-m", "flyer_cli", *args],
-        cwd=str(cwd),
-        env=env or _env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def _get(url: str, timeout: float = 5) -> Tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return int(response.status), response.read()
-    except urllib.error.HTTPError as exc:
-        return int(exc.code), exc.read()
-
-
-def _wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path, deadline: float) -> None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if process.poll() is not None:
-            pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            if _get(f"{base}/health_check", timeout=1)[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(
-        f"server did not answer /health_check within {deadline}s:\n{log.read_text()[-4000:]}"
-    )
-
-
-def _stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 30) -> int:
-    """Signal the server, wait for it, and make sure nothing of its process group survives."""
-    try:
-        process.send_signal(sig)
-        return process.wait(timeout)
-    finally:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        if process.poll() is None:
-            process.wait(10)
-
-
-def _json_lines(text: str) -> List[Dict[str, Any]]:
-    lines = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                lines.append(json.loads(line))
-            except ValueError:
-                continue
-    return lines
-
-
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Path, Path]:
+def project(
+    tmp_path_factory: pytest.TempPathFactory,
+    run_flyer: Callable[..., subprocess.CompletedProcess[str]],
+    flyer_env: Callable[..., Dict[str, str]],
+) -> Tuple[Path, Path]:
     """(project directory, venv bin directory): a generated project installed in a new venv."""
     uv = shutil.which("uv")
     if uv is None:
         pytest.fail("uv is needed to build the project's virtual environment")
     base = tmp_path_factory.mktemp("cli-project")
     root = base / "demo"
-    created = _flyer("create", "demo", "--dir", str(root), cwd=base)
+    created = run_flyer("create", "demo", "--dir", str(root), cwd=base)
     assert created.returncode == 0, created.stderr
     venv = base / "venv"
-    subprocess.run([uv, "venv", "-q", "-p", sys.executable, str(venv)], check=True, env=_env())
+    subprocess.run([uv, "venv", "-q", "-p", sys.executable, str(venv)], check=True, env=flyer_env())
     python = venv / "bin" / "python"
     pyproject = root / "pyproject.toml"
     import tomllib
@@ -152,7 +74,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Path, Path]:
             str(root / "requirements.txt"),
             *groups,
         ],
-        env=_env(UV_PYTHON_DOWNLOADS="never"),
+        env=flyer_env(UV_PYTHON_DOWNLOADS="never"),
         capture_output=True,
         text=True,
         timeout=600,
@@ -162,12 +84,14 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Path, Path]:
     return root, venv / "bin"
 
 
-def test_the_generated_projects_own_tests_pass(project: Tuple[Path, Path]) -> None:
+def test_the_generated_projects_own_tests_pass(
+    project: Tuple[Path, Path], flyer_env: Callable[..., Dict[str, str]]
+) -> None:
     root, bin_dir = project
     result = subprocess.run(
         [str(bin_dir / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=str(root),
-        env=_env(PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"),
+        env=flyer_env(PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"),
         capture_output=True,
         text=True,
         timeout=300,
@@ -180,15 +104,22 @@ def test_the_generated_projects_own_tests_pass(project: Tuple[Path, Path]) -> No
 
 @pytest.mark.parametrize("backend", ["file", "redis"])
 def test_flyer_serve_with_two_workers(
-    project: Tuple[Path, Path], tmp_path: Path, request: pytest.FixtureRequest, backend: str
+    project: Tuple[Path, Path],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    backend: str,
+    free_port: Callable[[], int],
+    flyer_env: Callable[..., Dict[str, str]],
+    http_get: Callable[..., Tuple[int, bytes]],
+    start_server: Callable[..., Any],
 ) -> None:
     """Health, ready, docs, demo endpoints and /tasks answer; the heartbeat runs once per tick
     across both workers (lock files by default, Redis when configured); SIGTERM exits 0."""
     root, bin_dir = project
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
-    env = _env(
+    env = flyer_env(
         PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
         flyer_heartbeat_seconds="1",
         flyer_log_format="json",
@@ -200,60 +131,49 @@ def test_flyer_serve_with_two_workers(
     if backend == "redis":
         env["flyer_redis_url"] = request.getfixturevalue("redis_url")
         env["flyer_sched_lock_prefix"] = prefix
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [
-                str(bin_dir / "flyer"),
-                "serve",
-                "-w",
-                "2",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            cwd=str(root),
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            _wait_healthy(base, server, log, deadline=90)
-            for path in ["/health_check", "/health_check/async", f"{PREFIX}/health_check"]:
-                status, body = _get(base + path)
-                assert status == 200, (path, body)
-                assert json.loads(body)["code"] == 200
-            status, body = _get(f"{base}{PREFIX}/ready")
-            assert status == 200, body
-            status, body = _get(f"{base}{PREFIX}/docs")
-            assert status == 200
-            assert b"swagger" in body.lower()
-            status, body = _get(f"{base}{PREFIX}/openapi.json")
-            assert status == 200
-            assert f"{PREFIX}/items" in json.loads(body)["paths"]
+    server = start_server(
+        [str(bin_dir / "flyer"), "serve", "-w", "2", "--host", "127.0.0.1", "--port", str(port)],
+        port=port,
+        cwd=root,
+        env=env,
+        log=log,
+    )
+    try:
+        server.wait_until_up(90)
+        for path in ["/health_check", "/health_check/async", f"{PREFIX}/health_check"]:
+            status, body = http_get(base + path)
+            assert status == 200, (path, body)
+            assert json.loads(body)["code"] == 200
+        status, body = http_get(f"{base}{PREFIX}/ready")
+        assert status == 200, body
+        status, body = http_get(f"{base}{PREFIX}/docs")
+        assert status == 200
+        assert b"swagger" in body.lower()
+        status, body = http_get(f"{base}{PREFIX}/openapi.json")
+        assert status == 200
+        assert f"{PREFIX}/items" in json.loads(body)["paths"]
 
-            status, body = _get(f"{base}{PREFIX}/items")
-            assert status == 200
-            assert json.loads(body)["pageInfo"]["total"] >= 2
-            status, body = _get(f"{base}{PREFIX}/users/1")
-            assert status == 200
-            assert json.loads(body)["data"]["name"] == "ada"
-            status, body = _get(f"{base}{PREFIX}/heartbeat")
-            assert status == 200
-            assert "heartbeats" in json.loads(body)["data"]
-            status, body = _get(f"{base}{PREFIX}/items/999999")
-            assert status == 404
-            assert json.loads(body)["code"] == 404
+        status, body = http_get(f"{base}{PREFIX}/items")
+        assert status == 200
+        assert json.loads(body)["pageInfo"]["total"] >= 2
+        status, body = http_get(f"{base}{PREFIX}/users/1")
+        assert status == 200
+        assert json.loads(body)["data"]["name"] == "ada"
+        status, body = http_get(f"{base}{PREFIX}/heartbeat")
+        assert status == 200
+        assert "heartbeats" in json.loads(body)["data"]
+        status, body = http_get(f"{base}{PREFIX}/items/999999")
+        assert status == 404
+        assert json.loads(body)["code"] == 404
 
-            status, body = _get(f"{base}{PREFIX}/tasks")
-            assert status == 200, body
-            assert "heartbeat" in body.decode()
+        status, body = http_get(f"{base}{PREFIX}/tasks")
+        assert status == 200, body
+        assert "heartbeat" in body.decode()
 
-            # Let the 1-second heartbeat tick a few times in both workers.
-            time.sleep(6)
-        finally:
-            code = _stop(server)
+        # Let the 1-second heartbeat tick a few times in both workers.
+        time.sleep(6)
+    finally:
+        code = server.stop()
     output = log.read_text(errors="replace")
     assert code == 0, output[-4000:]
     if backend == "redis":
@@ -268,7 +188,7 @@ def test_flyer_serve_with_two_workers(
     else:
         assert any((tmp_path / "locks").iterdir()), "the locks lived in lock files"
 
-    records = _json_lines(output)
+    records = server.records()
     booted = set(re.findall(r"Booting worker with pid: (\d+)", output))
     assert len(booted) == 2, output[-4000:]
     started = [r for r in records if r.get("event") == "Application startup complete."]
@@ -285,7 +205,10 @@ def test_flyer_serve_with_two_workers(
 
 
 def test_bad_inputs_are_one_line_errors_that_write_nothing(
-    project: Tuple[Path, Path], tmp_path: Path
+    project: Tuple[Path, Path],
+    tmp_path: Path,
+    run_flyer: Callable[..., subprocess.CompletedProcess[str]],
+    flyer_env: Callable[..., Dict[str, str]],
 ) -> None:
     root, bin_dir = project
 
@@ -304,13 +227,13 @@ def test_bad_inputs_are_one_line_errors_that_write_nothing(
         assert needle in lines[0], lines[0]
 
     empty_before = snapshot(tmp_path)
-    one_line(_flyer("create", "9lives", cwd=tmp_path), "project name '9lives'")
-    one_line(_flyer("deploy", cwd=tmp_path), "invalid choice: 'deploy'")
+    one_line(run_flyer("create", "9lives", cwd=tmp_path), "project name '9lives'")
+    one_line(run_flyer("deploy", cwd=tmp_path), "invalid choice: 'deploy'")
     assert snapshot(tmp_path) == empty_before == {}
 
     before = snapshot(root)
-    one_line(_flyer("create", "demo", "--dir", str(root), cwd=tmp_path), "is not empty")
-    env = _env(PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", flyer_port="abc")
+    one_line(run_flyer("create", "demo", "--dir", str(root), cwd=tmp_path), "is not empty")
+    env = flyer_env(PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", flyer_port="abc")
     for command in (["serve"], ["run"], ["config"], ["routes"]):
         result = subprocess.run(
             [str(bin_dir / "flyer"), *command],
@@ -325,31 +248,35 @@ def test_bad_inputs_are_one_line_errors_that_write_nothing(
     assert snapshot(root) == before
 
 
-def test_the_demo_command_path_answers_health_check(tmp_path: Path) -> None:
+def test_the_demo_command_path_answers_health_check(
+    tmp_path: Path,
+    free_port: Callable[[], int],
+    flyer_env: Callable[..., Dict[str, str]],
+    http_get: Callable[..., Tuple[int, bytes]],
+    run_flyer: Callable[..., subprocess.CompletedProcess[str]],
+    start_server: Callable[..., Any],
+) -> None:
     """What `nox -s demo` runs: create ./demo with --force, then `flyer run` inside it."""
     target = tmp_path / "demo"
-    created = _flyer("create", "demo", "--dir", str(target), "--force", cwd=tmp_path)
+    created = run_flyer("create", "demo", "--dir", str(target), "--force", cwd=tmp_path)
     assert created.returncode == 0, created.stderr
-    port = _free_port()
-    log = tmp_path / "run.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "flyer_cli", "run", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=str(target),
-            env=_env(flyer_sched_lock_dir=str(tmp_path / "locks")),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            _wait_healthy(f"http://127.0.0.1:{port}", server, log, deadline=90)
-            status, body = _get(f"http://127.0.0.1:{port}/health_check")
-            assert status == 200
-            assert json.loads(body)["code"] == 200
-            status, _ = _get(f"http://127.0.0.1:{port}{PREFIX}/docs")
-            assert status == 200
-        finally:
-            code = _stop(server, signal.SIGINT)
-    output = log.read_text(errors="replace")
+    port = free_port()
+    server = start_server(
+        [sys.executable, "-m", "flyer_cli", "run", "--host", "127.0.0.1", "--port", str(port)],
+        port=port,
+        cwd=target,
+        env=flyer_env(flyer_sched_lock_dir=str(tmp_path / "locks")),
+        log=tmp_path / "run.log",
+    )
+    try:
+        server.wait_until_up(90)
+        status, body = http_get(f"http://127.0.0.1:{port}/health_check")
+        assert status == 200
+        assert json.loads(body)["code"] == 200
+        status, _ = http_get(f"http://127.0.0.1:{port}{PREFIX}/docs")
+        assert status == 200
+    finally:
+        code = server.stop(signal.SIGINT)
+    output = server.log_text()
     assert f"http://127.0.0.1:{port}{PREFIX}/docs" in output
     assert code == 0, output[-4000:]

@@ -8,15 +8,12 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import time
 import uuid
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
-import httpx
 import pytest
 import sqlalchemy
-import uvicorn
 from fastapi import APIRouter, Depends
 from sqlalchemy import Column, Integer, String, Table, text
 from sqlalchemy.orm import Session
@@ -31,11 +28,9 @@ pytestmark = pytest.mark.services
 class _Proxy:
     """A loopback TCP proxy to the database; `stop()` plays the server going away."""
 
-    def __init__(self, target: Tuple[str, int]) -> None:
+    def __init__(self, target: Tuple[str, int], port: int) -> None:
         self.target = target
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
+        self.port = port
         self._listener: Optional[socket.socket] = None
         self._sockets: List[socket.socket] = []
         self._threads: List[threading.Thread] = []
@@ -89,34 +84,14 @@ class _Proxy:
                 sock.shutdown(socket.SHUT_RDWR)
 
 
-@contextlib.contextmanager
-def _serve(app: Any) -> Iterator[httpx.Client]:
-    """Serve `app` with uvicorn on a loopback port (lifespan on) in a thread; yield a client."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
-    )
-    thread = threading.Thread(target=server.run)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert thread.is_alive(), "server stopped during start-up"
-            assert time.monotonic() < deadline, "server did not start in time"
-            time.sleep(0.02)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=15) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(15)
-        assert not thread.is_alive()
-
-
-def test_db_plugin_in_an_app_with_the_database_from_dotenv(mysql_url: str, tmp_path: Path) -> None:
+def test_db_plugin_in_an_app_with_the_database_from_dotenv(
+    mysql_url: str,
+    tmp_path: Path,
+    free_port: Callable[[], int],
+    serve_app: Callable[..., Any],
+) -> None:
     server = sqlalchemy.engine.make_url(mysql_url)
-    proxy = _Proxy((server.host or "127.0.0.1", int(server.port or 3306)))
+    proxy = _Proxy((server.host or "127.0.0.1", int(server.port or 3306)), free_port())
     proxy.start()
     name = f"flyer_it_{uuid.uuid4().hex[:10]}"
     via_proxy = server.set(port=proxy.port).render_as_string(hide_password=False)
@@ -151,7 +126,7 @@ def test_db_plugin_in_an_app_with_the_database_from_dotenv(mysql_url: str, tmp_p
     assert engine.url.port == proxy.port
     notes.create(engine)
     try:
-        with _serve(app) as client:
+        with serve_app(app, timeout=15) as client:
             ready = client.get("/flyer/ready")
             assert ready.status_code == 200, ready.text
             (checked,) = [

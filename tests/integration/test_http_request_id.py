@@ -4,17 +4,12 @@ client, and an upstream that times out comes back to the caller as the 60x envel
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, Iterator, List
+from typing import Any, Callable, Dict, Iterator, List
 
-import httpx
 import pytest
-import uvicorn
 from fastapi import APIRouter, Request
 
 from flyer_core import create_app, load_settings
@@ -107,34 +102,11 @@ def _app(upstream_url: str) -> Any:
     return app
 
 
-@contextlib.contextmanager
-def _serve(app: Any) -> Iterator[httpx.Client]:
-    """Serve `app` with uvicorn on a loopback port (lifespan on) in a thread; yield a client."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
-    )
-    thread = threading.Thread(target=server.run)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert thread.is_alive(), "server stopped during start-up"
-            assert time.monotonic() < deadline, "server did not start in time"
-            time.sleep(0.02)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(15)
-        assert not thread.is_alive()
-
-
 @pytest.mark.parametrize("path", ["/sync", "/async", "/shared"])
-def test_inbound_request_id_reaches_the_upstream(upstream: _Upstream, path: str) -> None:
-    with _serve(_app(upstream.url)) as client:
+def test_inbound_request_id_reaches_the_upstream(
+    upstream: _Upstream, path: str, serve_app: Callable[..., Any]
+) -> None:
+    with serve_app(_app(upstream.url)) as client:
         response = client.get("/flyer" + path, headers={"X-Request-ID": "itest-abc-123"})
         generated = client.get("/flyer" + path)
     assert response.status_code == 200, response.text
@@ -145,16 +117,18 @@ def test_inbound_request_id_reaches_the_upstream(upstream: _Upstream, path: str)
     assert [s["id"] for s in upstream.seen] == ["itest-abc-123", own_id]
 
 
-def test_caller_set_header_wins(upstream: _Upstream) -> None:
-    with _serve(_app(upstream.url)) as client:
+def test_caller_set_header_wins(upstream: _Upstream, serve_app: Callable[..., Any]) -> None:
+    with serve_app(_app(upstream.url)) as client:
         response = client.get("/flyer/own-id", headers={"X-Request-ID": "inbound-1"})
     assert response.status_code == 200, response.text
     assert upstream.seen == [{"path": "/own-id", "id": "chosen-by-caller"}]
 
 
-def test_upstream_timeout_becomes_the_604_envelope(upstream: _Upstream) -> None:
+def test_upstream_timeout_becomes_the_604_envelope(
+    upstream: _Upstream, serve_app: Callable[..., Any]
+) -> None:
     app = _app(upstream.url)
-    with _serve(app) as client:
+    with serve_app(app) as client:
         shared = app.state.http
         response = client.get("/flyer/slow", headers={"X-Request-ID": "slow-1"})
         upstream.release.set()

@@ -14,16 +14,10 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import struct
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Dict, Iterator, List, NamedTuple, Set, Tuple
+from typing import Any, Callable, Iterator, List, NamedTuple, Set, Tuple
 
 import pytest
 
@@ -51,12 +45,6 @@ CHROMIUM_FLAGS = [
 pytestmark = pytest.mark.slow
 
 
-class Served(NamedTuple):
-    base: str
-    root: Path
-    log: Path
-
-
 def _chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None and Path("/usr/bin/chromium").exists():
@@ -69,93 +57,24 @@ def _chromium() -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _env(**extra: str) -> Dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.lower().startswith("flyer_")}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(extra)
-    return env
-
-
-def _get(url: str, timeout: float = 5) -> Tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return int(response.status), response.read()
-    except urllib.error.HTTPError as exc:
-        return int(exc.code), exc.read()
-
-
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(
+    tmp_path_factory: pytest.TempPathFactory, serve_project: Callable[..., Any]
+) -> Iterator[Any]:
     """A generated project under `flyer serve` (one worker) on a free loopback port."""
     chromium_present = _chromium()
     assert chromium_present
     base_dir = tmp_path_factory.mktemp("browser")
-    root = base_dir / "demo"
-    created = subprocess.run(
-        [sys.executable, "-m", "flyer_cli", "create", "demo", "--dir", str(root)],
-        cwd=str(base_dir),
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert created.returncode == 0, created.stderr
-    port = _free_port()
-    log = base_dir / "serve.log"
-    flyer = Path(sys.executable).with_name("flyer")
-    env = _env(
-        flyer_log_format="json",
-        flyer_sched_lock_dir=str(base_dir / "locks"),
-        flyer_graceful_timeout="5",
-    )
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(flyer), "serve", "-w", "1", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=str(root),
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"flyer serve exited with {process.returncode}:\n{log.read_text()[-4000:]}"
-                )
-            try:
-                if _get(f"{base}/health_check", timeout=1)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"flyer serve did not answer within 90 s:\n{log.read_text()[-4000:]}")
-            time.sleep(0.3)
-        yield Served(base, root, log)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        finally:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+    with serve_project(base_dir, workers=1, flyer_log_format="json") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
-def operations(served: Served) -> List[Tuple[str, str, str]]:
+def operations(
+    served: Any, http_get: Callable[..., Tuple[int, bytes]]
+) -> List[Tuple[str, str, str]]:
     """(method, path, operationId) of every operation the project documents."""
-    status, body = _get(f"{served.base}{PREFIX}/openapi.json")
+    status, body = http_get(f"{served.url}{PREFIX}/openapi.json")
     assert status == 200, body[:500]
     found = []
     for path, item in json.loads(body)["paths"].items():
@@ -198,19 +117,19 @@ class Rendered(NamedTuple):
     requests: Set[str]
 
 
-def _render(served: Served, page: str, workdir: Path) -> Rendered:
+def _render(served: Any, page: str, workdir: Path) -> Rendered:
     net_log = workdir / f"{page}-net.json"
-    dom = _run([f"--log-net-log={net_log}", "--dump-dom", f"{served.base}{PREFIX}/{page}"], workdir)
-    return Rendered(dom, _page_requests(net_log, served.base))
+    dom = _run([f"--log-net-log={net_log}", "--dump-dom", f"{served.url}{PREFIX}/{page}"], workdir)
+    return Rendered(dom, _page_requests(net_log, served.url))
 
 
 @pytest.fixture(scope="module")
-def swagger(served: Served, tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+def swagger(served: Any, tmp_path_factory: pytest.TempPathFactory) -> Rendered:
     return _render(served, "docs", tmp_path_factory.mktemp("swagger"))
 
 
 @pytest.fixture(scope="module")
-def redoc(served: Served, tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+def redoc(served: Any, tmp_path_factory: pytest.TempPathFactory) -> Rendered:
     return _render(served, "redoc", tmp_path_factory.mktemp("redoc"))
 
 
@@ -236,11 +155,11 @@ def test_redoc_renders_every_operation(
 
 @pytest.mark.parametrize("page", ["swagger", "redoc"])
 def test_the_docs_pages_fetch_nothing_beyond_loopback(
-    page: str, request: pytest.FixtureRequest, served: Served
+    page: str, request: pytest.FixtureRequest, served: Any
 ) -> None:
     rendered: Rendered = request.getfixturevalue(page)
-    assert f"{served.base}{PREFIX}/openapi.json" in rendered.requests, rendered.requests
-    outside = sorted(u for u in rendered.requests if not u.startswith(served.base + "/"))
+    assert f"{served.url}{PREFIX}/openapi.json" in rendered.requests, rendered.requests
+    outside = sorted(u for u in rendered.requests if not u.startswith(served.url + "/"))
     assert outside == [], f"the {page} page requested URLs beyond loopback: {outside}"
 
 
@@ -253,13 +172,13 @@ def _png_size(path: Path) -> Tuple[int, int]:
 
 @pytest.mark.parametrize(("page", "name"), [("docs", "docs.png"), ("redoc", "redoc.png")])
 def test_a_screenshot_of_the_docs_is_saved(
-    served: Served, tmp_path: Path, page: str, name: str
+    served: Any, tmp_path: Path, page: str, name: str
 ) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     shot = OUT / name
     shot.unlink(missing_ok=True)
     _run(
-        [f"--screenshot={shot}", "--window-size=1280,2000", f"{served.base}{PREFIX}/{page}"],
+        [f"--screenshot={shot}", "--window-size=1280,2000", f"{served.url}{PREFIX}/{page}"],
         tmp_path,
     )
     assert shot.exists()

@@ -15,14 +15,11 @@ import json
 import os
 import re
 import secrets
-import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
-from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import pytest
 
@@ -92,29 +89,9 @@ class Reply(NamedTuple):
         return loaded
 
 
-class Server(NamedTuple):
-    port: int
-    root: Path
-    log: Path
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def records(self) -> List[Dict[str, object]]:
-        found = []
-        for line in self.log_text().splitlines():
-            if line.startswith("{"):
-                try:
-                    found.append(json.loads(line))
-                except ValueError:
-                    continue
-        return found
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# The running probe app: a `start_server` handle (tests/conftest.py) with `.port`, `.root`
+# (the app's directory), `.log_text()` and `.records()` (the JSON lines of its log).
+Server = Any
 
 
 def _parse(raw: bytes) -> Reply:
@@ -244,17 +221,19 @@ def assert_rejected_by_the_server(reply: Reply, server: Server) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory,
+    free_port: Callable[[], int],
+    flyer_env: Callable[..., Dict[str, str]],
+    start_server: Callable[..., Any],
+) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("hostile")
     (root / "app" / "probe").mkdir(parents=True)
     (root / "app" / "__init__.py").write_text("")
     (root / "app" / "probe" / "__init__.py").write_text(PROBE_APP % CRASH_SECRET)
     (root / "main.py").write_text("from flyer_core import create_app\n\napp = create_app()\n")
-    port = _free_port()
-    log = root / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.lower().startswith("flyer_")}
-    env.update(
-        PYTHONDONTWRITEBYTECODE="1",
+    port = free_port()
+    env = flyer_env(
         flyer_max_body_size=str(LIMIT),
         flyer_auth_enable="1",
         flyer_auth_user=USER,
@@ -267,41 +246,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "from flyer_core import run_dev; "
         f"run_dev('main:app', host='127.0.0.1', port={port}, reload=False)"
     )
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-c", code],
-            cwd=str(root),
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    served = Server(port, root, log)
+    served = start_server(
+        [sys.executable, "-c", code], port=port, cwd=root, env=env, log=root / "server.log"
+    )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"server exited with {process.returncode}:\n{served.log_text()[-3000:]}"
-                )
-            try:
-                if request(port, "GET", "/health_check").status == 200:
-                    break
-            except (OSError, AssertionError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server did not start:\n{served.log_text()[-3000:]}")
-            time.sleep(0.2)
+        served.wait_until_up(60)
         yield served
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        finally:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        served.stop(timeout=20)
 
 
 def _order(item: str = "notebook", quantity: int = 2) -> bytes:

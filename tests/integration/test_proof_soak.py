@@ -15,16 +15,11 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, NamedTuple, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, NamedTuple, Set, Tuple
 
 import pytest
 
@@ -54,12 +49,6 @@ end
 pytestmark = pytest.mark.slow
 
 
-class Served(NamedTuple):
-    base: str
-    pid: int
-    log: Path
-
-
 def _wrk() -> str:
     found = shutil.which("wrk")
     if found is None:
@@ -68,27 +57,6 @@ def _wrk() -> str:
             pytest.fail(f"{reason}; it is required under CI=true")
         pytest.skip(reason)
     return found
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _env(**extra: str) -> Dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.lower().startswith("flyer_")}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(extra)
-    return env
-
-
-def _get(url: str, timeout: float = 5) -> Tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return int(response.status), response.read()
-    except urllib.error.HTTPError as exc:
-        return int(exc.code), exc.read()
 
 
 def _children(pid: int) -> Set[int]:
@@ -109,18 +77,6 @@ def _rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError(f"no VmRSS for {pid}")
-
-
-def _records(log: Path) -> List[Dict[str, Any]]:
-    found = []
-    with log.open(errors="replace") as lines:
-        for line in lines:
-            if line.startswith("{"):
-                try:
-                    found.append(json.loads(line))
-                except ValueError:
-                    continue
-    return found
 
 
 class WrkRun(NamedTuple):
@@ -156,81 +112,38 @@ def _run_wrk(url: str, seconds: int, script: Path) -> WrkRun:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(
+    tmp_path_factory: pytest.TempPathFactory, serve_project: Callable[..., Any]
+) -> Iterator[Any]:
     """A generated project under `flyer serve -w 2`, access log on, heartbeat every second."""
     _wrk()
     base_dir = tmp_path_factory.mktemp("soak")
-    root = base_dir / "demo"
-    created = subprocess.run(
-        [sys.executable, "-m", "flyer_cli", "create", "demo", "--dir", str(root)],
-        cwd=str(base_dir),
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert created.returncode == 0, created.stderr
-    port = _free_port()
-    log = base_dir / "serve.log"
-    env = _env(
+    with serve_project(
+        base_dir,
+        workers=2,
         flyer_log_format="json",
         flyer_access_log="1",
         flyer_heartbeat_seconds="1",
-        flyer_sched_lock_dir=str(base_dir / "locks"),
-        flyer_graceful_timeout="5",
-    )
-    flyer = Path(sys.executable).with_name("flyer")
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(flyer), "serve", "-w", "2", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=str(root),
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"flyer serve exited with {process.returncode}:\n{log.read_text()[-4000:]}"
-                )
-            try:
-                if _get(f"{base}/health_check", timeout=1)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"flyer serve did not answer within 90 s:\n{log.read_text()[-4000:]}")
-            time.sleep(0.3)
-        while len(_children(process.pid)) < 2 and time.monotonic() < deadline:
+    ) as server:
+        deadline = server.started + 90
+        while len(_children(server.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
-        yield Served(base, process.pid, log)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        finally:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        yield server
 
 
 def _tick(record: Dict[str, Any]) -> datetime:
     return datetime.fromisoformat(str(record["tick"]).replace("Z", "+00:00"))
 
 
-def test_a_minute_of_load_loses_nothing(served: Served, tmp_path: Path) -> None:
+def test_a_minute_of_load_loses_nothing(
+    served: Any, tmp_path: Path, http_get: Callable[..., Tuple[int, bytes]]
+) -> None:
     script = tmp_path / "mix.lua"
     script.write_text(MIX % ", ".join(json.dumps(p) for p in PATHS))
     for path in PATHS:  # every route of the mix answers 200 before the load starts
-        assert _get(served.base + path)[0] == 200, path
+        assert http_get(served.url + path)[0] == 200, path
 
-    warm = _run_wrk(served.base, WARMUP_SECONDS, script)
+    warm = _run_wrk(served.url, WARMUP_SECONDS, script)
     assert warm.non_2xx == 0, warm.output
     workers = _children(served.pid)
     assert len(workers) == 2, workers
@@ -238,7 +151,7 @@ def test_a_minute_of_load_loses_nothing(served: Served, tmp_path: Path) -> None:
     before = {pid: _rss_kib(pid) for pid in workers}
 
     load_started = datetime.now().astimezone()
-    load = _run_wrk(served.base, SECONDS, script)
+    load = _run_wrk(served.url, SECONDS, script)
     load_ended = datetime.now().astimezone()
     time.sleep(1)
     assert _children(served.pid) == workers, "a worker died or was restarted during the load"
@@ -257,7 +170,7 @@ def test_a_minute_of_load_loses_nothing(served: Served, tmp_path: Path) -> None:
         growth = (after[pid] - before[pid]) / before[pid]
         assert growth < 0.10, f"worker {pid} RSS grew {growth:.1%}: {summary}"
 
-    records = _records(served.log)
+    records = served.records()
     access = [r for r in records if r.get("logger") == "flyer.access"]
     assert len(access) >= warm.requests + load.requests, (len(access), warm.requests, load.requests)
     assert {r.get("status") for r in access} == {200}

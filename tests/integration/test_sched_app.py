@@ -8,9 +8,7 @@ the same locked job; the job runs once per tick, fleet-wide. The management rout
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -18,7 +16,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Callable, Dict, Iterator, List
 
 import httpx
 import pytest
@@ -64,12 +62,6 @@ MAIN = textwrap.dedent(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _rows(path: Path) -> List[Dict[str, Any]]:
     if not path.exists():
         return []
@@ -87,64 +79,52 @@ def _wait(predicate: Any, timeout: float, what: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Dict[str, Any]]:
+def served(
+    tmp_path_factory: pytest.TempPathFactory,
+    redis_url: str,
+    free_port: Callable[[], int],
+    flyer_env: Callable[..., Dict[str, str]],
+    start_server: Callable[..., Any],
+) -> Iterator[Dict[str, Any]]:
     """One server for the module (starting 4 workers is the slow part); the tests run in
     file order and the last one stops it."""
     tmp_path = tmp_path_factory.mktemp("sched_app")
     project = tmp_path / "project"
     project.mkdir()
     (project / "main.py").write_text(MAIN)
-    port = _free_port()
+    port = free_port()
     prefix = f"flyer-it:{uuid.uuid4().hex[:10]}"
     ticks = tmp_path / "ticks.jsonl"
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("FLYER_")}
-    env.update(
-        {
-            "TICK_LOG": str(ticks),
-            "FLYER_REDIS_URL": redis_url,
-            "FLYER_SCHED_LOCK_PREFIX": prefix,
-            "FLYER_AUTH_ENABLE": "1",
-            "FLYER_AUTH_USER": "ops",
-            "FLYER_AUTH_PASS": "s3cret",
-            "FLYER_ACCESS_LOG": "0",
-            "FLYER_GRACEFUL_TIMEOUT": "10",
-        }
+    env = flyer_env(
+        TICK_LOG=str(ticks),
+        FLYER_REDIS_URL=redis_url,
+        FLYER_SCHED_LOCK_PREFIX=prefix,
+        FLYER_AUTH_ENABLE="1",
+        FLYER_AUTH_USER="ops",
+        FLYER_AUTH_PASS="s3cret",
+        FLYER_ACCESS_LOG="0",
+        FLYER_GRACEFUL_TIMEOUT="10",
     )
     code = (
         "from flyer_core import run_prod; "
         f"run_prod('main:app', workers=4, host='127.0.0.1', port={port})"
     )
-    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115
-    server = subprocess.Popen(
-        [sys.executable, "-c", code], cwd=project, env=env, stdout=log, stderr=log
+    server = start_server(
+        [sys.executable, "-c", code], port=port, cwd=project, env=env, log=tmp_path / "server.log"
     )
-    base = f"http://127.0.0.1:{port}"
     try:
-        with httpx.Client(base_url=base, timeout=10) as client:
-
-            def up() -> bool:
-                assert server.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
-                try:
-                    return client.get("/health_check").status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            _wait(up, 60, "the server")
-            yield {"client": client, "ticks": ticks, "server": server, "log": tmp_path}
+        server.wait_until_up(60)
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            yield {"client": client, "ticks": ticks, "server": server.process, "log": tmp_path}
     finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(10)
-        log.close()
-        admin = redis.Redis.from_url(redis_url)
-        keys = list(admin.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            admin.delete(*keys)
-        admin.close()
+        try:
+            server.stop()
+        finally:
+            admin = redis.Redis.from_url(redis_url)
+            keys = list(admin.scan_iter(match=f"{prefix}:*"))
+            if keys:
+                admin.delete(*keys)
+            admin.close()
 
 
 def test_four_gunicorn_workers_run_a_locked_job_once_per_tick(served: Dict[str, Any]) -> None:
