@@ -151,3 +151,14 @@ def test_sizes_and_lists() -> None:
 
 def test_warn_is_an_accepted_level() -> None:
     assert load_settings(None, {"flyer_file_log_level": "WARN"}).file_log_level == "warning"
+
+
+def test_a_project_field_without_a_known_wording_reads_as_pydantic_says() -> None:
+    from pydantic import Field
+
+    class ProjectSettings(Settings):
+        heartbeat_seconds: int = Field(default=5, ge=1)
+
+    with pytest.raises(SettingsError) as info:
+        ProjectSettings(heartbeat_seconds=0)
+    assert str(info.value) == "flyer_heartbeat_seconds=0: input should be greater than or equal to 1"

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from flyer_core._logging import logger
@@ -29,6 +29,10 @@ ERROR_RESPONSES: Dict[Union[int, str], Dict[str, Any]] = {
 AUTH_RESPONSES: Dict[Union[int, str], Dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "Missing or wrong HTTP Basic credentials"},
 }
+
+
+CLIENT_CLOSED_REQUEST = 499
+"""The status logged when the client hangs up before its request body is complete."""
 
 
 def _phrase(status: int) -> str:
@@ -85,6 +89,13 @@ class ErrorHandlers:
         assert isinstance(exc, FlyerError)
         return self.respond(exc.http_status, exc.code, exc.message, exc.detail, exc.data)
 
+    async def client_disconnect(self, request: Request, exc: Exception) -> Response:
+        # The client hung up before its body arrived: not a server error, and no traceback
+        # (a client must not be able to write tracebacks into the log at will). 499 is the
+        # status proxies log for this; nobody is left to read the response.
+        logger.info("client disconnected", method=request.method, path=request.url.path)
+        return self.respond(CLIENT_CLOSED_REQUEST, CLIENT_CLOSED_REQUEST, "Client Closed Request")
+
     async def unhandled(self, request: Request, exc: Exception) -> Response:
         logger.error(
             "unhandled error",
@@ -99,4 +110,5 @@ class ErrorHandlers:
         app.add_exception_handler(HTTPException, self.http_error)
         app.add_exception_handler(RequestValidationError, self.validation_error)
         app.add_exception_handler(FlyerError, self.flyer_error)
+        app.add_exception_handler(ClientDisconnect, self.client_disconnect)
         app.add_exception_handler(Exception, self.unhandled)

@@ -324,9 +324,11 @@ def describe_validation_error(exc: ValidationError) -> str:
         shown = "'********'" if name in SECRET_FIELDS else repr(error.get("input"))
         field = Settings.model_fields.get(name)
         expected = _EXPECTED.get(name)
-        if expected is None:
-            expected = _BOOL if field is not None and field.annotation is bool else message
-        parts.append(f"{PREFIX}{name}={shown}: expected {expected}")
+        if expected is None and field is not None and field.annotation is bool:
+            expected = _BOOL
+        # pydantic's own message ("Input should be ...") reads as-is, lower-cased.
+        said = f"expected {expected}" if expected is not None else message[:1].lower() + message[1:]
+        parts.append(f"{PREFIX}{name}={shown}: {said}")
     return "; ".join(parts)
 
 
