@@ -161,4 +161,6 @@ def test_a_project_field_without_a_known_wording_reads_as_pydantic_says() -> Non
 
     with pytest.raises(SettingsError) as info:
         ProjectSettings(heartbeat_seconds=0)
-    assert str(info.value) == "flyer_heartbeat_seconds=0: input should be greater than or equal to 1"
+    assert (
+        str(info.value) == "flyer_heartbeat_seconds=0: input should be greater than or equal to 1"
+    )
