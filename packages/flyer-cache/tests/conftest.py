@@ -186,3 +186,22 @@ def sentinel_url(servers: _Servers, private_redis: Any, tmp_path: Path) -> str:
 def free_port() -> int:
     """A loopback port nothing listens on right now."""
     return _free_port()
+
+
+@pytest.fixture
+def connection_gone(admin: redis.Redis) -> Callable[[str], bool]:
+    """`connection_gone(name)`: whether the client named `name` leaves CLIENT LIST within 2 s.
+
+    A client closes its socket at once, but the server drops it from CLIENT LIST
+    asynchronously, so an immediate look can still see it.
+    """
+
+    def gone(name: str, timeout: float = 2.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while name in [c.get("name") for c in admin.client_list()]:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    return gone
