@@ -382,6 +382,17 @@ def test_a_wrong_content_type_is_refused_in_the_envelope(
     assert_envelope(reply, reply.status, server)
 
 
+def _records_of(server: Server, request_id: str) -> List[Dict[str, object]]:
+    """The log records of one request, once its access line is written (lines are flushed
+    once per event-loop iteration, so they may land just after the response; 5 s at most)."""
+    deadline = time.monotonic() + 5
+    while True:
+        records = [r for r in server.records() if r.get("request_id") == request_id]
+        if any(r.get("logger") == "flyer.access" for r in records) or time.monotonic() > deadline:
+            return records
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize(
     "incoming",
     ["a" * 10 * 1024, "<script>alert(1)</script>", "id with spaces", "ünïcode", ""],
@@ -397,7 +408,7 @@ def test_an_insane_request_id_is_replaced_not_echoed(server: Server, incoming: s
     )
     body = assert_envelope(reply, 200, server)
     assert re.fullmatch(r"[0-9a-f]{32}", str(body["request_id"])), body["request_id"]
-    logged = [r for r in server.records() if r.get("request_id") == body["request_id"]]
+    logged = _records_of(server, body["request_id"])
     assert logged, "the request has no access line"
     if incoming:
         assert incoming.encode("latin-1", "replace") not in reply.raw
@@ -507,11 +518,7 @@ def test_an_unhandled_error_is_a_generic_500_and_the_traceback_stays_in_the_log(
     body = assert_envelope(reply, 500, server)
     assert body["detail"] == ""
     assert body["data"] is None
-    errors = [
-        r
-        for r in server.records()
-        if r.get("request_id") == body["request_id"] and r.get("level") == "error"
-    ]
+    errors = [r for r in _records_of(server, body["request_id"]) if r.get("level") == "error"]
     assert len(errors) == 1, errors
     assert "RuntimeError" in json.dumps(errors[0])
 
