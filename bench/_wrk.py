@@ -2,8 +2,14 @@
 
 `Server(cmd, port)` starts a command under `taskset -c <core>` and waits for it to answer;
 `Server.measure(path)` runs wrk against it and returns requests/s, latency percentiles and
-the server's CPU time per request (its utime+stime over the run / requests served), the
-figure that stays steady on a shared machine while requests/s swings.
+the server's CPU time per request (its utime+stime over the run / requests served).
+
+`measure_pair(a, b, path)` loads two servers *at once*, each with its own wrk: both are
+pinned to the same core, so whatever slows that core (a neighbour on the host, frequency,
+another process) slows both alike, and the kernel shares the core evenly between two busy
+processes. The ratio of their CPU time per request, and of their requests/s, is then the ratio
+of their costs within about 2% (two identical servers measure 0.99-1.02), where runs one after
+the other swing by 20% from one second to the next on a shared machine.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SERVER_CORE = 0
@@ -174,15 +180,72 @@ class Server:
         self.log.close()
 
 
-def run_wrk(url: str, duration: float, connections: int, threads: int) -> Dict[str, float]:
+def _wrk_command(url: str, duration: float, connections: int, threads: int) -> List[str]:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (Debian package: wrk)")
-    cmd: List[str] = [
+    return [
         "taskset", "-c", str(WRK_CORE), "wrk", "--latency",
         "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(duration))}s", url,
     ]  # fmt: skip
+
+
+def run_wrk(url: str, duration: float, connections: int, threads: int) -> Dict[str, float]:
+    cmd = _wrk_command(url, duration, connections, threads)
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=True)
     return parse_wrk(done.stdout)
+
+
+def measure_pair(
+    a: Server,
+    b: Server,
+    path: str,
+    *,
+    duration: float = 4,
+    connections: int = 32,
+    warmup: float = 1,
+    cpu: Callable[[int], float] = cpu_seconds,
+) -> Tuple[Result, Result]:
+    """`a` and `b` under load at the same time (one wrk each, `connections` each, both on
+    WRK_CORE); each Result's CPU per request comes from `cpu(pid)` (pass a process-tree sum
+    for servers with workers)."""
+    pair = (a, b)
+    if warmup:
+        _run_together([s.url + path for s in pair], warmup, connections)
+    before = [cpu(s.process.pid) for s in pair]
+    stats = _run_together([s.url + path for s in pair], duration, connections)
+    used = [cpu(s.process.pid) - start for s, start in zip(pair, before)]
+    first, second = (
+        Result(
+            s.name,
+            path,
+            int(st["requests"]),
+            st["rps"],
+            st["p50_ms"],
+            st["p99_ms"],
+            seconds / st["requests"] * 1e6,
+        )
+        for s, st, seconds in zip(pair, stats, used)
+    )
+    return first, second
+
+
+def _run_together(urls: Sequence[str], duration: float, connections: int) -> List[Dict[str, float]]:
+    processes = [
+        subprocess.Popen(
+            _wrk_command(url, duration, connections, 1),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for url in urls
+    ]
+    outputs = []
+    for process in processes:
+        out, err = process.communicate(timeout=duration + 60)
+        if process.returncode:
+            raise RuntimeError(f"wrk exited with {process.returncode}: {err.strip()}")
+        outputs.append(parse_wrk(out))
+    return outputs
 
 
 def median(values: Sequence[float]) -> float:

@@ -2,9 +2,11 @@
 
     python bench/core.py [--rounds 3] [--duration 5]
 
-Each server runs under uvicorn (same options) pinned to core 0; wrk runs on core 1. Printed:
-requests/s, p50/p99 latency and server CPU time per request for each case, the median over
-the rounds, and the ratios the budgets are about:
+Each server runs under uvicorn (same options) pinned to core 0; wrk runs on core 1. Each
+comparison loads flyer's server and the bare one at the same time (one wrk each), so both share
+core 0 and whatever slows it slows both (`_wrk.measure_pair`). Printed: requests/s, p50/p99
+latency and server CPU time per request for each case, and the medians over the rounds of the
+per-round ratios the budgets are about:
 
 - flyer `/health_check/async` (default middleware, access log off) vs a bare Starlette route
 - a `DataResponse` business route through flyer's full stack vs the same route in bare
@@ -39,6 +41,7 @@ _wrk = importlib.util.module_from_spec(_spec)
 sys.modules["_wrk"] = _wrk
 _spec.loader.exec_module(_wrk)
 Result, Server, free_port, median = _wrk.Result, _wrk.Server, _wrk.free_port, _wrk.median
+measure_pair = _wrk.measure_pair
 
 APPS = {
     "bare_starlette": """
@@ -191,9 +194,9 @@ def in_process(workdir: Path, calls: int = 3000, batches: int = 7) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--duration", type=float, default=2)
-    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--duration", type=float, default=3)
+    parser.add_argument("--connections", type=int, default=32, help="per server")
     parser.add_argument("--in-process-only", action="store_true", help="skip the wrk runs")
     args = parser.parse_args()
 
@@ -210,8 +213,8 @@ def main() -> None:
             "flyer": start("flyer (access log off)", "flyer_app", workdir, flyer_access_log="0"),
             "flyer_log": start("flyer (access log on)", "flyer_app", workdir, flyer_access_log="1"),
         }
-        # (label, flyer case, bare case, target); each pair is measured bare, flyer, flyer,
-        # bare in every round (ABBA), so a drift of the shared machine hits both alike.
+        # (label, flyer case, bare case, target): each round loads both servers at once, on
+        # the same core (`_wrk.measure_pair`), so drift of the shared machine hits both alike.
         pairs = [
             (
                 "health_check/async vs bare Starlette",
@@ -222,23 +225,27 @@ def main() -> None:
             ("DataResponse route, access log off", ("flyer", ITEM), ("fastapi", ITEM), 0.95),
             ("DataResponse route, access log on", ("flyer_log", ITEM), ("fastapi", ITEM), 0.85),
         ]
-        results: Dict[Tuple[int, str], List[Result]] = {}
+        results: Dict[int, List[Tuple[Result, Result]]] = {}
         try:
             print(
-                f"python {platform.python_version()}, server on core 0, wrk on core 1, "
-                f"{args.connections} connections, {args.duration:g} s per run, {args.rounds} rounds"
+                f"python {platform.python_version()}, servers on core 0, wrk on core 1, "
+                f"{args.connections} connections per server, {args.duration:g} s per run, "
+                f"{args.rounds} rounds; each pair loaded at once"
             )
             for number in range(args.rounds):
                 print(f"-- round {number + 1}")
-                for index, (_, ours, theirs, _) in enumerate(pairs):
-                    for side, (key, path) in (
-                        ("bare", theirs), ("flyer", ours), ("flyer", ours), ("bare", theirs)
-                    ):  # fmt: skip
-                        result = servers[key].measure(
-                            path, duration=args.duration, connections=args.connections
-                        )
-                        results.setdefault((index, side), []).append(result)
-                        print(result.line())
+                for index, (_, (ours, our_path), (theirs, their_path), _) in enumerate(pairs):
+                    assert our_path == their_path
+                    bare, flyer = measure_pair(
+                        servers[theirs],
+                        servers[ours],
+                        our_path,
+                        duration=args.duration,
+                        connections=args.connections,
+                    )
+                    results.setdefault(index, []).append((flyer, bare))
+                    print(flyer.line())
+                    print(bare.line())
             print("-- cold start and idle RSS")
             for server in servers.values():
                 print(
@@ -249,32 +256,16 @@ def main() -> None:
             for server in servers.values():
                 server.stop()
 
-    def ratios(index: int) -> Tuple[float, float, float, float, float, float]:
-        # Per round: the two runs of each side are summed (ABBA), then the rounds' ratios'
-        # median is taken.
-        ours, theirs = results[(index, "flyer")], results[(index, "bare")]
-        rps_ratios, cpu_ratios = [], []
-        for number in range(len(ours) // 2):
-            a, b = ours[2 * number : 2 * number + 2], theirs[2 * number : 2 * number + 2]
-            rps_ratios.append(sum(r.rps for r in a) / sum(r.rps for r in b))
-            cpu_a = sum(r.cpu_us_per_request for r in a)
-            cpu_b = sum(r.cpu_us_per_request for r in b)
-            cpu_ratios.append(cpu_b / cpu_a)
-        return (
-            median([r.rps for r in ours]),
-            median([r.rps for r in theirs]),
-            median([r.cpu_us_per_request for r in ours]),
-            median([r.cpu_us_per_request for r in theirs]),
-            median(rps_ratios),
-            median(cpu_ratios),
-        )
-
     print("-- medians and ratios (rps = flyer/bare; cpu = bare/flyer CPU time per request)")
     for index, (label, _, _, target) in enumerate(pairs):
-        our_rps, bare_rps, our_cpu, bare_cpu, rps, cpu = ratios(index)
+        runs = results[index]
+        rps = median([flyer.rps / bare.rps for flyer, bare in runs])
+        cpu = median([bare.cpu_us_per_request / flyer.cpu_us_per_request for flyer, bare in runs])
+        our_cpu = median([flyer.cpu_us_per_request for flyer, _ in runs])
+        bare_cpu = median([bare.cpu_us_per_request for _, bare in runs])
         print(
-            f"{label:<38} flyer {our_rps:6.0f} req/s {our_cpu:6.1f} us | bare {bare_rps:6.0f} "
-            f"req/s {bare_cpu:6.1f} us | rps {rps:5.3f} cpu {cpu:5.3f} (target {target:.2f})"
+            f"{label:<38} flyer {our_cpu:6.1f} us | bare {bare_cpu:6.1f} us | "
+            f"rps {rps:5.3f} cpu {cpu:5.3f} (target {target:.2f})"
         )
 
 

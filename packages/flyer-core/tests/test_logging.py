@@ -36,6 +36,16 @@ def test_configuring_twice_does_not_duplicate_lines(make_settings: Any, logs: An
     assert len(logs.where(event="once")) == 1
 
 
+def test_uvicorn_access_logger_reaches_no_handler(make_settings: Any) -> None:
+    # uvicorn builds its access line (client address, quoted path) per response whenever
+    # `uvicorn.access` has a handler anywhere up the tree; flyer writes its own line.
+    configure_logging(make_settings())
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    assert logging.getLogger().handlers  # flyer's console handler is on the root
+    assert not uvicorn_access.hasHandlers()
+    assert not uvicorn_access.isEnabledFor(logging.INFO)
+
+
 def test_console_level(make_settings: Any, logs: Any) -> None:
     configure_logging(make_settings(console_log_level="warn"))
     logger.info("quiet")
@@ -111,13 +121,13 @@ def test_access_fast_lane_writes_the_same_line_as_the_record_path(
         "client": "10.0.0.1",
         "request_id": "rid-1",
     }
-    log_access(fields)  # pytest's capture handler is on the root: the record path
+    log_access(**fields)  # pytest's capture handler is on the root: the record path
     slow = json.loads(capsys.readouterr().out)
     root = logging.getLogger()
     monkeypatch.setattr(
         root, "handlers", [h for h in root.handlers if hasattr(h, "_flyer_handler")]
     )
-    log_access(fields)  # only flyer's JSON console handler: the fast lane
+    log_access(**fields)  # only flyer's JSON console handler: the fast lane
     out = capsys.readouterr().out
     fast = json.loads(out)
     assert out.count("\n") == 1
@@ -126,3 +136,29 @@ def test_access_fast_lane_writes_the_same_line_as_the_record_path(
         k: v for k, v in slow.items() if k != "timestamp"
     }
     assert fast["path"] == '/x/"quoted"/ü'
+
+
+def test_a_handler_added_later_gets_access_records(
+    make_settings: Any, capsys: Any, monkeypatch: Any
+) -> None:
+    # The fast lane's verdict on the handlers is cached; adding a handler must undo it.
+    from flyer_core._logging import log_access
+
+    configure_logging(make_settings())
+    root = logging.getLogger()
+    flyer_only = [h for h in root.handlers if hasattr(h, "_flyer_handler")]
+    monkeypatch.setattr(root, "handlers", flyer_only)
+    fields = {"method": "GET", "path": "/a", "status": 200, "duration_ms": 0.25}
+    log_access(**fields, client="127.0.0.1", request_id="r1")  # fast lane
+    assert json.loads(capsys.readouterr().out)["request_id"] == "r1"
+
+    seen: list = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    root.addHandler(Collect())
+    log_access(**fields, client="127.0.0.1", request_id="r2")
+    assert [(r.name, r.request_id, r.status) for r in seen] == [("flyer.access", "r2", 200)]
+    assert json.loads(capsys.readouterr().out)["request_id"] == "r2"  # flyer's line too

@@ -7,6 +7,7 @@ from typing import Any, Dict
 
 import httpx
 import pytest
+import structlog
 from fastapi import APIRouter, Request
 
 from flyer_core import create_app, get_request_id, logger
@@ -24,6 +25,11 @@ def router() -> APIRouter:
         logger.warn("ancestor style warn")
         client = request.client.host if request.client else ""
         return {"data": {"rid": get_request_id(), "client": client}}
+
+    @r.get("/bound")
+    async def bound() -> Dict[str, Any]:
+        structlog.contextvars.bind_contextvars(tenant="acme", attempt=2)
+        return {"data": None}
 
     @r.get("/sync-work")
     def sync_work() -> Dict[str, Any]:
@@ -102,6 +108,20 @@ def test_access_log_line_fields(serve: Any, app_factory: Any, logs: Any) -> None
     assert line["duration_ms"] >= 0
     assert "timestamp" in line
     assert line["level"] == "info"
+
+
+def test_access_line_carries_the_structlog_context_bound_in_the_request(
+    serve: Any, app_factory: Any, logs: Any
+) -> None:
+    with serve(app_factory()) as url, httpx.Client(base_url=url) as client:
+        first = client.get("/flyer/bound")
+        second = client.get("/flyer/work")
+    access = {line["request_id"]: line for line in logs.where(logger="flyer.access")}
+    bound = access[first.headers["x-request-id"]]
+    assert (bound["tenant"], bound["attempt"], bound["path"]) == ("acme", 2, "/flyer/bound")
+    assert list(bound)[:3] == ["event", "tenant", "attempt"]  # as the processor chain orders it
+    plain = access[second.headers["x-request-id"]]
+    assert "tenant" not in plain  # bound in one request, not leaked into the next
 
 
 def test_access_log_off_and_excluded_paths(serve: Any, app_factory: Any, logs: Any) -> None:

@@ -152,10 +152,15 @@ class _AccessRecord(logging.LogRecord):
     """A LogRecord for the access line, built without LogRecord's caller and process
     look-ups (it runs once per request); every attribute handlers read is set."""
 
-    def __init__(self, fields: Dict[str, Any]) -> None:
-        now = time.time()
+    def __init__(
+        self,
+        fields: Dict[str, Any],
+        created: Optional[float] = None,
+        bound: Optional[Dict[str, Any]] = None,
+    ) -> None:
+        now = time.time() if created is None else created
         self.__dict__.update(fields)  # as `extra=` would, for any other handler
-        self.flyer_event = {"event": "request", **structlog.contextvars.get_contextvars(), **fields}
+        self.flyer_event = {"event": "request", **(bound or {}), **fields}
         self.name = access_logger.name
         self.msg = "request"
         self.args = None
@@ -179,84 +184,135 @@ class _AccessRecord(logging.LogRecord):
 
 _FAST_LANE = "_flyer_fast_lane"
 _encode_str = json.encoder.encode_basestring
+_ROOT = logging.getLogger()
+# The handlers an access line last reached (a copy, to compare with) and the verdict on them.
+_fast_lane_seen: Tuple[Optional[logging.Logger], List[logging.Handler], Optional[List[Any]]] = (
+    None,
+    [],
+    None,
+)
 
 
 def _fast_lane_handlers() -> Optional[List[logging.StreamHandler]]:  # type: ignore[type-arg]
     """flyer's JSON stream handlers, when they are all an access line would reach."""
-    target = access_logger if not access_logger.propagate else logging.getLogger()
+    global _fast_lane_seen
+    target = _ROOT if access_logger.propagate else access_logger
     handlers = target.handlers
-    if not handlers or not all(getattr(h, _FAST_LANE, False) for h in handlers):
-        return None
-    return handlers  # type: ignore[return-value]
-
-
-def _access_line(fields: Dict[str, Any]) -> str:
-    """The access line exactly as `_Formatter` renders it, built as a string."""
-    now = time.time()
-    bound = structlog.contextvars.get_contextvars()
-    if bound:
-        return _ENCODER.encode(
-            {
-                "event": "request",
-                **bound,
-                **fields,
-                "logger": access_logger.name,
-                "level": "info",
-                "timestamp": _iso(now),
-            }
-        )
-    return (
-        '{"event": "request", "method": '
-        + _encode_str(fields["method"])
-        + ', "path": '
-        + _encode_str(fields["path"])
-        + f', "status": {fields["status"]:d}, "duration_ms": {fields["duration_ms"]!r}'
-        + ', "client": '
-        + _encode_str(fields["client"])
-        + ', "request_id": '
-        + _encode_str(fields["request_id"])
-        + ', "logger": "flyer.access", "level": "info", "timestamp": "'
-        + _iso(now)
-        + '"}'
+    seen_target, seen, verdict = _fast_lane_seen
+    if target is seen_target and handlers == seen:  # same handler objects as last time
+        return verdict
+    verdict = (
+        handlers if handlers and all(getattr(h, _FAST_LANE, False) for h in handlers) else None
     )
+    _fast_lane_seen = (target, list(handlers), verdict)
+    return verdict  # type: ignore[return-value]
 
 
-def log_access(fields: Dict[str, Any]) -> None:
-    """Write one access line (`flyer.access`, INFO) with `fields`, cheaply.
+# structlog keeps one ContextVar per key ever bound; with none, nothing is bound.
+_STRUCTLOG_VARS: Optional[Dict[str, Any]] = getattr(structlog.contextvars, "_CONTEXT_VARS", None)
 
-    When flyer's own JSON handlers are the only destinations, the line is queued for their
-    streams and written, with the other lines of the same event-loop iteration, in one write
-    at the end of it (with PYTHONUNBUFFERED, usual in containers, every write is a system
-    call); otherwise, or outside an event loop, it is a normal log record.
+
+def _bound_contextvars() -> Dict[str, Any]:
+    """`structlog.contextvars.get_contextvars()`, without copying the whole context when
+    nothing was ever bound (the usual case, paid once per request)."""
+    if _STRUCTLOG_VARS is not None and not _STRUCTLOG_VARS:
+        return {}
+    return structlog.contextvars.get_contextvars()
+
+
+_ACCESS_LINE = (
+    '{"event": "request", "method": %s, "path": %s, "status": %d, "duration_ms": %r, '
+    '"client": %s, "request_id": %s, "logger": "flyer.access", "level": "info", '
+    '"timestamp": "%s"}\n'
+)
+
+# An access line waiting to be written: method, path, status, duration_ms (not rounded yet),
+# client, request_id, time.time() of the request, the structlog context bound then (or None).
+_Entry = Tuple[str, str, int, float, str, str, float, Optional[Dict[str, Any]]]
+
+# Access lines waiting for the end of their event-loop iteration, by loop.
+_PENDING: Dict[int, List[_Entry]] = {}
+
+
+def _fields(entry: _Entry) -> Dict[str, Any]:
+    method, path, status, duration_ms, client, request_id, _, _ = entry
+    return {
+        "method": method,
+        "path": path,
+        "status": status,
+        "duration_ms": round(duration_ms, 3),
+        "client": client,
+        "request_id": request_id,
+    }
+
+
+def log_access(
+    method: str, path: str, status: int, duration_ms: float, client: str, request_id: str
+) -> None:
+    """Write one access line (`flyer.access`, INFO), cheaply.
+
+    When flyer's own JSON handlers are the only destinations, the request's fields are queued
+    and, at the end of the event-loop iteration, every queued line is rendered (the same line
+    `_Formatter` renders) and written in one write per stream (with PYTHONUNBUFFERED, usual in
+    containers, every write is a system call). Otherwise, or outside an event loop, it is a
+    normal log record, handled at once.
     """
-    handlers = _fast_lane_handlers()
-    if handlers is None:
-        access_logger.handle(_AccessRecord(fields))
+    entry: _Entry = (
+        method,
+        path,
+        status,
+        duration_ms,
+        client,
+        request_id,
+        time.time(),
+        _bound_contextvars() or None,
+    )
+    if _fast_lane_handlers() is None:
+        access_logger.handle(_AccessRecord(_fields(entry), entry[6], entry[7]))
         return
-    line = _access_line(fields) + "\n"
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
-        loop = None
-    for handler in handlers:
-        if handler.level > logging.INFO:
-            continue
-        if loop is None:
-            _write(handler, line)
-            continue
-        key = (id(loop), id(handler))
-        queued = _QUEUED.get(key)
-        if queued is None:
-            _QUEUED[key] = [line]
-            _QUEUED_HANDLERS[key[1]] = handler
-            loop.call_soon(_drain, handler, key)
+        _emit([entry])
+        return
+    pending = _PENDING.get(id(loop))
+    if pending is None:
+        _PENDING[id(loop)] = [entry]
+        loop.call_soon(_drain, id(loop))
+    else:
+        pending.append(entry)
+
+
+def _emit(entries: List[_Entry]) -> None:
+    handlers = _fast_lane_handlers()
+    if handlers is None:  # logging was reconfigured since the lines were queued
+        for entry in entries:
+            access_logger.handle(_AccessRecord(_fields(entry), entry[6], entry[7]))
+        return
+    lines = []
+    for entry in entries:
+        method, path, status, duration_ms, client, request_id, created, bound = entry
+        if bound:
+            event = {"event": "request", **bound, **_fields(entry)}
+            event.update(logger=access_logger.name, level="info", timestamp=_iso(created))
+            lines.append(_ENCODER.encode(event) + "\n")
         else:
-            queued.append(line)
-
-
-# Access lines waiting for the end of their event-loop iteration, by (loop, handler).
-_QUEUED: Dict[Tuple[int, int], List[str]] = {}
-_QUEUED_HANDLERS: Dict[int, logging.StreamHandler] = {}  # type: ignore[type-arg]
+            lines.append(
+                _ACCESS_LINE
+                % (
+                    _encode_str(method),
+                    _encode_str(path),
+                    status,
+                    round(duration_ms, 3),
+                    _encode_str(client),
+                    _encode_str(request_id),
+                    _iso(created),
+                )
+            )
+    text = "".join(lines)
+    for handler in handlers:
+        if handler.level <= logging.INFO:
+            _write(handler, text)
 
 
 def _write(handler: logging.StreamHandler, text: str) -> None:  # type: ignore[type-arg]
@@ -270,19 +326,16 @@ def _write(handler: logging.StreamHandler, text: str) -> None:  # type: ignore[t
         handler.release()
 
 
-def _drain(handler: logging.StreamHandler, key: Tuple[int, int]) -> None:  # type: ignore[type-arg]
-    lines = _QUEUED.pop(key, None)
-    if lines:
-        _write(handler, "".join(lines))
+def _drain(loop_id: int) -> None:
+    entries = _PENDING.pop(loop_id, None)
+    if entries:
+        _emit(entries)
 
 
 def flush_access_lines() -> None:
     """Write every queued access line now (at shutdown, or before reading the log)."""
-    for key in list(_QUEUED):
-        lines = _QUEUED.pop(key, None)
-        handler = _QUEUED_HANDLERS.get(key[1])
-        if lines and handler is not None:
-            _write(handler, "".join(lines))
+    for loop_id in list(_PENDING):
+        _drain(loop_id)
 
 
 def make_formatter(kind: str = "json", colors: bool = False) -> logging.Formatter:
@@ -341,7 +394,6 @@ def configure_logging(settings: Settings) -> None:
     )
     root = logging.getLogger()
     flush_access_lines()
-    _QUEUED_HANDLERS.clear()
     _remove_flyer_handlers(root)
     _remove_flyer_handlers(access_logger)
 
@@ -388,4 +440,9 @@ def configure_logging(settings: Settings) -> None:
         server_logger.propagate = True
         server_logger.setLevel(logging.NOTSET)
     # flyer writes the access line itself (with the request id); uvicorn's would repeat it.
-    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # uvicorn builds its line whenever the logger has a handler anywhere up the tree
+    # (`hasHandlers()`), whatever the level: without a handler or propagation it skips
+    # that work too, as with its own --no-access-log.
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    uvicorn_access.propagate = False
+    uvicorn_access.setLevel(logging.WARNING)

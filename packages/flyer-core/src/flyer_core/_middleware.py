@@ -12,9 +12,9 @@ import ipaddress
 import json
 import logging
 import re
-import time
 from random import getrandbits
-from typing import FrozenSet, List, Optional, Tuple
+from time import perf_counter
+from typing import Awaitable, FrozenSet, List, Optional, Tuple
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -80,22 +80,22 @@ class RequestMiddleware:
             else:
                 await self._other(scope, receive, send)
             return
-        start = time.perf_counter()
+        start = perf_counter()
         incoming: Optional[bytes] = None
         length: Optional[bytes] = None
-        forwarded: List[bytes] = []
+        forwarded: Optional[List[bytes]] = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 incoming = value
             elif name == b"content-length":
                 length = value
             elif name == b"x-forwarded-for":
-                forwarded.append(value)
+                forwarded = [value] if forwarded is None else [*forwarded, value]
         if incoming is not None and _VALID_ID.match(incoming):
             request_id = incoming.decode("ascii")
         else:
-            request_id = new_request_id()
-        if self.trusted_proxies:
+            request_id = f"{getrandbits(128):032x}"  # new_request_id(), inlined
+        if self.trusted_proxies and forwarded:
             self._resolve_client(scope, forwarded)
 
         # Every log line of this request gets the id from this variable (see _logging).
@@ -103,15 +103,20 @@ class RequestMiddleware:
         id_header = (b"x-request-id", request_id.encode("ascii"))
         status = 0
 
-        async def send_with_headers(message: Message) -> None:
+        # A plain function handing back `send`'s awaitable: one coroutine less per message.
+        def send_with_headers(message: Message) -> Awaitable[None]:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", ()))
-                headers.append(id_header)
-                headers.append((b"x-process-time", b"%.6f" % (time.perf_counter() - start)))
-                message = {**message, "headers": headers}
-            await send(message)
+                message = {
+                    **message,
+                    "headers": [
+                        *message.get("headers", ()),
+                        id_header,
+                        (b"x-process-time", b"%.6f" % (perf_counter() - start)),
+                    ],
+                }
+            return send(message)
 
         limit = self.max_body_size
         try:
@@ -181,14 +186,12 @@ class RequestMiddleware:
             return
         client = scope.get("client")
         log_access(
-            {
-                "method": scope["method"],
-                "path": scope["path"],
-                "status": status,
-                "duration_ms": round((time.perf_counter() - start) * 1000, 3),
-                "client": client[0] if client else "",
-                "request_id": request_id,
-            }
+            scope["method"],
+            scope["path"],
+            status,
+            (perf_counter() - start) * 1000,
+            client[0] if client else "",
+            request_id,
         )
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
