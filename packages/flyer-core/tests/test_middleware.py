@@ -183,3 +183,45 @@ def test_cors_off_by_default(serve: Any, app_factory: Any) -> None:
     with serve(app_factory()) as url:
         response = httpx.get(url + "/flyer/work", headers={"Origin": "https://app.example"})
     assert "access-control-allow-origin" not in response.headers
+
+
+def test_flyer_middleware_is_the_error_boundary(make_settings: Any) -> None:
+    from starlette.middleware.errors import ServerErrorMiddleware
+
+    from flyer_core._middleware import RequestMiddleware
+
+    def layers(app: Any) -> list:
+        found = []
+        while app is not None and len(found) < 50:
+            found.append(app)
+            app = getattr(app, "app", None)
+        return found
+
+    stack = create_app(None, make_settings(), plugins=[]).build_middleware_stack()
+    assert isinstance(stack, RequestMiddleware)
+    assert stack.error_handler is not None
+    assert not [x for x in layers(stack) if isinstance(x, ServerErrorMiddleware)]
+    # debug=True keeps Starlette's traceback page, and flyer's middleware around it
+    debug = create_app(None, make_settings(), plugins=[], debug=True).build_middleware_stack()
+    assert isinstance(debug, RequestMiddleware)
+    assert debug.error_handler is None
+    assert isinstance(debug.app, ServerErrorMiddleware)
+
+
+def test_unhandled_error_with_debug_on_keeps_the_request_id(
+    serve: Any, make_settings: Any, logs: Any
+) -> None:
+    app = create_app(None, make_settings(), plugins=[], debug=True)
+    boom = APIRouter()
+
+    @boom.get("/boom")
+    async def fail() -> None:
+        raise RuntimeError("kaput")
+
+    app.include_router(boom)
+    with serve(app) as url:
+        response = httpx.get(url + "/boom", headers={"X-Request-ID": "dbg-1"})
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == "dbg-1"
+    (line,) = logs.wait(logger="flyer.access", request_id="dbg-1")
+    assert line["status"] == 500

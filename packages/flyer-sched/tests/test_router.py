@@ -163,7 +163,9 @@ def test_openapi_documents_the_routes(client: httpx.Client) -> None:
     paths = schema["paths"]
     assert "/flyer/tasks" in paths
     assert "/flyer/tasks/{job_id}/pause" in paths
-    assert "ScheduledJob" in schema["components"]["schemas"]
+    names = list(schema["components"]["schemas"])
+    assert "ScheduledJob" in names
+    assert [n for n in names if "locals" in n] == []  # models named as users see them
 
 
 def _app(plugin: SchedPlugin, auth: Any = None, environ: Any = None) -> FastAPI:

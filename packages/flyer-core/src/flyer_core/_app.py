@@ -8,6 +8,7 @@ from typing import Any, AsyncIterator, Callable, Dict, Iterable, List, Mapping, 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
@@ -37,8 +38,9 @@ Lifespan = Callable[[Any], Any]
 class _FlyerFastAPI(FastAPI):
     """FastAPI with flyer's request middleware outside everything else.
 
-    Outermost, it sees the 500 that Starlette's ServerErrorMiddleware sends, so even an
-    unhandled error gets its request id, X-Process-Time and access line.
+    Outermost, it is the error boundary in place of Starlette's ServerErrorMiddleware (kept
+    with `debug=True`), so even an unhandled error gets the envelope, its request id,
+    X-Process-Time and access line.
     """
 
     flyer_request_options: Mapping[str, Any] = {}
@@ -50,7 +52,14 @@ class _FlyerFastAPI(FastAPI):
         own = set(map(id, self.flyer_routes))
         routes = self.router.routes
         routes[:] = [r for r in routes if id(r) not in own] + [r for r in routes if id(r) in own]
-        return RequestMiddleware(super().build_middleware_stack(), **self.flyer_request_options)
+        stack = super().build_middleware_stack()
+        options = dict(self.flyer_request_options)
+        if type(stack) is ServerErrorMiddleware and stack.handler is not None and not stack.debug:
+            # flyer's middleware is already the outermost error boundary: it calls the 500
+            # handler itself, and the request goes through one layer less.
+            options["error_handler"] = stack.handler
+            stack = stack.app
+        return RequestMiddleware(stack, **options)
 
 
 def _lifespan(user_lifespan: Optional[Lifespan]) -> Lifespan:

@@ -14,9 +14,11 @@ import logging
 import re
 from random import getrandbits
 from time import perf_counter
-from typing import Awaitable, FrozenSet, List, Optional, Tuple
+from typing import Awaitable, Callable, FrozenSet, List, Optional, Tuple
 
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flyer_core._logging import access_logger, log_access
@@ -63,8 +65,10 @@ class RequestMiddleware:
         status_code_base: int = 0,
         liveness: Optional[ASGIApp] = None,
         liveness_paths: FrozenSet[str] = frozenset(),
+        error_handler: Optional[Callable[[Request, Exception], Awaitable[Response]]] = None,
     ) -> None:
         self.app = app
+        self.error_handler = error_handler
         self.liveness = liveness
         self.liveness_paths = liveness_paths
         self.access_log = access_log
@@ -133,11 +137,17 @@ class RequestMiddleware:
                 if limit:
                     receive = _limited(receive, limit)
                 await self.app(scope, receive, send_with_headers)
-        except Exception:
-            # Starlette's ServerErrorMiddleware re-raises after sending the 500 and calling
-            # flyer's handler, which logged it: once is enough.
-            if not status:
+        except Exception as exc:
+            if self.error_handler is not None:
+                # In place of Starlette's ServerErrorMiddleware: the 500 handler logs the error
+                # and answers, unless the response had started.
+                response = await self.error_handler(Request(scope), exc)
+                if not status:
+                    await response(scope, receive, send_with_headers)
+            elif not status:
                 raise
+            # Otherwise ServerErrorMiddleware re-raised after calling flyer's handler (which
+            # logged it) and sending its answer: once is enough.
         finally:
             if self.access_log and scope["path"] not in self.exclude:
                 self._log(scope, status or 500, start, request_id)

@@ -37,8 +37,8 @@ def create_router(
     from apscheduler.schedulers import SchedulerNotRunningError
     from fastapi import APIRouter
     from fastapi.responses import JSONResponse
-    from pydantic import BaseModel
 
+    from flyer_sched._models import LeaderTask, RemovedJob, ScheduledJob, ScheduledJobs
     from flyer_sched._store import LockStoreError
     from flyer_status import envelope
     from flyer_status.schemas import DataResponse, ErrorResponse
@@ -48,36 +48,6 @@ def create_router(
 
         schedulers = [background_scheduler, asyncio_scheduler]
     chosen = list(schedulers)
-
-    class ScheduledJob(BaseModel):
-        id: str
-        name: str
-        scheduler: str
-        trigger: str
-        next_run_time: Optional[str] = None
-        last_run_time: Optional[str] = None
-        paused: bool = False
-        locked: bool = False
-        lock_id: Optional[str] = None
-        lock_holder: Optional[str] = None
-        fencing_token: Optional[int] = None
-        lock_error: Optional[str] = None
-
-    class LeaderTask(BaseModel):
-        id: str
-        scheduler: str
-        leading_here: bool = False
-        lock_holder: Optional[str] = None
-        fencing_token: Optional[int] = None
-        lock_error: Optional[str] = None
-
-    class ScheduledJobs(BaseModel):
-        jobs: List[ScheduledJob]
-        leaders: List[LeaderTask]
-
-    class RemovedJob(BaseModel):
-        id: str
-        removed: bool = True
 
     def error(code: int, message: str, detail: str) -> Any:
         body = envelope(code, message, detail, None)
