@@ -62,6 +62,19 @@ class Result:
     p99_ms: float
     cpu_us_per_request: float
 
+    @classmethod
+    def of(cls, name: str, path: str, stats: Dict[str, float], seconds: float) -> Result:
+        """A run's result from wrk's figures and the server's CPU seconds over the run."""
+        return cls(
+            name,
+            path,
+            int(stats["requests"]),
+            stats["rps"],
+            stats["p50_ms"],
+            stats["p99_ms"],
+            seconds / stats["requests"] * 1e6,
+        )
+
     def line(self) -> str:
         return (
             f"{self.name:<28} {self.path:<24} {self.rps:>9.0f} req/s  "
@@ -159,15 +172,7 @@ class Server:
         before = cpu_seconds(self.process.pid)
         stats = run_wrk(url, duration, connections, threads)
         used = cpu_seconds(self.process.pid) - before
-        return Result(
-            self.name,
-            path,
-            int(stats["requests"]),
-            stats["rps"],
-            stats["p50_ms"],
-            stats["p99_ms"],
-            used / stats["requests"] * 1e6,
-        )
+        return Result.of(self.name, path, stats, used)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -215,16 +220,7 @@ def measure_pair(
     stats = _run_together([s.url + path for s in pair], duration, connections)
     used = [cpu(s.process.pid) - start for s, start in zip(pair, before)]
     first, second = (
-        Result(
-            s.name,
-            path,
-            int(st["requests"]),
-            st["rps"],
-            st["p50_ms"],
-            st["p99_ms"],
-            seconds / st["requests"] * 1e6,
-        )
-        for s, st, seconds in zip(pair, stats, used)
+        Result.of(s.name, path, st, seconds) for s, st, seconds in zip(pair, stats, used)
     )
     return first, second
 
