@@ -119,7 +119,10 @@ def test_access_line_carries_the_structlog_context_bound_in_the_request(
     access = {line["request_id"]: line for line in logs.where(logger="flyer.access")}
     bound = access[first.headers["x-request-id"]]
     assert (bound["tenant"], bound["attempt"], bound["path"]) == ("acme", 2, "/flyer/bound")
-    assert list(bound)[:3] == ["event", "tenant", "attempt"]  # as the processor chain orders it
+    # The bound keys come right after "event", as the processor chain puts them (their own
+    # order follows the context's, which is not defined).
+    assert list(bound)[0] == "event"
+    assert set(list(bound)[1:3]) == {"tenant", "attempt"}
     plain = access[second.headers["x-request-id"]]
     assert "tenant" not in plain  # bound in one request, not leaked into the next
 
