@@ -121,8 +121,9 @@ def test_access_line_carries_the_structlog_context_bound_in_the_request(
     assert (bound["tenant"], bound["attempt"], bound["path"]) == ("acme", 2, "/flyer/bound")
     # The bound keys come right after "event", as the processor chain puts them (their own
     # order follows the context's, which is not defined).
-    assert list(bound)[0] == "event"
-    assert set(list(bound)[1:3]) == {"tenant", "attempt"}
+    keys = list(bound)
+    assert keys[0] == "event"
+    assert set(keys[1:3]) == {"tenant", "attempt"}
     plain = access[second.headers["x-request-id"]]
     assert "tenant" not in plain  # bound in one request, not leaked into the next
 
