@@ -98,7 +98,7 @@ class RequestMiddleware:
         if incoming is not None and _VALID_ID.match(incoming):
             request_id = incoming.decode("ascii")
         else:
-            request_id = f"{getrandbits(128):032x}"  # new_request_id(), inlined
+            request_id = new_request_id()
         if self.trusted_proxies and forwarded:
             self._resolve_client(scope, forwarded)
 
