@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
 from typing import Any, Dict
 
 import httpx
@@ -11,6 +13,7 @@ import structlog
 from fastapi import APIRouter, Request
 
 from flyer_core import create_app, get_request_id, logger
+from flyer_core._middleware import new_request_id
 
 leaf_log = logging.getLogger("flyer.leafpkg")
 
@@ -92,6 +95,30 @@ def test_every_request_gets_its_own_id(serve: Any, app_factory: Any) -> None:
     with serve(app_factory()) as url, httpx.Client(base_url=url) as client:
         ids = {client.get("/flyer/work").headers["x-request-id"] for _ in range(5)}
     assert len(ids) == 5
+
+
+def test_generated_ids_are_hex_and_unique_across_batches() -> None:
+    ids = [new_request_id() for _ in range(3 * 256 + 7)]  # ids are made 256 at a time
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch("[0-9a-f]{32}", i) for i in ids), ids[:3]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_worker_never_reuses_the_parents_ids() -> None:
+    new_request_id()  # the parent now holds unused ids
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its next ids and leave
+        os.close(read)
+        os.write(write, " ".join(new_request_id() for _ in range(300)).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        child = set(pipe.read().split())
+    os.waitpid(pid, 0)
+    parent = {new_request_id() for _ in range(300)}
+    assert len(child) == 300
+    assert not child & parent
 
 
 def test_access_log_line_fields(serve: Any, app_factory: Any, logs: Any) -> None:
