@@ -4,9 +4,9 @@
 
 Each server runs under uvicorn (same options) pinned to core 0; wrk runs on core 1. Each
 comparison loads flyer's server and the bare one at the same time (one wrk each), so both share
-core 0 and whatever slows it slows both (`_wrk.measure_pair`). Printed: requests/s, p50/p99
-latency and server CPU time per request for each case, and the medians over the rounds of the
-per-round ratios the budgets are about:
+core 0 and whatever slows it slows both (`_wrk.measure_pair`); every round starts fresh server
+processes. Printed: requests/s, p50/p99 latency and server CPU time per request for each case,
+and the medians over the rounds of the per-round ratios the budgets are about:
 
 - flyer `/health_check/async` (default middleware, access log off) vs a bare Starlette route
 - a `DataResponse` business route through flyer's full stack vs the same route in bare
@@ -207,12 +207,19 @@ def main() -> None:
         in_process(workdir)
         if args.in_process_only:
             return
-        servers = {
-            "starlette": start("bare Starlette", "bare_starlette", workdir),
-            "fastapi": start("bare FastAPI", "bare_fastapi", workdir),
-            "flyer": start("flyer (access log off)", "flyer_app", workdir, flyer_access_log="0"),
-            "flyer_log": start("flyer (access log on)", "flyer_app", workdir, flyer_access_log="1"),
-        }
+
+        def start_servers() -> Dict[str, Server]:
+            return {
+                "starlette": start("bare Starlette", "bare_starlette", workdir),
+                "fastapi": start("bare FastAPI", "bare_fastapi", workdir),
+                "flyer": start(
+                    "flyer (access log off)", "flyer_app", workdir, flyer_access_log="0"
+                ),
+                "flyer_log": start(
+                    "flyer (access log on)", "flyer_app", workdir, flyer_access_log="1"
+                ),
+            }
+
         # (label, flyer case, bare case, target): each round loads both servers at once, on
         # the same core (`_wrk.measure_pair`), so drift of the shared machine hits both alike.
         pairs = [
@@ -226,14 +233,23 @@ def main() -> None:
             ("DataResponse route, access log on", ("flyer_log", ITEM), ("fastapi", ITEM), 0.85),
         ]
         results: Dict[int, List[Tuple[Result, Result]]] = {}
-        try:
-            print(
-                f"python {platform.python_version()}, servers on core 0, wrk on core 1, "
-                f"{args.connections} connections per server, {args.duration:g} s per run, "
-                f"{args.rounds} rounds; each pair loaded at once"
-            )
-            for number in range(args.rounds):
-                print(f"-- round {number + 1}")
+        starts: Dict[str, List[Tuple[float, float]]] = {}
+        print(
+            f"python {platform.python_version()}, servers on core 0, wrk on core 1, "
+            f"{args.connections} connections per server, {args.duration:g} s per run, "
+            f"{args.rounds} rounds of fresh servers; each pair loaded at once"
+        )
+        for number in range(args.rounds):
+            # Fresh processes every round: one process can run a few percent faster or slower
+            # than an identical one for the whole of its life (memory layout, hash seed), so
+            # the rounds' median is over processes as well as over time.
+            print(f"-- round {number + 1}")
+            servers = start_servers()
+            try:
+                for server in servers.values():
+                    starts.setdefault(server.name, []).append(
+                        (server.cold_start_s, server.idle_rss_mib)
+                    )
                 for index, (_, (ours, our_path), (theirs, their_path), _) in enumerate(pairs):
                     assert our_path == their_path
                     bare, flyer = measure_pair(
@@ -246,15 +262,14 @@ def main() -> None:
                     results.setdefault(index, []).append((flyer, bare))
                     print(flyer.line())
                     print(bare.line())
-            print("-- cold start and idle RSS")
-            for server in servers.values():
-                print(
-                    f"{server.name:<28} start {server.cold_start_s:5.2f} s  "
-                    f"idle RSS {server.idle_rss_mib:6.1f} MiB"
-                )
-        finally:
-            for server in servers.values():
-                server.stop()
+            finally:
+                for server in servers.values():
+                    server.stop()
+        print("-- cold start and idle RSS (medians over the rounds)")
+        for name, seen in starts.items():
+            cold = median([c for c, _ in seen])
+            rss = median([r for _, r in seen])
+            print(f"{name:<28} start {cold:5.2f} s  idle RSS {rss:6.1f} MiB")
 
     print("-- medians and ratios (rps = flyer/bare; cpu = bare/flyer CPU time per request)")
     for index, (label, _, _, target) in enumerate(pairs):
