@@ -156,10 +156,11 @@ def throughput(
                         f"cpu {result['cpu_us_per_request']:6.1f} us/req",
                         flush=True,
                     )
-            paired = _paired(running, pair_rounds, pair_duration, max(1, connections // 2))
         finally:
             for server in running.values():
                 server.stop()
+        starters = {key: starter for key, _, starter in wanted if key in running}
+        paired = _paired(starters, workdir, pair_rounds, pair_duration, max(1, connections // 2))
 
     medians: Dict[str, Dict[str, Dict[str, float]]] = {}
     ratios: Dict[str, Dict[str, Dict[str, Dict[str, float]]]] = {}
@@ -200,28 +201,34 @@ def throughput(
 
 
 def _paired(
-    running: Dict[str, Any], rounds: int, duration: float, connections: int
+    starters: Dict[str, Starter], workdir: Path, rounds: int, duration: float, connections: int
 ) -> Dict[str, Dict[str, Any]]:
     """For each target: flyer's server and the bare one under load at the same time, on the
-    same core, `rounds` times; the medians of the per-round ratios."""
+    same core, `rounds` times; the medians of the per-round ratios. Every round starts both
+    servers afresh: one process can run a few percent faster or slower than an identical one
+    for its whole life (memory layout, hash seed), so the median is over processes too."""
     found: Dict[str, Dict[str, Any]] = {}
     paths = {case: path for case, path, _ in CASES}
     if rounds <= 0:
         return found
     print(f"# paired: {rounds} rounds of {duration:g} s per target", flush=True)
     for label, case, ours, bare, _ in TARGETS:
-        if ours not in running or bare not in running:
+        if ours not in starters or bare not in starters:
             continue
         samples = []
         for _ in range(rounds):
-            theirs_result, ours_result = servers.wrk.measure_pair(
-                running[bare],
-                running[ours],
-                paths[case],
-                duration=duration,
-                connections=connections,
-                cpu=servers.tree_cpu_seconds,
-            )
+            pair = [starters[bare](workdir), starters[ours](workdir)]
+            try:
+                theirs_result, ours_result = servers.wrk.measure_pair(
+                    *pair,
+                    paths[case],
+                    duration=duration,
+                    connections=connections,
+                    cpu=servers.tree_cpu_seconds,
+                )
+            finally:
+                for server in pair:
+                    server.stop()
             sample = {
                 "rps": ours_result.rps / theirs_result.rps,
                 "cpu": theirs_result.cpu_us_per_request / ours_result.cpu_us_per_request,
