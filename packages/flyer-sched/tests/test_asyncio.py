@@ -81,6 +81,33 @@ def test_restarts_on_a_new_loop_each_lifespan(make_scheduler: Callable[..., Any]
     assert scheduler.get_job("lifespans") is not None
 
 
+def test_a_run_cut_off_with_its_loop_does_not_block_the_next_lifespan(
+    make_scheduler: Callable[..., Any],
+) -> None:
+    scheduler = make_scheduler("asyncio")
+    started: List[Any] = []
+
+    async def job() -> None:
+        started.append(asyncio.get_running_loop())
+        await asyncio.sleep(30)  # still running when its lifespan ends
+
+    scheduler.add_job(job, "interval", seconds=0.2, id="slow")
+
+    async def lifespan() -> None:
+        scheduler.start()
+        count = len(started)
+        await _until(lambda: len(started) > count)
+        scheduler.shutdown()  # cancels the run; its loop closes before the run ends
+
+    for _ in range(2):
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(lifespan())
+        finally:
+            loop.close()
+    assert len(set(map(id, started))) == 2  # the second lifespan ran the job again
+
+
 async def test_shutdown_from_another_thread_waits_for_the_loop(
     make_scheduler: Callable[..., Any],
 ) -> None:

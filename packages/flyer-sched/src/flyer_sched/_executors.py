@@ -159,9 +159,24 @@ class AsyncIOExecutor(_APSAsyncIOExecutor):  # type: ignore[misc]
     """APScheduler's asyncio executor, tick-aware: coroutines run as tasks on the scheduler's
     loop, plain functions in the loop's default thread pool."""
 
+    _generation = 0
+
+    def shutdown(self, wait: bool = True) -> None:
+        # The runs cancelled here may end on a loop that never turns again (a lifespan's loop
+        # is closed after it): their callbacks would never give back the job's running slot,
+        # and on the next loop the job would be "already running" for good. The slots are
+        # freed now; late callbacks of the cancelled runs leave the counts alone.
+        super().shutdown(wait)
+        self._generation += 1
+        self._instances.clear()
+
     def _do_submit_job(self, job: Any, run_times: List[Any]) -> None:
+        generation = self._generation
+
         def callback(future: Any) -> None:
             self._pending_futures.discard(future)
+            if generation != self._generation:
+                return
             try:
                 events = future.result()
             except BaseException:
