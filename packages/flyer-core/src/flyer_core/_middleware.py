@@ -63,8 +63,10 @@ def _make_request_ids() -> Tuple[str, bytes]:
         os.register_at_fork(after_in_child=_unused_ids.clear)
         _fork_hooked = True
     digits = os.urandom(16 * _ID_BATCH).hex()
-    ids = [digits[i : i + 32] for i in range(0, len(digits), 32)]
-    made = [(text, text.encode("ascii")) for text in ids]
+    made = [
+        (digits[i : i + 32], digits[i : i + 32].encode("ascii"))
+        for i in range(0, 32 * _ID_BATCH, 32)
+    ]
     first = made.pop()
     _unused_ids.extend(made)
     return first
