@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,105 @@ STANDALONE = {
         "typing-extensions",
     },
 }
+
+
+def _pyenv_root() -> Path | None:
+    """pyenv's root: $PYENV_ROOT, else what `pyenv root` says, else ~/.pyenv if it exists."""
+    if os.environ.get("PYENV_ROOT"):
+        return Path(os.environ["PYENV_ROOT"])
+    pyenv = shutil.which("pyenv")
+    if pyenv:
+        try:
+            out = subprocess.run([pyenv, "root"], capture_output=True, text=True, timeout=10)
+            if out.returncode == 0 and out.stdout.strip():
+                return Path(out.stdout.strip())
+        except (OSError, subprocess.SubprocessError):
+            pass
+    home = Path.home() / ".pyenv"
+    return home if home.is_dir() else None
+
+
+def _pyenv_interpreter(root: Path | None, version: str) -> Path | None:
+    """The newest `X.Y.Z` build of `version` in pyenv's versions folder, if any."""
+    if root is None or not (root / "versions").is_dir():
+        return None
+    builds = [
+        d
+        for d in (root / "versions").iterdir()
+        if re.fullmatch(rf"{re.escape(version)}\.\d+", d.name)
+    ]
+    for build in sorted(builds, key=lambda d: int(d.name.rsplit(".", 1)[1]), reverse=True):
+        exe = build / "bin" / f"python{version}"
+        if os.access(exe, os.X_OK):
+            return exe
+    return None
+
+
+def _expose_interpreters() -> list[str]:
+    """Make every installed CPython in PYTHONS findable by nox, whatever the shell selected.
+
+    nox finds `python3.X` on PATH, among uv's managed Pythons and through the *active* pyenv
+    versions only, so in a plain shell (one pyenv version active) the others are not found.
+    Those are linked from pyenv's versions folder into `.nox/_pythons`, which goes first on
+    this process's PATH; the user's shell and pyenv settings are left alone. Returns the
+    versions found nowhere.
+    """
+    root = _pyenv_root()
+    shims = root / "shims" if root else None
+    links = ROOT / ".nox" / "_pythons"
+    missing = []
+    for version in PYTHONS:
+        name = f"python{version}"
+        on_path = shutil.which(name)
+        if on_path and (shims is None or Path(on_path).parent != shims):
+            continue  # a real interpreter, not a pyenv shim that only works when active
+        exe = _pyenv_interpreter(root, version)
+        link = links / name
+        if link.is_symlink() and (exe is None or Path(os.readlink(link)) != exe):
+            link.unlink()  # left by an earlier run; that build is gone or superseded
+        if exe is None:
+            missing.append(version)
+        elif not link.is_symlink():
+            links.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(exe)
+    if links.is_dir():
+        os.environ["PATH"] = f"{links}{os.pathsep}{os.environ.get('PATH', '')}"
+    return missing
+
+
+def _uv_managed(version: str) -> bool:
+    """Whether uv has `version` already, or downloads it now (output kept to one line)."""
+    uv = shutil.which("uv")
+    if uv is None:
+        return False
+    find = [uv, "python", "find", "--no-python-downloads", version]
+    if subprocess.run(find, capture_output=True, timeout=60).returncode == 0:
+        return True
+    if os.environ.get("UV_PYTHON_DOWNLOADS") == "never":
+        return False
+    print(f"nox > Python {version} not found; asking uv to download it", file=sys.stderr)
+    install = [uv, "python", "install", version]
+    env = {**os.environ, "UV_PYTHON_INSTALL_BIN": "0"}
+    try:
+        return subprocess.run(install, capture_output=True, timeout=600, env=env).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+_LISTING = {"-l", "--list", "--list-sessions", "-h", "--help", "--version", "--json"}
+MISSING_PYTHONS = _expose_interpreters()
+if MISSING_PYTHONS and not _LISTING & set(sys.argv[1:]):
+    MISSING_PYTHONS = [v for v in MISSING_PYTHONS if not _uv_managed(v)]
+    for _version in MISSING_PYTHONS:
+        print(
+            f"nox > Python {_version} is not installed (looked on PATH, in pyenv's versions "
+            f"folder and among uv's Pythons): install it with `pyenv install {_version}` or "
+            f"`uv python install {_version}`; its sessions fail until then",
+            file=sys.stderr,
+        )
+    if MISSING_PYTHONS:
+        # uv was asked above; a second attempt per session would only repeat its error.
+        nox.options.download_python = "never"
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -170,9 +272,9 @@ def standalone(session: nox.Session, package: str) -> None:
     _pytest(session, f"packages/flyer-{package}/tests")
 
 
-@nox.session(python=NEWEST)
+@nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check and ruff format --check over the whole tree."""
+    """ruff check and ruff format --check over the whole tree (on the Python that runs nox)."""
     session.install(*nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "lint"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
@@ -206,9 +308,11 @@ def build(session: nox.Session) -> None:
     session.run("python", str(ROOT / "tools" / "check_dists.py"), str(dist), *PACKAGES)
 
 
-@nox.session(python=NEWEST, default=False)
+@nox.session(default=False)
 def demo(session: nox.Session) -> None:
-    """Generate a demo project into ./demo and serve it on 127.0.0.1:8080 with embedded defaults."""
+    """Generate a demo project into ./demo and serve it on 127.0.0.1:8080 with embedded defaults.
+
+    Runs on the Python that runs nox: the demo needs no particular version."""
     _install_local(session, "cli", [])
     _install_local(session, "core", ["all"])
     target = ROOT / "demo"
