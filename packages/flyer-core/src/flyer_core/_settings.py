@@ -26,6 +26,7 @@ from typing import (
 )
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -43,6 +44,7 @@ _LOG_LEVELS = {
 }
 _LOG_FORMATS = ("auto", "console", "json")
 _BASE_URL = re.compile(r"^(/[A-Za-z0-9._~-]+)*/?$")
+_ENV_KEY = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=")
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
@@ -52,7 +54,8 @@ Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 _EXPECTED: Dict[str, str] = {
     "host": "an IP address or host name without spaces",
     "port": "an integer 1-65535",
-    "base_url": "a URL path like /flyer (letters, digits, . _ ~ - between slashes)",
+    "base_url": "a URL path like /flyer (letters, digits, . _ ~ - between slashes; "
+    "no '.' or '..' segments)",
     "workers": "an integer >= 1",
     "threads": "an integer >= 1",
     "worker_connections": "an integer >= 1",
@@ -102,7 +105,30 @@ def read_env_file(env_file: Optional[str]) -> Dict[str, str]:
     """The variables of a `.env` file (keys as written), or nothing when there is no file."""
     if not env_file or not os.path.isfile(env_file):
         return {}
-    return {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+    try:
+        _check_env_file(env_file)
+        values = dotenv_values(env_file, encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{env_file}: cannot be read: {type(exc).__name__}") from None
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _check_env_file(env_file: str) -> None:
+    """Raise `SettingsError` at the first line of `env_file` that is not `NAME=value`.
+
+    python-dotenv's reader skips such a line with a warning, so a typo (an unclosed quote)
+    would silently drop a setting, e.g. turn auth off. The value is never shown: it may
+    be a secret.
+    """
+    with open(env_file, encoding="utf-8") as stream:
+        for binding in parse_stream(stream):
+            if binding.error:
+                key = _ENV_KEY.match(binding.original.string)
+                what = f"{key.group(1)}: " if key else ""
+                raise SettingsError(
+                    f"{env_file}, line {binding.original.line}: {what}cannot be parsed: "
+                    "expected NAME=value, quotes closed (value not shown)"
+                )
 
 
 class _FlyerSource(PydanticBaseSettingsSource):
@@ -214,6 +240,9 @@ class Settings(BaseSettings):
     environ: Dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
 
     def __init__(self, **values: Any) -> None:
+        # `.env` is read by _FlyerSource alone (strictly); `_env_file=None` keeps
+        # pydantic-settings' own, lenient reader from reading it first.
+        values["_env_file"] = None
         try:
             super().__init__(**values)
         except ValidationError as exc:
@@ -244,6 +273,8 @@ class Settings(BaseSettings):
         value = value.strip()
         if value and not _BASE_URL.match(value):
             raise ValueError("bad base_url")
+        if any(part in (".", "..") for part in value.split("/")):
+            raise ValueError("dot segment in base_url")
         return value.rstrip("/")
 
     @field_validator("console_log_level", "file_log_level")
