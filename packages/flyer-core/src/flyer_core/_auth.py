@@ -1,20 +1,61 @@
-"""HTTP Basic auth for APIs, docs and management routes (`flyer_auth_*`)."""
+"""HTTP Basic auth for APIs, docs and management routes (`flyer_auth_*`).
+
+Credentials are read as RFC 7617 says with `charset="UTF-8"`: base64 of the UTF-8 bytes of
+`user:password`, the user holding no `:`. Both sides are NFC-normalised, so a client that
+sends a decomposed `ü` still matches, and compared in constant time.
+"""
 
 from __future__ import annotations
 
-import secrets
-from typing import Any, Awaitable, Callable, Optional
+import binascii
+import hmac
+import unicodedata
+from base64 import b64decode
+from typing import Any, Awaitable, Callable, Dict, Optional
 
 from fastapi import Depends
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 
 from flyer_core._settings import Settings
 
 AuthDependency = Callable[..., Awaitable[None]]
 
-_SECURITY = HTTPBasic(auto_error=False, realm="flyer")
+REALM = "flyer"
+CHALLENGE = {"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'}
+
+
+class Utf8Basic(HTTPBasic):
+    """FastAPI's `HTTPBasic` (same OpenAPI scheme) reading UTF-8 credentials.
+
+    `HTTPBasic` decodes them as ASCII and refuses the rest, which locked out every user
+    with a non-ASCII name or password. Malformed credentials read as none (None).
+    """
+
+    def make_authenticate_headers(self) -> Dict[str, str]:
+        return dict(CHALLENGE)
+
+    async def __call__(self, request: Request) -> Optional[HTTPBasicCredentials]:  # type: ignore[override]
+        scheme, _, param = (request.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "basic" or not param.strip():
+            return None
+        try:
+            text = b64decode(param.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            return None
+        user, colon, password = text.partition(":")
+        if not colon:
+            return None
+        return HTTPBasicCredentials(username=user, password=password)
+
+
+_SECURITY = Utf8Basic(auto_error=False, realm=REALM)
 _CREDENTIALS = Depends(_SECURITY)
+
+
+def _normalised(text: str) -> bytes:
+    return unicodedata.normalize("NFC", text).encode("utf-8")
 
 
 def basic_auth(settings: Settings) -> Optional[AuthDependency]:
@@ -25,18 +66,17 @@ def basic_auth(settings: Settings) -> Optional[AuthDependency]:
     """
     if not settings.auth_enable:
         return None
-    user = settings.auth_user.encode("utf-8")
-    password = settings.auth_pass.get_secret_value().encode("utf-8")
+    user = _normalised(settings.auth_user)
+    password = _normalised(settings.auth_pass.get_secret_value())
 
     async def flyer_auth(credentials: Optional[HTTPBasicCredentials] = _CREDENTIALS) -> None:
         if credentials is not None:
-            user_ok = secrets.compare_digest(credentials.username.encode("utf-8"), user)
-            pass_ok = secrets.compare_digest(credentials.password.encode("utf-8"), password)
-            if user_ok and pass_ok:
+            # Both comparisons always run: the time taken says nothing about which failed.
+            user_ok = hmac.compare_digest(_normalised(credentials.username), user)
+            pass_ok = hmac.compare_digest(_normalised(credentials.password), password)
+            if user_ok & pass_ok:
                 return
-        raise HTTPException(
-            401, "valid credentials required", headers={"WWW-Authenticate": 'Basic realm="flyer"'}
-        )
+        raise HTTPException(401, "valid credentials required", headers=dict(CHALLENGE))
 
     return flyer_auth
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import unicodedata
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import (
@@ -73,6 +74,7 @@ _EXPECTED: Dict[str, str] = {
     "status_code_base": "an integer >= 0",
     "max_body_size": "a size in bytes >= 0 (e.g. 1048576, 512k, 10m; 0 = no limit)",
     "ready_timeout": "a number of seconds > 0",
+    "auth_user": "a user name without ':' or control characters (HTTP Basic, RFC 7617)",
 }
 _BOOL = "a boolean (1/0, true/false, yes/no, on/off)"
 
@@ -276,6 +278,14 @@ class Settings(BaseSettings):
         if any(part in (".", "..") for part in value.split("/")):
             raise ValueError("dot segment in base_url")
         return value.rstrip("/")
+
+    @field_validator("auth_user")
+    @classmethod
+    def _check_auth_user(cls, value: str) -> str:
+        # RFC 7617: the user-id ends at the first ':'; neither part holds control characters.
+        if ":" in value or any(unicodedata.category(c) == "Cc" for c in value):
+            raise ValueError("bad auth_user")
+        return value
 
     @field_validator("console_log_level", "file_log_level")
     @classmethod
