@@ -12,6 +12,10 @@ import redis
 
 from flyer_cache import aping, aping_error, async_from_url, from_url, ping, ping_error
 
+# Headroom for a machine whose cores are busy with other work: a deadline is still told apart
+# from the failure it guards against (waits of 60 s or more), never held to the millisecond.
+SLACK = 5.0
+
 
 @pytest.fixture
 def frozen(private_redis: Any) -> Iterator[Any]:
@@ -39,23 +43,23 @@ def test_ping_fails_fast_when_stopped_and_recovers(private_redis: Any) -> None:
     private_redis.stop()
     started = time.monotonic()
     assert ping_error(client, timeout=1.0) == "ConnectionError"
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 1.0 + SLACK
     private_redis.start()
     assert ping(client) is True
 
 
 def test_ping_hung_server_fails_within_the_deadline(frozen: Any) -> None:
-    client = from_url(frozen.url)
+    client = from_url(frozen.url + "?socket_timeout=60")  # without the deadline: a 60 s wait
     started = time.monotonic()
     assert ping_error(client, timeout=0.5) == "timeout after 0.5s"
-    assert time.monotonic() - started < 0.5 + 0.3
+    assert time.monotonic() - started < 0.5 + SLACK
 
 
 async def test_aping_hung_server_fails_within_the_deadline(frozen: Any, aclose: None) -> None:
-    client = async_from_url(frozen.url)
+    client = async_from_url(frozen.url + "?socket_timeout=60")  # without the deadline: 60 s
     started = time.monotonic()
     assert await aping_error(client, timeout=0.5) == "timeout after 0.5s"
-    assert time.monotonic() - started < 0.5 + 0.3
+    assert time.monotonic() - started < 0.5 + SLACK
 
 
 async def test_aping_stopped_and_recovers(private_redis: Any, aclose: None) -> None:

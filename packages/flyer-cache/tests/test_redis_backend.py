@@ -55,23 +55,22 @@ def test_server_errors_become_cache_backend_errors(redis_client: redis.Redis, ns
 def test_outage_is_skipped_for_retry_after_then_retried(
     private_redis: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    backend = RedisBackend(from_url(private_redis.url), retry_after=0.5)
+    backend = RedisBackend(from_url(private_redis.url), retry_after=3.0)
     backend.set("k", b"v")
     private_redis.stop()
     caplog.set_level(logging.INFO, logger="flyer.cache")
     with pytest.raises(CacheBackendError) as first:
         backend.get("k")
     assert first.value.detail == "ConnectionError"
-    started = time.monotonic()
-    with pytest.raises(CacheBackendError, match="unavailable"):
+    with pytest.raises(CacheBackendError, match="unavailable") as second:
         backend.get("k")  # fails at once: Redis is not tried
-    assert time.monotonic() - started < 0.1
+    assert "not trying again" in second.value.detail  # no connection was attempted
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert warnings[0].error == "ConnectionError"  # type: ignore[attr-defined]
     assert private_redis.url.split("//")[1] not in warnings[0].getMessage()
     private_redis.start()
-    time.sleep(0.5)
+    time.sleep(3.0)  # the skip window ends
     assert backend.get("k") is None  # a fresh server: reachable again, the key is gone
     assert any("available again" in r.getMessage() for r in caplog.records)
 

@@ -8,6 +8,10 @@ import pytest
 
 from flyer_db import acheck_engine, check_engine
 
+# Headroom for a machine whose cores are busy with other work: a deadline is still told apart
+# from the failure it guards against (the driver's 15 s connect timeout), never held to the ms.
+SLACK = 5.0
+
 
 def test_a_reachable_database_is_ready(server: Any, engines: Callable[..., Any]) -> None:
     result = check_engine(engines(server.url))
@@ -27,7 +31,7 @@ def test_a_refused_connection_fails_within_the_deadline(
     engine = engines(f"{scheme}://root@127.0.0.1:{closed_port}/test")
     started = time.monotonic()
     result = check_engine(engine, timeout=2.0)
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 2.0 + SLACK
     assert result["ok"] is False
     assert result["error"].startswith("OperationalError")
     assert str(closed_port) in result["url"]
@@ -38,12 +42,12 @@ def test_a_server_that_never_answers_fails_at_the_deadline(
     scheme: str, silent_port: int, engines: Callable[..., Any]
 ) -> None:
     engine = engines(
-        f"{scheme}://root@127.0.0.1:{silent_port}/test", connect_args={"connect_timeout": 3}
+        f"{scheme}://root@127.0.0.1:{silent_port}/test", connect_args={"connect_timeout": 15}
     )
     started = time.monotonic()
     result = check_engine(engine, timeout=0.5)
     elapsed = time.monotonic() - started
-    assert 0.45 <= elapsed < 1.5
+    assert 0.45 <= elapsed < 0.5 + SLACK
     assert result == {
         "ok": False,
         "url": f"{scheme}+{engine.url.get_driver_name()}://root@127.0.0.1:{silent_port}/test",

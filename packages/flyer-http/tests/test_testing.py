@@ -18,7 +18,7 @@ def test_no_wait_skips_the_backoff(upstream: Any, make_client: Any) -> None:
     started = time.monotonic()
     with no_wait():
         response = make_client(retry=SLOW).get(url)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 10  # with the waits: 20 s
     # Waits of 10 s and 10 s fit in 25 s; a third would not: the same stop as in real time.
     assert response.status_code == 503
     assert len(upstream.hits("/s")) == 3
@@ -38,7 +38,7 @@ def test_environment_switch(
     url = upstream.script("/s", 503, 503)
     started = time.monotonic()
     assert make_client(retry=SLOW).get(url).status_code == 200
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 10  # with the waits: 20 s
 
 
 def test_waits_come_back_after_the_block(upstream: Any, make_client: Any) -> None:
