@@ -253,3 +253,39 @@ def test_request_id_from_error_responses_is_the_one_sent(url: str, logs: Any) ->
     response = call(url, "GET", "/missing", headers={"X-Request-ID": "abc-123"})
     body = check(response, 404, 404, logs)
     assert body["request_id"] == "abc-123"
+
+
+class _Jobs:
+    """A plugin mounting a management-style route that raises FlyerError, as plugins should."""
+
+    name = "jobs"
+
+    def setup(self, app: Any, settings: Any) -> None:
+        from flyer_status import FlyerError
+
+        @app.get(f"{settings.base_url}/jobs/{{job_id}}")
+        async def show(job_id: str) -> None:
+            raise FlyerError(404, "Not Found", f"no scheduled job with id {job_id!r}")
+
+    async def check(self) -> bool:
+        return False
+
+
+def test_one_renderer_offsets_every_error_once(serve: Any, make_settings: Any, logs: Any) -> None:
+    """413 from the middleware, 503 from readiness, a plugin's error, a 404: one offset each."""
+    from flyer_status import EnvelopeRenderer
+
+    settings = make_settings(status_code_base=10000, max_body_size="1k")
+    app = create_app(None, settings, plugins=[_Jobs()])
+    renderer = app.state.flyer_envelope
+    assert isinstance(renderer, EnvelopeRenderer)
+    assert renderer.code(404) == 10404
+    with serve(app) as base:
+        too_big = call(base, "POST", "/flyer/jobs/x", content=b"x" * 4096)
+        assert too_big.status_code == 413
+        assert too_big.json()["code"] == 10413
+        check(call(base, "GET", "/flyer/ready"), 503, 10503, logs)
+        body = check(call(base, "GET", "/flyer/jobs/nightly"), 404, 10404, logs)
+        assert body["message"] == "Not Found"
+        assert body["detail"] == "no scheduled job with id 'nightly'"
+        check(call(base, "GET", "/flyer/nope"), 404, 10404, logs)

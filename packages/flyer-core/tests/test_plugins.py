@@ -176,7 +176,8 @@ def test_ready_when_every_check_passes(serve: Any, make_settings: Any) -> None:
     body = response.json()
     assert body["code"] == 200
     assert body["request_id"] == response.headers["x-request-id"]
-    assert body["data"]["checks"] == {"cache": {"ok": True}, "db": {"ok": True, "latency_ms": 1}}
+    # Without credentials a caller sees each check's verdict only (test_health_ready.py).
+    assert body["data"]["checks"] == {"cache": {"ok": True}, "db": {"ok": True}}
 
 
 def test_not_ready_names_the_failing_checks(serve: Any, make_settings: Any) -> None:
@@ -196,9 +197,7 @@ def test_not_ready_names_the_failing_checks(serve: Any, make_settings: Any) -> N
     assert body["code"] == 503
     assert body["detail"] == "not ready: db, http, sched, slow"
     checks = body["data"]["checks"]
-    assert checks["cache"] == {"ok": True}
-    assert checks["sched"] == {"ok": False, "error": "OSError"}  # no server paths
-    assert checks["slow"]["error"].startswith("timed out")
+    assert checks == {name: {"ok": name == "cache"} for name in checks}
     assert "/var/run" not in response.text
 
 

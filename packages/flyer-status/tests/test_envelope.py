@@ -5,7 +5,9 @@ import json
 import subprocess
 import sys
 
-from flyer_status import envelope, get_request_id, request_id_var
+import pytest
+
+from flyer_status import EnvelopeRenderer, envelope, get_request_id, request_id_var
 
 
 def test_envelope_shape_and_defaults() -> None:
@@ -52,3 +54,31 @@ def test_codes_errors_and_envelope_need_no_third_party_package() -> None:
     assert result["third_party"] == []
     assert result["phrase"] == "Not Found"
     assert result["env"]["code"] == 604
+
+
+def test_renderer_offsets_every_code_but_200_once() -> None:
+    renderer = EnvelopeRenderer(1000)
+    assert renderer.code(200) == 200
+    assert renderer.code(404) == 1404
+    body = renderer.body(404, detail="item 7", request_id="r-1")
+    assert body == {
+        "code": 1404,
+        "message": "Not Found",  # the phrase of 404, not of 1404
+        "detail": "item 7",
+        "data": None,
+        "request_id": "r-1",
+    }
+    assert renderer.body(200, data=[1])["code"] == 200
+    assert json.loads(renderer.render(503, data={"ü": 1})) == {
+        **renderer.body(503, data={"ü": 1}),
+    }
+    assert "ü".encode() in renderer.render(400, "ü")
+    assert EnvelopeRenderer().body(404)["code"] == 404
+
+
+def test_renderer_refuses_a_bad_base_and_nan() -> None:
+    for bad in (-1, True, "10"):
+        with pytest.raises(ValueError, match="code_base="):
+            EnvelopeRenderer(bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        EnvelopeRenderer().render(200, data=float("nan"))

@@ -30,6 +30,7 @@ from flyer_core._plugins import (
     stop_plugins,
 )
 from flyer_core._settings import DEFAULT_ENV_FILE, Settings, load_settings
+from flyer_status import EnvelopeRenderer
 from flyer_status.schemas import DataResponse, ErrorResponse
 
 Lifespan = Callable[[Any], Any]
@@ -120,17 +121,20 @@ def create_app(
     kwargs.update(fastapi_kwargs)
     kwargs["responses"] = {**ERROR_RESPONSES, **(fastapi_kwargs.get("responses") or {})}
     kwargs["lifespan"] = _lifespan(fastapi_kwargs.get("lifespan"))
+    # The one envelope renderer of this app: flyer_status_code_base is applied there only.
+    renderer = EnvelopeRenderer(settings.status_code_base)
     app = _FlyerFastAPI(**kwargs)
     app.flyer_request_options = {
         "access_log": settings.access_log,
         "exclude": settings.access_log_excluded,
         "trusted_proxies": settings.trusted_proxy_networks,
         "max_body_size": settings.max_body_size,
-        "status_code_base": settings.status_code_base,
+        "renderer": renderer,
     }
     app.state.flyer_settings = settings
     app.state.flyer_auth = auth
-    ErrorHandlers(settings.status_code_base).install(app)
+    app.state.flyer_envelope = renderer
+    ErrorHandlers(renderer).install(app)
 
     # Liveness first in the route table: probes match on the first comparison.
     # Liveness is answered by the request middleware before routing; the routes stay for

@@ -14,10 +14,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from flyer_core._logging import logger
-from flyer_status import FlyerError, envelope, is_known, phrase
+from flyer_status import EnvelopeRenderer, FlyerError, is_known, phrase
 from flyer_status.schemas import ErrorResponse
 
 ERROR_RESPONSES: Dict[Union[int, str], Dict[str, Any]] = {
@@ -39,15 +39,32 @@ def _phrase(status: int) -> str:
     return phrase(status) if is_known(status) else ""
 
 
+def envelope_response(
+    renderer: EnvelopeRenderer,
+    status: int,
+    code: int,
+    message: str = "",
+    detail: str = "",
+    data: Any = None,
+    headers: Optional[Mapping[str, str]] = None,
+) -> Response:
+    """The envelope from the app's renderer as a response with HTTP `status` (bodyless
+    statuses get no body)."""
+    if status in (204, 304) or status < 200:
+        return Response(status_code=status, headers=dict(headers) if headers else None)
+    return Response(
+        renderer.render(code, message, detail, jsonable_encoder(data)),
+        status_code=status,
+        headers=dict(headers) if headers else None,
+        media_type="application/json",
+    )
+
+
 class ErrorHandlers:
-    """The handlers, bound to an app's `flyer_status_code_base`."""
+    """The handlers, rendering through the app's envelope renderer."""
 
-    def __init__(self, status_code_base: int = 0) -> None:
-        self.base = status_code_base
-
-    def code(self, code: int) -> int:
-        """The body code: `code` offset by `flyer_status_code_base` unless it is 200."""
-        return code if code == 200 or not self.base else code + self.base
+    def __init__(self, renderer: Optional[EnvelopeRenderer] = None) -> None:
+        self.renderer = renderer if renderer is not None else EnvelopeRenderer()
 
     def respond(
         self,
@@ -58,10 +75,7 @@ class ErrorHandlers:
         data: Any = None,
         headers: Optional[Mapping[str, str]] = None,
     ) -> Response:
-        if status in (204, 304) or status < 200:
-            return Response(status_code=status, headers=dict(headers) if headers else None)
-        body = envelope(self.code(code), message, detail, jsonable_encoder(data))
-        return JSONResponse(body, status_code=status, headers=dict(headers) if headers else None)
+        return envelope_response(self.renderer, status, code, message, detail, data, headers)
 
     async def http_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

@@ -10,12 +10,16 @@ from __future__ import annotations
 from typing import Any, Dict
 
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from flyer_core._auth import REALM, Utf8Basic
+from flyer_core._handlers import envelope_response
+from flyer_core._logging import logger
 from flyer_core._plugins import check_plugins
-from flyer_status import envelope, request_id_var
+from flyer_status import request_id_var
 
 _ALIVE = b'{"code":200,"message":"OK","detail":"","data":{"status":"alive"},"request_id":"'
 _START = {
@@ -44,20 +48,43 @@ class ReadyData(BaseModel):
     """Readiness of each plugin that has a check."""
 
     checks: Dict[str, Dict[str, Any]] = Field(
-        default_factory=dict, description='Per plugin: {"ok": bool, ...}'
+        default_factory=dict,
+        description='Per plugin: {"ok": bool}, and what the check reported for an '
+        "authenticated caller",
     )
 
 
-async def ready(request: Request) -> JSONResponse:
-    """Readiness: 200 when every plugin check passes, else 503 naming the failing ones."""
+_BASIC = Utf8Basic(auto_error=False, realm=REALM)
+
+
+async def _authenticated(request: Request) -> bool:
+    """Whether the caller passed flyer's Basic auth (False when auth is off)."""
+    auth = getattr(request.app.state, "flyer_auth", None)
+    if auth is None:
+        return False
+    try:
+        await auth(await _BASIC(request))
+    except HTTPException:
+        return False
+    return True
+
+
+async def ready(request: Request) -> Response:
+    """Readiness: 200 when every plugin check passes, else 503 naming the failing ones.
+
+    Only a caller authenticated by flyer's Basic auth sees what each check reported (URLs,
+    hosts, driver errors); everyone else sees `{"ok": bool}` per check. A failing report is
+    logged in full.
+    """
     state = request.app.state
     ok, report = await check_plugins(state.flyer_plugins, state.flyer_settings.ready_timeout)
+    if not ok:
+        logger.warning("not ready", checks=report)
+    if not await _authenticated(request):
+        report = {name: {"ok": bool(result.get("ok"))} for name, result in report.items()}
     data = {"checks": report}
+    renderer = state.flyer_envelope
     if ok:
-        return JSONResponse(envelope(200, "OK", "", data))
+        return envelope_response(renderer, 200, 200, "OK", "", data)
     failing = sorted(name for name, result in report.items() if not result["ok"])
-    base = state.flyer_settings.status_code_base
-    return JSONResponse(
-        envelope(503 + base, "Service Unavailable", "not ready: " + ", ".join(failing), data),
-        status_code=503,
-    )
+    return envelope_response(renderer, 503, 503, "", "not ready: " + ", ".join(failing), data)

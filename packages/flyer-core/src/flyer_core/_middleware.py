@@ -9,7 +9,6 @@ envelope, by `Content-Length` and while the body streams) and writes one access 
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import os
 import re
@@ -23,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flyer_core._logging import access_logger, log_access
 from flyer_core._settings import Network
-from flyer_status import envelope, request_id_var
+from flyer_status import EnvelopeRenderer, request_id_var
 
 _VALID_ID = re.compile(rb"^[A-Za-z0-9._~:+/=-]{1,128}$")
 _INFO = logging.INFO
@@ -92,7 +91,7 @@ class RequestMiddleware:
         exclude: FrozenSet[str] = frozenset(),
         trusted_proxies: Tuple[Network, ...] = (),
         max_body_size: int = 0,
-        status_code_base: int = 0,
+        renderer: Optional[EnvelopeRenderer] = None,
         liveness: Optional[ASGIApp] = None,
         liveness_paths: FrozenSet[str] = frozenset(),
         error_handler: Optional[Callable[[Request, Exception], Awaitable[Response]]] = None,
@@ -105,7 +104,7 @@ class RequestMiddleware:
         self.exclude = exclude
         self.trusted_proxies = trusted_proxies
         self.max_body_size = max_body_size
-        self.status_code_base = status_code_base
+        self.renderer = renderer if renderer is not None else EnvelopeRenderer()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -182,10 +181,9 @@ class RequestMiddleware:
             request_id_var.reset(token)
 
     async def _reject(self, send: Send, limit: int, request_id: str) -> None:
-        code = 413 + self.status_code_base
-        body = envelope(code, "Content Too Large", f"the request body is larger than {limit} bytes")
-        body["request_id"] = request_id
-        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        payload = self.renderer.render(
+            413, "", f"the request body is larger than {limit} bytes", None, request_id
+        )
         await send(
             {
                 "type": "http.response.start",

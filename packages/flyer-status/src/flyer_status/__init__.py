@@ -8,7 +8,7 @@ from flyer_status import status
 from flyer_status.__about__ import __version__
 from flyer_status._codes import code_name, describe, http_status_for, is_known, phrase
 from flyer_status._context import get_request_id, request_id_var
-from flyer_status._envelope import envelope
+from flyer_status._envelope import EnvelopeRenderer, envelope
 from flyer_status._errors import (
     FlyerError,
     ThirdPartyDataError,
@@ -21,6 +21,7 @@ from flyer_status._errors import (
 )
 
 __all__ = [
+    "EnvelopeRenderer",
     "FlyerError",
     "ThirdPartyDataError",
     "ThirdPartyError",

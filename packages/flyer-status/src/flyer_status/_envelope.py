@@ -1,7 +1,8 @@
-"""The response envelope as a plain dict: no third-party package needed."""
+"""The response envelope as a plain dict or JSON bytes: no third-party package needed."""
 
 from __future__ import annotations
 
+import json
 from typing import Any, Dict
 
 from flyer_status._codes import is_known, phrase
@@ -28,3 +29,43 @@ def envelope(
         "data": data,
         "request_id": request_id or get_request_id() or "",
     }
+
+
+class EnvelopeRenderer:
+    """The one place an app's envelope is built: the body code is offset by `code_base`
+    (`flyer_status_code_base`) exactly once, here, and never for 200.
+
+    flyer-core keeps one per app (`app.state.flyer_envelope`) and answers every error, 413,
+    431, 503 and readiness report through it; a plugin's routes raise `FlyerError` (core
+    renders it) or call the app's renderer.
+    """
+
+    __slots__ = ("code_base",)
+
+    def __init__(self, code_base: int = 0) -> None:
+        if isinstance(code_base, bool) or not isinstance(code_base, int) or code_base < 0:
+            raise ValueError(f"code_base={code_base!r}: expected an integer >= 0")
+        self.code_base = code_base
+
+    def code(self, code: int) -> int:
+        """The body code for `code`: offset by `code_base` unless it is 200."""
+        return code if code == 200 or not self.code_base else code + self.code_base
+
+    def body(
+        self, code: int, message: str = "", detail: str = "", data: Any = None, request_id: str = ""
+    ) -> Dict[str, Any]:
+        """The envelope dict; an empty `message` is the phrase of `code` (before the offset)."""
+        if not message and is_known(code):
+            message = phrase(code)
+        return envelope(self.code(code), message, detail, data, request_id)
+
+    def render(
+        self, code: int, message: str = "", detail: str = "", data: Any = None, request_id: str = ""
+    ) -> bytes:
+        """The envelope as compact UTF-8 JSON (`data` must be JSON-able; NaN is refused)."""
+        return json.dumps(
+            self.body(code, message, detail, data, request_id),
+            ensure_ascii=False,
+            allow_nan=False,
+            separators=(",", ":"),
+        ).encode("utf-8")
