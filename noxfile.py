@@ -197,23 +197,33 @@ def _test_extras(package: str) -> list[str]:
     return list(_pyproject(package).get("tool", {}).get("flyer", {}).get("test-extras", []))
 
 
-def _pytest(session: nox.Session, *paths: str) -> None:
-    """Run pytest on `paths`, or only on the test paths given after `--` when there are any."""
+def _pytest(session: nox.Session, *paths: str, skip_slow: bool = False) -> None:
+    """Run pytest on `paths`, or only on the test paths given after `--` when there are any.
+
+    `skip_slow` leaves out the tests marked `slow` (multi-process, fault and soak tests),
+    unless the command line picks tests itself with `-m`.
+    """
     given = [
         arg
         for arg in session.posargs
         if not arg.startswith("-") and Path(arg.split("::")[0]).exists()
     ]
     targets = [] if given else list(paths)
-    session.run("pytest", *targets, *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
+    marks = ["-m", "not slow"] if skip_slow and "-m" not in session.posargs else []
+    session.run("pytest", *targets, *marks, *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
 
 
 @nox.session(python=PYTHONS)
 @nox.parametrize("package", PACKAGES)
 def tests(session: nox.Session, package: str) -> None:
-    """A package's tests on one Python, against its extras and its siblings from this tree."""
+    """A package's tests on one Python, against its extras and its siblings from this tree.
+
+    The slow multi-process and fault tests run on the oldest and the newest Python, where they
+    tell most; the Pythons between run everything else.
+    """
     _install_local(session, package, _test_extras(package))
-    _pytest(session, f"packages/flyer-{package}/tests")
+    middle = session.python not in (PYTHONS[0], NEWEST)
+    _pytest(session, f"packages/flyer-{package}/tests", skip_slow=middle)
 
 
 @nox.session(python=NEWEST)
