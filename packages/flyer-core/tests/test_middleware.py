@@ -256,3 +256,58 @@ def test_unhandled_error_with_debug_on_keeps_the_request_id(
     assert response.headers["x-request-id"] == "dbg-1"
     (line,) = logs.wait(logger="flyer.access", request_id="dbg-1")
     assert line["status"] == 500
+
+
+def _scheme_router() -> APIRouter:
+    r = APIRouter()
+
+    @r.get("/shop/")
+    async def shop(request: Request) -> Dict[str, Any]:
+        return {"data": {"scheme": request.url.scheme, "self": str(request.url_for("shop"))}}
+
+    return r
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8443", None])
+def test_a_trailing_slash_redirect_is_never_built_from_the_host_header(
+    serve: Any, make_settings: Any, host: Any
+) -> None:
+    app = create_app(None, make_settings(), plugins=[])
+    app.include_router(_scheme_router(), prefix="/flyer")
+    with serve(app) as url:
+        headers = {"Host": host} if host else {}
+        docs = httpx.get(url + "/flyer/docs/", headers=headers)
+        shop = httpx.get(url + "/flyer/shop?x=1", headers=headers)
+        sneaky = httpx.get(url + "//evil.example/", headers=headers)
+    assert docs.status_code in (301, 302, 307, 308), docs.text
+    assert docs.headers["location"] == "/flyer/docs"
+    assert shop.headers["location"] == "/flyer/shop/?x=1"
+    for response in (docs, shop, sneaky):
+        location = response.headers.get("location", "")
+        assert "evil.example" not in location or location.startswith("/evil"), location
+        assert "127.0.0.1" not in location
+        assert not location.startswith("//")
+
+
+def test_x_forwarded_proto_from_a_trusted_proxy_keeps_https(
+    serve: Any, make_settings: Any
+) -> None:
+    app = create_app(None, make_settings(trusted_proxies="127.0.0.1"), plugins=[])
+    app.include_router(_scheme_router(), prefix="/flyer")
+    with serve(app) as url:
+        proxied = {"X-Forwarded-Proto": "https", "Host": "api.example"}
+        served = httpx.get(url + "/flyer/shop/", headers=proxied)
+        redirect = httpx.get(url + "/flyer/shop", headers=proxied)
+    assert served.json()["data"] == {"scheme": "https", "self": "https://api.example/flyer/shop/"}
+    assert redirect.headers["location"] == "/flyer/shop/"  # relative: the browser keeps https
+
+
+def test_x_forwarded_proto_from_an_untrusted_peer_is_ignored(
+    serve: Any, make_settings: Any
+) -> None:
+    for trusted in ("", "10.0.0.1"):
+        app = create_app(None, make_settings(trusted_proxies=trusted), plugins=[])
+        app.include_router(_scheme_router(), prefix="/flyer")
+        with serve(app) as url:
+            served = httpx.get(url + "/flyer/shop/", headers={"X-Forwarded-Proto": "https"})
+        assert served.json()["data"]["scheme"] == "http"

@@ -13,7 +13,8 @@ import logging
 import os
 import re
 from time import perf_counter
-from typing import Awaitable, Callable, FrozenSet, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, FrozenSet, Iterable, List, Optional, Set, Tuple
+from urllib.parse import urlsplit, urlunsplit
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -116,20 +117,17 @@ class RequestMiddleware:
         start = perf_counter()
         incoming: Optional[bytes] = None
         length: Optional[bytes] = None
-        forwarded: Optional[List[bytes]] = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 incoming = value
             elif name == b"content-length":
                 length = value
-            elif name == b"x-forwarded-for":
-                forwarded = [value] if forwarded is None else [*forwarded, value]
         if incoming is not None and _VALID_ID.match(incoming):
             request_id, raw_id = incoming.decode("ascii"), incoming
         else:
             request_id, raw_id = _new_request_id()
-        if self.trusted_proxies and forwarded:
-            self._resolve_client(scope, forwarded)
+        if self.trusted_proxies:
+            self._from_proxy(scope)
 
         # Every log line of this request gets the id from this variable (see _logging).
         token = request_id_var.set(request_id)
@@ -142,8 +140,11 @@ class RequestMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message = dict(message)
+                headers = message.get("headers", ())
+                if 300 <= status < 400:
+                    headers = _relative_locations(scope, headers)
                 message["headers"] = [
-                    *message.get("headers", ()),
+                    *headers,
                     id_header,
                     (b"x-process-time", b"%.6f" % (perf_counter() - start)),
                 ]
@@ -197,10 +198,28 @@ class RequestMiddleware:
         )
         await send({"type": "http.response.body", "body": payload})
 
-    def _resolve_client(self, scope: Scope, forwarded: List[bytes]) -> None:
+    def _from_proxy(self, scope: Scope) -> None:
+        """`X-Forwarded-For` and `X-Forwarded-Proto`, believed only from a trusted peer (as
+        uvicorn's proxy headers, with flyer_trusted_proxies as the trusted list)."""
         client = scope.get("client")
-        if not client or not forwarded or not self._trusted(client[0]):
+        if not client or not self._trusted(client[0]):
             return
+        forwarded: List[bytes] = []
+        proto: Optional[bytes] = None
+        for name, value in scope["headers"]:
+            if name == b"x-forwarded-for":
+                forwarded.append(value)
+            elif name == b"x-forwarded-proto":
+                proto = value
+        if proto is not None:
+            scheme = proto.decode("latin-1").split(",")[-1].strip().lower()
+            if scheme in ("http", "https"):
+                scope["scheme"] = scheme
+        if forwarded:
+            self._resolve_client(scope, forwarded)
+
+    def _resolve_client(self, scope: Scope, forwarded: List[bytes]) -> None:
+        client = scope["client"]
         hops = [h.strip() for v in forwarded for h in v.decode("latin-1").split(",")]
         for hop in reversed(hops):
             if not hop:
@@ -250,6 +269,35 @@ class RequestMiddleware:
             await self.app(scope, receive, send)
         finally:
             request_id_var.reset(token)
+
+
+def _relative_locations(scope: Scope, headers: Iterable[Tuple[bytes, bytes]]) -> List[Any]:
+    """The headers of a redirect with every `Location` that points back at this server made
+    relative: a redirect is never built from the request's `Host` (which the client chose)
+    nor carries the server's address or a scheme a TLS proxy in front does not use."""
+    own = set()
+    for name, value in scope["headers"]:
+        if name == b"host":
+            own.add(value.decode("latin-1").strip().lower())
+    server = scope.get("server")
+    if server:
+        own.add(f"{server[0]}:{server[1]}".lower() if server[1] is not None else str(server[0]))
+        own.add(str(server[0]).lower())
+    out: List[Any] = []
+    for name, value in headers:
+        if name.lower() == b"location":
+            value = _relative(value, own)
+        out.append((name, value))
+    return out
+
+
+def _relative(location: bytes, own: Set[str]) -> bytes:
+    parts = urlsplit(location.decode("latin-1"))
+    if not parts.netloc or parts.netloc.lower() not in own:
+        return location
+    # "//host" or "/\host" would leave the site: one leading slash only.
+    path = "/" + parts.path.lstrip("/\\")
+    return urlunsplit(("", "", path, parts.query, parts.fragment)).encode("latin-1")
 
 
 def _too_long(length: bytes, limit: int) -> bool:
