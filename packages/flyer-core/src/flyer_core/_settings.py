@@ -74,6 +74,9 @@ _EXPECTED: Dict[str, str] = {
     "status_code_base": "an integer >= 0",
     "max_body_size": "a size in bytes >= 0 (e.g. 1048576, 512k, 10m; 0 = no limit)",
     "ready_timeout": "a number of seconds > 0",
+    "max_header_size": "a size in bytes >= 1024 (e.g. 65536, 64k)",
+    "header_timeout": "a number of seconds > 0",
+    "body_timeout": "a number of seconds > 0",
     "auth_user": "a user name without ':' or control characters (HTTP Basic, RFC 7617)",
 }
 _BOOL = "a boolean (1/0, true/false, yes/no, on/off)"
@@ -236,8 +239,24 @@ class Settings(BaseSettings):
     cors_allow_credentials: bool = Field(False, description="CORS: allow credentials")
     cors_allow_methods: str = Field("*", description="CORS: allowed methods, comma-separated")
     cors_allow_headers: str = Field("*", description="CORS: allowed headers, comma-separated")
-    max_body_size: int = Field(0, ge=0, description="Largest request body in bytes (0: no limit)")
+    max_body_size: int = Field(
+        10 * 1024 * 1024, ge=0, description="Largest request body in bytes (0: no limit)"
+    )
     ready_timeout: float = Field(5.0, gt=0, description="Deadline of the readiness checks")
+
+    # The served edge (flyer's runners): limits a hostile client meets before any app code.
+    max_header_size: int = Field(
+        64 * 1024, ge=1024, description="Largest request line + headers in bytes (431 beyond)"
+    )
+    header_timeout: float = Field(
+        10.0, gt=0, description="Seconds for a request's headers to arrive (408, then closed)"
+    )
+    body_timeout: float = Field(
+        60.0, gt=0, description="Seconds for a request's body to arrive once its headers have"
+    )
+    management_open_without_auth: bool = Field(
+        False, description="Serve plugins' management routes (/tasks) with auth off (unsafe)"
+    )
 
     environ: Dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
 
@@ -303,7 +322,7 @@ class Settings(BaseSettings):
             raise ValueError("bad format")
         return value
 
-    @field_validator("log_file_max_bytes", "max_body_size", mode="before")
+    @field_validator("log_file_max_bytes", "max_body_size", "max_header_size", mode="before")
     @classmethod
     def _check_size(cls, value: Any) -> Any:
         return _parse_size(value)
