@@ -178,6 +178,92 @@ class Fleet:
             proc.kill()
 
 
+class PrivateRedis:
+    """A private redis-server (no persistence) a test may freeze, thaw, kill and restart."""
+
+    def __init__(self, directory: Path) -> None:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.directory = directory
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: Optional[subprocess.Popen[bytes]] = None
+
+    def start(self) -> None:
+        import shutil
+        import socket
+
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError(
+                        f"private redis-server on {self.port} did not start"
+                    ) from None
+                time.sleep(0.02)
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections are accepted by the kernel, nothing is answered."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.kill()
+            self.process.wait(10)
+        self.process = None
+
+
+@pytest.fixture(scope="session")
+def private_redises(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], Any]]:
+    """`private_redises()` starts another private redis-server; all are killed at the end."""
+    import shutil
+
+    if not (shutil.which("redis-server") or Path("/usr/bin/redis-server").exists()):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("redis-server binary not found")
+        pytest.skip("redis-server binary not found")
+    made: List[PrivateRedis] = []
+
+    def make() -> PrivateRedis:
+        server = PrivateRedis(tmp_path_factory.mktemp("redis"))
+        server.start()
+        made.append(server)
+        return server
+
+    yield make
+    for server in made:
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def fleets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Fleet]]:
     """`fleets(name)` makes a `Fleet`; every worker still running at the end is killed."""

@@ -10,8 +10,10 @@ lock's two keys live in one Redis Cluster slot:
 
 from __future__ import annotations
 
+import threading
+import time
 import urllib.parse
-from typing import TYPE_CHECKING, Any, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 from flyer_sched._store import Claim, LockStatus, LockStore, LockStoreError, tick_time
 
@@ -21,42 +23,63 @@ if TYPE_CHECKING:
     from flyer_sched._settings import SchedSettings
 
 # A retried claim (reply lost, command re-sent) must not lock its own sender out, so a run
-# lock that already carries the caller's token counts as acquired.
+# lock that already carries the caller's token counts as acquired. A claim that reaches Redis
+# after its deadline (Redis's own clock, microseconds) changes nothing and answers "late": its
+# sender has given up on it by then. A leader's claim (`grace` > 0) on a lock whose state is
+# gone (a restart without persistence) waits `grace` ms, so the leader that held the lost lease
+# finds it gone at its next renewal before anyone else starts. Every reply ends with Redis's
+# clock, from which the client keeps its estimate of that clock.
 _CLAIM = """
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local state, run = KEYS[1], KEYS[2]
 local tick, token, holder, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local deadline, floor, grace = ARGV[5], ARGV[6], tonumber(ARGV[7])
+local t = redis.call('TIME')
+local now = t[1] .. string.rep('0', 6 - string.len(t[2])) .. t[2]
+local clock = tonumber(now)
 if redis.call('HGET', run, 'token') == token then
-  return {1, 'acquired', redis.call('HGET', state, 'fence'), holder, 0}
+  return {1, 'acquired', redis.call('HGET', state, 'fence'), holder, 0, now}
+end
+if deadline ~= '' and clock > tonumber(deadline) then
+  return {0, 'late', false, '', 0, now}
 end
 if redis.call('HGET', state, 'paused') == '1' then
-  return {0, 'paused', false, '', 0}
+  return {0, 'paused', false, '', 0, now}
 end
 if tick ~= '' then
   local last = redis.call('HGET', state, 'tick')
   if last and tonumber(last) >= tonumber(tick) then
-    return {0, 'done', false, redis.call('HGET', state, 'holder') or '', 0}
+    return {0, 'done', false, redis.call('HGET', state, 'holder') or '', 0, now}
   end
 end
 if redis.call('EXISTS', run) == 1 then
-  return {0, 'busy', false, redis.call('HGET', run, 'holder') or '', redis.call('PTTL', run)}
+  return {0, 'busy', false, redis.call('HGET', run, 'holder') or '', redis.call('PTTL', run), now}
 end
-local t = redis.call('TIME')
-local now = t[1] .. string.rep('0', 6 - string.len(t[2])) .. t[2]
+if grace > 0 then
+  if redis.call('EXISTS', state) == 0 then
+    redis.call('HSET', state, 'born', now)
+  end
+  local born = redis.call('HGET', state, 'born')
+  if born then
+    local left = math.floor((tonumber(born) + grace * 1000 - clock) / 1000)
+    if left > 0 then
+      return {0, 'starting', false, '', left, now}
+    end
+  end
+end
 redis.call('HSET', run, 'token', token, 'holder', holder, 'tick', tick, 'since', now)
 redis.call('PEXPIRE', run, ttl)
 if tick ~= '' then
   redis.call('HSET', state, 'tick', tick)
 end
 redis.call('HSET', state, 'holder', holder)
-local fence = redis.call('HGET', state, 'fence')
-if (not fence) or tonumber(fence) < tonumber(now) then
-  redis.call('HSET', state, 'fence', now)
-  fence = now
-else
-  fence = redis.call('HINCRBY', state, 'fence', 1)
-end
-return {1, 'acquired', fence, holder, 0}
+local fence = clock
+local last = tonumber(redis.call('HGET', state, 'fence') or '0')
+if last >= fence then fence = last + 1 end
+if floor ~= '' and tonumber(floor) >= fence then fence = tonumber(floor) + 1 end
+fence = string.format('%.0f', fence)
+redis.call('HSET', state, 'fence', fence)
+return {1, 'acquired', fence, holder, 0, now}
 """
 
 _RENEW = """
@@ -136,6 +159,12 @@ class RedisLockStore(LockStore):
         self._url = url
         self.prefix = prefix
         self._scripts: Optional[List[Any]] = None
+        self._mutex = threading.Lock()
+        # Redis's clock minus ours (monotonic), in microseconds, and the round trip it came from.
+        self._offset: Optional[Tuple[float, float, float]] = None
+        # Claims and releases whose reply never came: (name, token) -> when to forget them.
+        self._abandoned: Dict[Tuple[str, str], float] = {}
+        self._fences: Dict[str, int] = {}
 
     def __repr__(self) -> str:
         where = "client" if self._url is None else "url"
@@ -171,16 +200,112 @@ class RedisLockStore(LockStore):
         except RedisError as exc:
             raise LockStoreError(f"redis lock store: {exc}") from exc
 
+    @property
+    def claim_timeout(self) -> Optional[float]:
+        """Seconds after sending a claim past which Redis refuses it ("late"): half the client's
+        socket timeout, so a claim the client has given up on can never take the lock. None
+        when the client waits forever."""
+        pool = getattr(self.client, "connection_pool", None)
+        timeout = getattr(pool, "connection_kwargs", {}).get("socket_timeout")
+        return float(timeout) / 2 if timeout else None
+
+    def _observe(self, redis_us: int, sent: float, received: float) -> None:
+        """Refine the estimate of Redis's clock from a reply that took `received - sent`."""
+        rtt = received - sent
+        offset = redis_us - (sent + received) / 2 * 1e6
+        with self._mutex:
+            best = self._offset
+            if best is None or rtt <= max(best[1], 0.05) or received - best[2] > 60:
+                self._offset = (offset, rtt, received)
+
+    def _redis_clock(self) -> float:
+        """Redis's clock now, in microseconds, as estimated from earlier replies."""
+        if self._offset is None:
+            from redis.exceptions import RedisError
+
+            sent = time.monotonic()
+            try:
+                seconds, micros = self.client.time()
+            except RedisError as exc:
+                raise LockStoreError(f"redis lock store: {exc}") from exc
+            self._observe(int(seconds) * 1_000_000 + int(micros), sent, time.monotonic())
+        assert self._offset is not None
+        return time.monotonic() * 1e6 + self._offset[0]
+
+    def _abandon(self, name: str, token: str, ttl: float) -> None:
+        """Remember a token whose claim may have reached Redis without its reply reaching us."""
+        timeout = self.claim_timeout
+        keep = ttl + timeout if timeout is not None else 24 * 3600.0
+        with self._mutex:
+            if len(self._abandoned) >= 1000:
+                self._abandoned.pop(next(iter(self._abandoned)))
+            self._abandoned[(name, token)] = time.monotonic() + keep
+
+    def _release_abandoned(self) -> int:
+        """Release every abandoned token in one round trip; the number of locks freed."""
+        from redis.exceptions import RedisError
+
+        now = time.monotonic()
+        with self._mutex:
+            for key in [k for k, until in self._abandoned.items() if until < now]:
+                del self._abandoned[key]
+            pending = list(self._abandoned)
+        if not pending:
+            return 0
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            for name, token in pending:
+                self._script(2)(keys=self._keys(name)[1:], args=[token], client=pipe)
+            freed = sum(int(r) for r in pipe.execute())
+        except RedisError:
+            return 0
+        with self._mutex:
+            for key in pending:
+                self._abandoned.pop(key, None)
+        return freed
+
     def claim(self, name: str, tick: Optional[int], token: str, holder: str, ttl: float) -> Claim:
+        return self._claim(name, tick, token, holder, ttl, 0.0)
+
+    def claim_lease(self, name: str, token: str, holder: str, ttl: float, grace: float) -> Claim:
+        return self._claim(name, None, token, holder, ttl, grace)
+
+    def _claim(
+        self, name: str, tick: Optional[int], token: str, holder: str, ttl: float, grace: float
+    ) -> Claim:
         ttl_ms = max(1, int(ttl * 1000))
         tick_arg = "" if tick is None else str(tick)
-        reply = self._call(0, self._keys(name), [tick_arg, token, holder, ttl_ms])
-        acquired, reason, fence, who, left = reply
+        floor = self._fences.get(name)
+        timeout = self.claim_timeout
+        for attempt in range(2):
+            deadline = "" if timeout is None else str(int(self._redis_clock() + timeout * 1e6))
+            args = [tick_arg, token, holder, ttl_ms, deadline, floor or "", int(grace * 1000)]
+            sent = time.monotonic()
+            try:
+                reply = self._call(0, self._keys(name), args)
+            except LockStoreError:
+                self._abandon(name, token, ttl)
+                raise
+            received = time.monotonic()
+            acquired, reason, fence, who, left, clock = reply
+            self._observe(int(clock), sent, received)
+            reason_text = _text(reason) or ""
+            if reason_text == "late" and timeout is not None and received - sent < timeout:
+                continue  # answered in time yet "late": our estimate of its clock was off
+            if reason_text == "busy" and self._release_abandoned() and attempt == 0:
+                continue  # the lock in the way was one of our own abandoned claims
+            break
+        if self._abandoned:
+            self._release_abandoned()
         fence_text = _text(fence)
+        fencing_token = int(fence_text) if fence_text else None
+        if fencing_token is not None:
+            with self._mutex:
+                self._fences[name] = max(fencing_token, self._fences.get(name, 0))
         return Claim(
             acquired=bool(int(acquired)),
-            reason=_text(reason) or "",
-            fencing_token=int(fence_text) if fence_text else None,
+            reason=reason_text,
+            fencing_token=fencing_token,
             holder=_text(who) or None,
             expires_in=int(left) / 1000 if int(left) > 0 else None,
         )
@@ -190,7 +315,11 @@ class RedisLockStore(LockStore):
         return bool(int(self._call(1, self._keys(name)[1:], [token, ttl_ms])))
 
     def release(self, name: str, token: str) -> bool:
-        return bool(int(self._call(2, self._keys(name)[1:], [token])))
+        try:
+            return bool(int(self._call(2, self._keys(name)[1:], [token])))
+        except LockStoreError:
+            self._abandon(name, token, 24 * 3600.0)  # released once Redis answers again
+            raise
 
     def status(self, name: str) -> LockStatus:
         from redis.exceptions import RedisError

@@ -30,7 +30,9 @@ class Claim:
     """What `LockStore.claim` decided.
 
     `reason` is `"acquired"`, `"done"` (the tick was already claimed), `"busy"` (another
-    holder's run lock is alive) or `"paused"` (paused fleet-wide). `holder` names the current
+    holder's run lock is alive), `"paused"` (paused fleet-wide), `"late"` (the claim reached
+    the store after its sender had given up on it) or `"starting"` (a lease store that lost its
+    data waits before handing out the lease again). `holder` names the current
     holder when busy, the last holder when done; `expires_in` is the seconds left on a busy
     holder's lock.
     """
@@ -62,6 +64,12 @@ class LockStore(ABC):
     @abstractmethod
     def claim(self, name: str, tick: Optional[int], token: str, holder: str, ttl: float) -> Claim:
         """Atomically claim `name` for `tick` (microseconds since the epoch, None: no tick)."""
+
+    def claim_lease(self, name: str, token: str, holder: str, ttl: float, grace: float) -> Claim:
+        """Claim a leader's lease (no tick). A store that can lose its state (Redis without
+        persistence) makes the first claim after the loss wait `grace` seconds, so the leader
+        that held the lost lease notices at its next renewal before another one starts."""
+        return self.claim(name, None, token, holder, ttl)
 
     @abstractmethod
     def renew(self, name: str, token: str, ttl: float) -> bool:
