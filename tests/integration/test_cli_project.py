@@ -126,6 +126,8 @@ def test_flyer_serve_with_two_workers(
         flyer_access_log="0",
         flyer_graceful_timeout="10",
         flyer_sched_lock_dir=str(tmp_path / "locks"),
+        # /tasks is refused with auth off unless opened; this test reads it without auth.
+        flyer_management_open_without_auth="1",
     )
     prefix = f"test-cli-{secrets.token_hex(6)}"
     if backend == "redis":

@@ -70,16 +70,19 @@ def test_every_installed_plugin_is_loaded_in_order(redis_url: str) -> None:
 
 
 def test_ready_with_real_redis_and_sqlite(redis_url: str, capsys: Any) -> None:
-    app = create_app(None, settings(redis_url=redis_url))
+    app = create_app(
+        None, settings(redis_url=redis_url, auth_enable="1", auth_user="ops", auth_pass="pw")
+    )
     with serve(app) as url:
-        response = httpx.get(url + "/flyer/ready", timeout=10)
+        # Only an authenticated caller sees what each check reported (the backend here).
+        response = httpx.get(url + "/flyer/ready", auth=("ops", "pw"), timeout=10)
         assert response.status_code == 200, response.text
         checks = response.json()["data"]["checks"]
         assert checks["cache"]["ok"] is True
         assert checks["cache"]["backend"] == "redis"
         assert all(result["ok"] for result in checks.values())
         # The scheduler plugin mounted its management routes under the base URL.
-        assert httpx.get(url + "/flyer/tasks").status_code == 200
+        assert httpx.get(url + "/flyer/tasks", auth=("ops", "pw")).status_code == 200
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
     started = [line for line in lines if line["event"] == "app started"]
     assert started
@@ -109,6 +112,16 @@ def test_management_routes_use_flyer_basic_auth(redis_url: str) -> None:
         assert denied.json()["code"] == 401
         assert httpx.get(url + "/flyer/tasks", auth=("ops", "pw")).status_code == 200
         assert httpx.get(url + "/flyer/ready").status_code == 200  # probes stay open
+
+
+def test_management_routes_are_refused_with_auth_off(redis_url: str) -> None:
+    with serve(create_app(None, settings(redis_url=redis_url))) as url:
+        for method, path in [("GET", ""), ("POST", "/x/pause"), ("POST", "/x/run")]:
+            refused = httpx.request(method, url + "/flyer/tasks" + path)
+            assert refused.status_code == 403, refused.text
+            assert refused.json()["code"] == 403
+        refused = httpx.delete(url + "/flyer/tasks/x")
+        assert refused.status_code == 403
 
 
 def test_settings_report_includes_every_plugin_and_masks_secrets() -> None:

@@ -275,7 +275,9 @@ def test_one_renderer_offsets_every_error_once(serve: Any, make_settings: Any, l
     """413 from the middleware, 503 from readiness, a plugin's error, a 404: one offset each."""
     from flyer_status import EnvelopeRenderer
 
-    settings = make_settings(status_code_base=10000, max_body_size="1k")
+    settings = make_settings(
+        status_code_base=10000, max_body_size="1k", management_open_without_auth=1
+    )
     app = create_app(None, settings, plugins=[_Jobs()])
     renderer = app.state.flyer_envelope
     assert isinstance(renderer, EnvelopeRenderer)

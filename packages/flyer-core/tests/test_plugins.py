@@ -57,7 +57,8 @@ def test_order_setup_startup_and_reverse_shutdown(serve: Any, make_settings: Any
         Recorder("http", journal, order=30),
         Recorder("db", journal, order=20),
     ]
-    app = create_app(None, make_settings(), plugins=plugins)
+    # Plugin routes are management routes: refused with auth off unless opened (test_management).
+    app = create_app(None, make_settings(management_open_without_auth=1), plugins=plugins)
     assert [p.name for p in app.state.flyer_plugins] == ["cache", "db", "http", "sched"]
     assert journal == ["setup cache", "setup db", "setup http", "setup sched"]
     journal.clear()

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from typing import (
+    Any,
+    AsyncIterator,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Union,
+)
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.errors import ServerErrorMiddleware
@@ -13,7 +25,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
-from flyer_core._auth import auth_dependencies, basic_auth
+from flyer_core._auth import AuthDependency, auth_dependencies, basic_auth
 from flyer_core._discovery import discover_apps
 from flyer_core._docs import asset, docs_pages, html_endpoint, redirect_to
 from flyer_core._handlers import AUTH_RESPONSES, ERROR_RESPONSES, ErrorHandlers
@@ -30,7 +42,7 @@ from flyer_core._plugins import (
     stop_plugins,
 )
 from flyer_core._settings import DEFAULT_ENV_FILE, Settings, load_settings
-from flyer_status import EnvelopeRenderer
+from flyer_status import EnvelopeRenderer, FlyerError
 from flyer_status.schemas import DataResponse, ErrorResponse
 
 Lifespan = Callable[[Any], Any]
@@ -177,7 +189,9 @@ def create_app(
 
     loaded = discover_plugins() if plugins is None else given_plugins(plugins)
     app.state.flyer_plugins = loaded
-    setup_plugins(loaded, app, settings)
+    guard_responses = AUTH_RESPONSES if auth is not None else MANAGEMENT_RESPONSES
+    with _guarded_routes(app, management_guard(settings, auth), guard_responses):
+        setup_plugins(loaded, app, settings)
 
     if apps is not None:
         for found in discover_apps(apps):
@@ -190,6 +204,63 @@ def create_app(
             )
             logger.debug("app mounted", app=found.name, prefix=base, auth=protected)
     return app
+
+
+MANAGEMENT_RESPONSES: Dict[Union[int, str], Dict[str, Any]] = {
+    403: {"model": ErrorResponse, "description": "Management routes are refused with auth off"},
+}
+MANAGEMENT_REFUSED = (
+    "management routes need auth: set flyer_auth_enable=1 with flyer_auth_user and "
+    "flyer_auth_pass, or flyer_management_open_without_auth=1 to serve them to anyone"
+)
+
+
+def management_guard(settings: Settings, auth: Optional[AuthDependency]) -> Optional[Any]:
+    """The dependency every route a plugin mounts gets: flyer's Basic auth when it is on;
+    with auth off, a refusal (403), unless `flyer_management_open_without_auth` is set."""
+    if auth is not None:
+        return auth
+    if settings.management_open_without_auth:
+        return None
+
+    async def management_refused() -> None:
+        raise FlyerError(403, "Forbidden", MANAGEMENT_REFUSED)
+
+    return management_refused
+
+
+@contextmanager
+def _guarded_routes(
+    app: FastAPI, guard: Optional[Any], responses: Mapping[Union[int, str], Any]
+) -> Iterator[None]:
+    """While plugins set up, every API route they add (`include_router`, `add_api_route`,
+    `@app.get` ...) gets `guard` as a dependency: plugins mount management routes, and core,
+    not each plugin, decides who may call them."""
+    if guard is None:
+        yield
+        return
+    router = app.router
+    include_router, add_api_route = router.include_router, router.add_api_route
+    guarded = [Depends(guard)]
+
+    def guard_kwargs(kwargs: Dict[str, Any]) -> Dict[str, Any]:
+        kwargs["dependencies"] = [*guarded, *(kwargs.get("dependencies") or ())]
+        kwargs["responses"] = {**responses, **(kwargs.get("responses") or {})}
+        return kwargs
+
+    def guarded_include(*args: Any, **kwargs: Any) -> Any:
+        return include_router(*args, **guard_kwargs(kwargs))
+
+    def guarded_add(*args: Any, **kwargs: Any) -> Any:
+        return add_api_route(*args, **guard_kwargs(kwargs))
+
+    router.include_router = guarded_include  # type: ignore[method-assign]
+    router.add_api_route = guarded_add  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del router.include_router
+        del router.add_api_route
 
 
 def _add_docs(app: FastAPI, settings: Settings, auth: Any) -> None:
