@@ -79,7 +79,7 @@ def test_max_overflow_comes_from_flyer_threads_as_the_ancestor_read_it() -> None
         ({"flyer_db_recycle_rate": "x"}, "flyer_db_recycle_rate='x': expected an integer >= -1"),
         ({"flyer_threads": "many"}, "flyer_threads='many': expected an integer >= -1"),
         ({"flyer_db_chartset": "utf 8"}, "flyer_db_chartset='utf 8': expected a character set"),
-        ({"flyer_db_url": "not a url"}, "database URL: expected dialect[+driver]://"),
+        ({"flyer_db_url": "not a url"}, "flyer_db_url: expected dialect[+driver]://"),
     ],
 )
 def test_bad_values_fail_in_one_line_naming_the_value(variables: dict, message: str) -> None:

@@ -34,6 +34,10 @@ class CachePlugin:
         self.check_timeout = check_timeout
         self.settings: Optional[CacheSettings] = None
 
+    def validate_settings(self, settings: Any) -> None:
+        """Check `flyer_redis_*` (one `ValueError` line when bad): flyer calls this before binding."""
+        CacheSettings.from_env(getattr(settings, "environ", None))
+
     def setup(self, app: Any, settings: Any) -> None:
         """Build `CacheSettings` from `settings.environ` and install the default store."""
         environ = getattr(settings, "environ", None)

@@ -11,7 +11,7 @@ import redis.asyncio
 
 from flyer_cache._async_pools import async_from_url, get_async_redis_pool
 from flyer_cache._pools import from_url, get_redis_pool
-from flyer_cache._urls import redact_url, url_scheme
+from flyer_cache._urls import check_url, redact_url, url_scheme
 
 
 def _integer(name: str, raw: str, low: int, high: Optional[int]) -> int:
@@ -68,7 +68,7 @@ class CacheSettings:
         port = env.get("flyer_redis_port", "").strip()
         db = env.get("flyer_redis_db", "").strip()
         if url:
-            url_scheme("flyer_redis_url", url)
+            check_url("flyer_redis_url", url)  # fail at start-up, never showing a password
         return cls(
             host=host or "localhost",
             port=_integer("flyer_redis_port", port, 1, 65535) if port else 6379,

@@ -20,18 +20,86 @@ _SCHEME_LIST = ", ".join(f"{s}://" for s in URL_SCHEMES)
 
 
 def url_scheme(name: str, url: str) -> str:
-    """The lower-cased scheme of `url`, or a one-line `ValueError` when flyer cannot use it."""
+    """The lower-cased scheme of `url`, or a one-line `ValueError` when flyer cannot use it.
+
+    The error shows the URL redacted (`***` in place of anything that may be a password).
+    """
     if not isinstance(url, str):
-        raise TypeError(f"{name}={url!r}: expected a URL string")
-    scheme = urllib.parse.urlsplit(url).scheme.lower()
+        raise TypeError(f"{name}: expected a URL string, got {type(url).__name__}")
+    try:
+        scheme = urllib.parse.urlsplit(url).scheme.lower()
+    except ValueError:
+        scheme = ""
     if scheme not in URL_SCHEMES:
         raise ValueError(f"{name}={redact_url(url)!r}: expected a URL starting with {_SCHEME_LIST}")
     return scheme
 
 
-def redact_url(url: str) -> str:
-    """`url` with its password (userinfo or a `*password` query option) shown as `***`."""
+_SHAPES = {
+    "redis": "redis://[[user]:password@]host[:port][/db]",
+    "rediss": "rediss://[[user]:password@]host[:port][/db]",
+    "unix": "unix://[[user]:password@]/path/to/socket[?db=n]",
+}
+
+
+def check_url(name: str, url: str) -> str:
+    """Check that `url` is a Redis URL flyer can connect with; return its scheme.
+
+    A malformed URL is one `ValueError` line naming `name` and the expected shape; the URL
+    shows redacted, never with a password, whatever the mistake.
+    """
+    scheme = url_scheme(name, url)
+    shown = redact_url(url)
+    if scheme in SENTINEL_SCHEMES:
+        try:
+            SentinelURL.parse(url)
+        except ValueError as exc:
+            message = str(exc)
+            if message.startswith("url="):
+                message = name + message[len("url") :]
+            raise ValueError(message) from None
+        return scheme
     parts = urllib.parse.urlsplit(url)
+    problem = not url[len(scheme) :].startswith("://")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a port that is not 0-65535
+    except ValueError:
+        problem = True
+    if scheme == "unix":
+        problem = problem or not parts.path
+    else:
+        db = parts.path.strip("/")
+        problem = problem or not parts.hostname or not (db == "" or db.isdigit())
+    if not problem:
+        for key, value in urllib.parse.parse_qsl(parts.query):
+            parser = _PARSERS.get(key)
+            try:
+                if parser is not None:
+                    parser(value)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"{name}={shown!r}: option {key!r} has a value that is not valid"
+                ) from None
+    if problem:
+        raise ValueError(f"{name}={shown!r}: expected {_SHAPES[scheme]}")
+    return scheme
+
+
+def redact_url(url: str) -> str:
+    """`url` with its password (userinfo or a `*password` query option) shown as `***`.
+
+    Text that is not a URL flyer takes, or whose password could sit where the parser does
+    not look for one (`redis:/:secret@host`, one slash), shows as `***` after the scheme.
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "***"
+    scheme = parts.scheme
+    if not scheme or not url[len(scheme) :].startswith("://"):
+        return f"{scheme}:***" if scheme.lower() in URL_SCHEMES else "***"
+    if "@" in parts.path + parts.fragment:
+        return f"{scheme}:***"
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, _, hosts = netloc.rpartition("@")

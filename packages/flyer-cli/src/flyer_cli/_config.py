@@ -12,7 +12,12 @@ import os
 from typing import Any, Dict, List
 
 from flyer_cli._errors import CliError
-from flyer_cli._project import load_settings, logs_to_stderr, settings_class
+from flyer_cli._project import (
+    check_plugin_settings,
+    load_settings,
+    logs_to_stderr,
+    settings_class,
+)
 from flyer_cli._table import print_rows
 
 COLUMNS = ["name", "value", "source"]
@@ -62,6 +67,7 @@ def config_rows() -> List[Dict[str, Any]]:
     environ = dict(os.environ)
     project = settings_class()
     instance = load_settings()  # validates every value first: a bad one is a one-line error
+    check_plugin_settings(instance)  # the plugins' too (flyer_redis_*, flyer_db_*...)
     try:
         rows = [dict(row) for row in settings_report(env_file=ENV_FILE, environ=environ)]
     except SettingsError as exc:  # pragma: no cover - the report does not validate today

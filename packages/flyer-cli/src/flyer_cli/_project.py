@@ -74,12 +74,28 @@ def settings_class() -> Type[Settings]:
 
 
 def load_settings() -> Settings:
-    """The project's effective settings (`.env` and environment applied), validated."""
+    """The project's effective settings (`.env` and environment applied), validated.
+
+    Only flyer-core's and the project's fields: `check_plugin_settings` checks the plugins'.
+    """
     cls = settings_class()
     try:
         return cls()
     except ValueError as exc:  # core's SettingsError (one line), pydantic's ValidationError
         raise CliError(f"bad settings: {one_line(exc)}") from None
+
+
+def check_plugin_settings(settings: Settings) -> None:
+    """Validate every installed plugin's settings (`flyer_redis_*`, `flyer_db_*`...), so a bad
+    value is one line before anything binds, not an error in each worker after."""
+    from flyer_core import SettingsError, StartupError, check_plugin_settings
+
+    try:
+        check_plugin_settings(settings)
+    except SettingsError as exc:
+        raise CliError(f"bad settings: {one_line(exc)}") from None
+    except StartupError as exc:
+        raise CliError(one_line(exc), exit_code=3) from None
 
 
 def check_app_module(ref: str) -> None:

@@ -1,7 +1,8 @@
 """`flyer run` and `flyer serve`: thin wrappers over flyer-core's server runners.
 
-Both check, before any server starts, that the app's module exists and that the settings
-are valid, so a typo is one line instead of a traceback from a worker process.
+Both check, before any server starts, that the app's module exists and that the settings,
+every installed plugin's included, are valid, so a typo is one line instead of a traceback
+from a worker process.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sys
 from typing import Optional
 
 from flyer_cli._errors import CliError
-from flyer_cli._project import check_app_module, load_settings
+from flyer_cli._project import check_app_module, check_plugin_settings, load_settings
 
 
 def _docs_line(host: str, port: int, base_url: str) -> str:
@@ -25,6 +26,7 @@ def run_command(app: str, *, host: Optional[str], port: Optional[int], reload: b
     """Development server: uvicorn with reload."""
     check_app_module(app)
     settings = load_settings()
+    check_plugin_settings(settings)
     from flyer_core import run_dev
 
     print(
@@ -51,6 +53,7 @@ def serve_command(
         )
     check_app_module(app)
     settings = load_settings()
+    check_plugin_settings(settings)
     from flyer_core import run_prod
 
     run_prod(app, workers=workers, host=host, port=port, server=server, settings=settings)

@@ -1,9 +1,15 @@
 """Plugins: installed packages that hook into every app through the `flyer.plugins` group.
 
 An entry point names a zero-argument callable returning a fresh plugin object per app.
-Every member is optional: `name`, `order` (default 100), `setup(app, settings)`,
-`async startup()`, `async shutdown()`, `async check() -> bool | dict`, `settings_fields()`.
-Start-up runs in `(order, name)` order; shutdown in reverse, bounded in time.
+Every member is optional: `name`, `order` (default 100), `validate_settings(settings)`,
+`setup(app, settings)`, `async startup()`, `async shutdown()`, `async check() -> bool | dict`,
+`settings_fields()`. Start-up runs in `(order, name)` order; shutdown in reverse, bounded in
+time.
+
+`validate_settings(settings)` reads the plugin's variables from `settings.environ` and raises
+a one-line `ValueError` on a bad one (naming the variable, never showing a secret). flyer
+calls it for every plugin before any plugin is set up, and the runners and the CLI call it
+for every installed plugin before a server binds.
 """
 
 from __future__ import annotations
@@ -89,8 +95,35 @@ async def _call(function: Any) -> Any:
     return await _maybe_await(function())
 
 
+def validate_plugins(plugins: Iterable[LoadedPlugin], settings: Settings) -> None:
+    """Call every plugin's `validate_settings(settings)`: a bad value is a `SettingsError`."""
+    for item in plugins:
+        validate = getattr(item.plugin, "validate_settings", None)
+        if validate is None:
+            continue
+        try:
+            validate(settings)
+        except (SettingsError, StartupError):
+            raise
+        except ValueError as exc:
+            raise SettingsError(f"plugin {item.name!r}: {exc}") from None
+        except Exception as exc:
+            raise StartupError(
+                f"plugin {item.name!r} failed to check its settings: {type(exc).__name__}"
+            ) from exc
+
+
+def check_plugin_settings(settings: Settings) -> None:
+    """Validate the settings of every installed plugin (`flyer.plugins`), before a server binds.
+
+    Raises `SettingsError` (one line) on a bad value, `StartupError` when a plugin does not load.
+    """
+    validate_plugins(discover_plugins(), settings)
+
+
 def setup_plugins(plugins: List[LoadedPlugin], app: FastAPI, settings: Settings) -> None:
-    """Call every plugin's `setup(app, settings)` in order."""
+    """Validate every plugin's settings, then call each `setup(app, settings)` in order."""
+    validate_plugins(plugins, settings)
     for item in plugins:
         setup = getattr(item.plugin, "setup", None)
         if setup is None:

@@ -9,6 +9,7 @@ from typing import Any, Dict, NoReturn, Optional
 
 from flyer_core._errors import StartupError
 from flyer_core._logging import configure_logging
+from flyer_core._plugins import check_plugin_settings
 from flyer_core._settings import Settings, SettingsError, load_settings
 
 _TARGET_VARIABLE = "FLYER_CORE_RUN_APP"
@@ -21,12 +22,17 @@ def _fail(exc: Exception, exit_code: int) -> NoReturn:
 
 
 def _settings(settings: Optional[Settings]) -> Settings:
-    if settings is not None:
-        return settings
+    """The settings to serve with, and every installed plugin's checked: before anything binds,
+    a bad value is one line and exit 2 (a plugin that does not load: exit 3)."""
     try:
-        return load_settings()
+        if settings is None:
+            settings = load_settings()
+        check_plugin_settings(settings)
     except SettingsError as exc:
         _fail(exc, 2)
+    except StartupError as exc:
+        _fail(exc, 3)
+    return settings
 
 
 def _project_on_path() -> None:

@@ -28,7 +28,14 @@ from typing import (
 
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretBytes,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -267,7 +274,7 @@ class Settings(BaseSettings):
         try:
             super().__init__(**values)
         except ValidationError as exc:
-            raise SettingsError(describe_validation_error(exc)) from None
+            raise SettingsError(describe_validation_error(exc, type(self))) from None
 
     @classmethod
     def settings_customise_sources(
@@ -364,13 +371,36 @@ class Settings(BaseSettings):
         return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
 
 
-SECRET_FIELDS = frozenset(
-    name for name, field in Settings.model_fields.items() if field.annotation is SecretStr
-)
+def _hides_value(annotation: Any) -> bool:
+    """Whether a field's value must never be shown: a secret, or a URL (it may hold a password)."""
+    if isinstance(annotation, type) and issubclass(annotation, (SecretStr, SecretBytes)):
+        return True
+    if isinstance(annotation, type) and annotation.__module__.startswith(
+        ("pydantic.networks", "pydantic_core")
+    ):
+        return True  # AnyUrl, PostgresDsn, RedisDsn...: `scheme://user:password@host`
+    return any(_hides_value(arg) for arg in getattr(annotation, "__args__", None) or ())
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    """A pydantic error on Settings as one line: `flyer_port='abc': expected an integer 1-65535`."""
+def hidden_fields(settings_cls: Type[BaseSettings]) -> FrozenSet[str]:
+    """The fields of `settings_cls` whose values errors, reports and logs never show."""
+    return frozenset(
+        name for name, field in settings_cls.model_fields.items() if _hides_value(field.annotation)
+    )
+
+
+SECRET_FIELDS = hidden_fields(Settings)
+
+
+def describe_validation_error(
+    exc: ValidationError, settings_cls: Optional[Type[BaseSettings]] = None
+) -> str:
+    """A pydantic error on Settings as one line: `flyer_port='abc': expected an integer 1-65535`.
+
+    A secret's or a URL's value is never shown, only the variable and what is allowed.
+    """
+    settings_cls = Settings if settings_cls is None else settings_cls
+    hidden = hidden_fields(settings_cls)
     parts: List[str] = []
     for error in exc.errors():
         loc = error.get("loc") or ()
@@ -381,8 +411,8 @@ def describe_validation_error(exc: ValidationError) -> str:
             parts.append(message)
             continue
         name = str(loc[0])
-        shown = "'********'" if name in SECRET_FIELDS else repr(error.get("input"))
-        field = Settings.model_fields.get(name)
+        shown = "'********'" if name in hidden else repr(error.get("input"))
+        field = settings_cls.model_fields.get(name)
         expected = _EXPECTED.get(name)
         if expected is None and field is not None and field.annotation is bool:
             expected = _BOOL

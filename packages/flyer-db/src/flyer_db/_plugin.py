@@ -30,6 +30,10 @@ class DBPlugin:
         self.settings = DBSettings()
         self.timeout = timeout
 
+    def validate_settings(self, settings: Any) -> None:
+        """Check `flyer_db_*` (one `ValueError` line when bad): flyer calls this before binding."""
+        DBSettings.from_env(getattr(settings, "environ", None))
+
     def setup(self, app: Any, settings: Any) -> None:
         self.settings = DBSettings.from_env(getattr(settings, "environ", None))
         set_default_settings(self.settings)

@@ -107,7 +107,13 @@ class DBSettings:
                 found[field] = parse_int(variable, raw, minimum)
         url = text("url")
         if url is not None and url.strip():
-            normalize_url(url)  # fail at start-up, not on the first query
+            try:
+                normalize_url(url)  # fail at start-up, not on the first query
+            except ValueError as exc:  # its text never holds the URL's password
+                reason = str(exc)
+                if reason.startswith("database URL: "):
+                    reason = reason[len("database URL: ") :]
+                raise ValueError(f"flyer_db_url: {reason}") from None
             found["database_url"] = url.strip()
         found["server"] = bool(found.get("database_url")) or any(
             text(part) is not None for part in _SERVER_PARTS

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from flyer_http._client import AsyncClient
+from flyer_http._defaults import release as release_default_clients
 from flyer_http._settings import HttpSettings, settings_fields
 
 
@@ -23,6 +24,10 @@ class HttpPlugin:
         self.client: Optional[AsyncClient] = None
         self._app: Any = None
 
+    def validate_settings(self, settings: Any) -> None:
+        """Check `flyer_http_*` (one `ValueError` line when bad): flyer calls this before binding."""
+        HttpSettings.from_env(getattr(settings, "environ", None))
+
     def setup(self, app: Any, settings: Any) -> None:
         self.settings = HttpSettings.from_env(getattr(settings, "environ", None))
         self._app = app
@@ -36,6 +41,7 @@ class HttpPlugin:
         client, self.client = self.client, None
         if client is not None:
             await client.aclose()
+        await release_default_clients()
 
     def settings_fields(self) -> List[Dict[str, Any]]:
         return settings_fields()
