@@ -12,7 +12,7 @@ def test_defaults_match_the_ancestor_and_pick_the_file_backend_without_redis() -
     assert settings.backend == "file"
     assert settings.redis_port == 6379
     assert settings.redis_db == 1
-    assert settings.lock_ttl == 30.0
+    assert settings.lock_ttl == 4.0
     assert settings.on_store_error == "skip"
     assert settings.enabled is True
 

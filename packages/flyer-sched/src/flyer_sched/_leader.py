@@ -1,7 +1,7 @@
 """`@scheduler.leader()`: a long-running function that runs in exactly one process of the fleet.
 
 Every process that starts the scheduler campaigns for a lease (the same store and Lua scripts
-as `lock()`, with no tick). The winner runs the function and renews the lease every ttl/3;
+as `lock()`, with no tick). The winner runs the function and renews the lease every ttl/4;
 the others retry when the lease would expire. When the holder dies its lease expires after at
 most `ttl` seconds and another process takes over. When a renewal finds the lease gone (the
 holder stalled past its TTL), the function is asked to stop: `current_lease().stopping` turns
@@ -19,7 +19,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
-from flyer_sched._store import LockStore, LockStoreError, holder_id
+from flyer_sched._store import LockStore, LockStoreError, holder_id, renew_interval
 
 if TYPE_CHECKING:
     from flyer_sched._schedulers import FlyerSchedulerMixin
@@ -220,7 +220,7 @@ class Leader:
         fields = {"leader_id": self.id}
         while not self._stop.is_set():
             ttl = self.ttl
-            renew_every = ttl / 3
+            renew_every = renew_interval(ttl)
             token = secrets.token_hex(16)
             holder = holder_id()
             try:
@@ -266,7 +266,7 @@ class Leader:
         self._run = run
         last_ok = time.monotonic()
         while not run.finished.is_set() and not self._stop.is_set():
-            self._wake.wait(ttl / 3)
+            self._wake.wait(renew_interval(ttl))
             self._wake.clear()
             if run.finished.is_set() or self._stop.is_set():
                 break
@@ -290,7 +290,7 @@ class Leader:
         lease._stop()
         run.cancel()
         # Never campaign again while this run still executes: that would run it twice here.
-        while not run.finished.wait(ttl / 3):
+        while not run.finished.wait(renew_interval(ttl)):
             if not lease.lost:
                 try:
                     store.renew(self.name, token, ttl)

@@ -13,14 +13,14 @@ import threading
 import time
 from typing import Callable, Dict, List, Optional
 
-from flyer_sched._store import LockStore, LockStoreError
+from flyer_sched._store import LockStore, LockStoreError, renew_interval
 
 logger = logging.getLogger("flyer.sched")
 _IDLE_EXIT = 60.0
 
 
 class Renewal:
-    """One held lock, renewed every ttl/3 until `stop()` or until it is found lost."""
+    """One held lock, renewed every ttl/4 until `stop()` or until it is found lost."""
 
     def __init__(
         self,
@@ -35,7 +35,7 @@ class Renewal:
         self.name = name
         self.token = token
         self.ttl = ttl
-        self.every = ttl / 3
+        self.every = renew_interval(ttl)
         self.on_lost = on_lost
         self.fields = fields
         self.due = time.monotonic() + self.every

@@ -167,7 +167,7 @@ class FlyerSchedulerMixin:
         """Make a job run once per scheduled tick across every process that schedules it.
 
         `id` names the lock (default: the job's id, which defaults to `module:qualname`);
-        `ttl` is how long a claim lives without renewal (renewed every ttl/3 while the job
+        `ttl` is how long a claim lives without renewal (renewed every ttl/4 while the job
         runs); `store` is 'redis', 'file', 'memory' or a `LockStore` (default: from settings);
         `on_store_error` is 'skip' (default) or 'run' for when the store cannot be reached.
         """

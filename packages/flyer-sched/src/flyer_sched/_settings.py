@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from flyer_sched._store import DEFAULT_TTL
+
 BACKENDS = ("auto", "redis", "file", "memory")
 ON_STORE_ERROR = ("skip", "run")
 _TRUE = {"1", "true", "yes", "on"}
@@ -87,7 +89,7 @@ class SchedSettings:
     timezone: str = "UTC"
     enabled: bool = True
     lock_backend: str = "auto"
-    lock_ttl: float = 30.0
+    lock_ttl: float = DEFAULT_TTL
     lock_prefix: str = "flyer:sched"
     lock_dir: Optional[str] = None
     on_store_error: str = "skip"
@@ -108,7 +110,7 @@ class SchedSettings:
             timezone=_timezone(env),
             enabled=_flag(env, "flyer_sched_enabled", True),
             lock_backend=_choice(env, "flyer_sched_lock_backend", "auto", BACKENDS),
-            lock_ttl=_number(env, "flyer_sched_lock_ttl", 30.0, minimum=0.1),
+            lock_ttl=_number(env, "flyer_sched_lock_ttl", DEFAULT_TTL, minimum=0.1),
             lock_prefix=prefix,
             lock_dir=lock_dir,
             on_store_error=_choice(env, "flyer_sched_on_store_error", "skip", ON_STORE_ERROR),
@@ -157,9 +159,10 @@ def settings_fields() -> List[Dict[str, Any]]:
         },
         {
             "name": "flyer_sched_lock_ttl",
-            "default": "30",
+            "default": "4",
             "secret": False,
-            "help": "Seconds a lock lives without renewal; renewed every ttl/3 while a job runs.",
+            "help": "Seconds a lock or lease lives without renewal (a dead holder blocks its job "
+            "this long); renewed every ttl/4 while held.",
         },
         {
             "name": "flyer_sched_lock_prefix",
