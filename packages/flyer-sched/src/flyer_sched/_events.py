@@ -6,7 +6,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 logger = logging.getLogger("flyer.sched")
 
@@ -56,8 +56,63 @@ def _level(event: RunEvent) -> int:
     if event.outcome == "missed":
         return logging.WARNING
     if event.outcome == "skipped":
-        return logging.ERROR if event.reason == "lock_store_unreachable" else logging.DEBUG
+        if event.manual and event.reason in _CAUSES:  # a call, not a tick: said every time
+            return _CAUSES[event.reason][0]
+        return logging.DEBUG
     return logging.INFO
+
+
+#: Why a tick was skipped where that is news (not "done": another process ran it), the level
+#: of the line that says so, and what it says.
+_CAUSES: Dict[str, Tuple[int, str]] = {
+    "busy": (logging.WARNING, "its previous run still holds the lock (holder {holder})"),
+    "lock_store_unreachable": (logging.ERROR, "the lock store is unreachable: {error}"),
+    "late": (
+        logging.WARNING,
+        "the claim reached the lock store after this process had given up on it",
+    ),
+    "paused": (logging.INFO, "the job is paused fleet-wide"),
+}
+Cause = Tuple[str, Optional[str]]
+
+
+class _Skips:
+    """Per job: the cause of the skips going on in this process, and how many so far."""
+
+    def __init__(self) -> None:
+        self.causes: Dict[str, Tuple[Cause, int]] = {}
+
+    def note(self, event: RunEvent) -> Optional[Tuple[int, str, Tuple[object, ...]]]:
+        """The line to write for `event` beside its per-run line, if its cause is news."""
+        job = event.job_id
+        if event.outcome == "skipped" and event.reason in _CAUSES:
+            cause: Cause = (event.reason, event.holder if event.reason == "busy" else None)
+            known = self.causes.get(job)
+            if known is not None and known[0] == cause:
+                self.causes[job] = (cause, known[1] + 1)
+                return None
+            self.causes[job] = (cause, 1)
+            level, why = _CAUSES[event.reason]
+            text = why.format(holder=event.holder or "unknown", error=event.error or "")
+            return (
+                level,
+                "job %s: tick skipped: %s; further ticks skipped for this reason are logged "
+                "at DEBUG until it changes",
+                (job, text),
+            )
+        if event.outcome in ("success", "error") or (
+            event.outcome == "skipped" and event.reason == "done"
+        ):
+            known = self.causes.pop(job, None)
+            if known is not None:
+                (reason, _), count = known
+                where = "here" if event.outcome != "skipped" else "in the fleet"
+                return (
+                    logging.INFO,
+                    "job %s runs again %s after %d tick(s) skipped here (%s)",
+                    (job, where, count, reason),
+                )
+        return None
 
 
 class RunHooks:
@@ -66,6 +121,7 @@ class RunHooks:
     def __init__(self) -> None:
         self._hooks: List[RunHook] = []
         self._mutex = threading.Lock()
+        self._skips = _Skips()
 
     def add(self, hook: RunHook) -> None:
         with self._mutex:
@@ -77,7 +133,19 @@ class RunHooks:
                 self._hooks.remove(hook)
 
     def report(self, event: RunEvent) -> None:
-        """Write the run's log line and call every hook."""
+        """Write the run's log line and call every hook.
+
+        A skip with news in it (another holder, an unreachable store, ...) also gets a line
+        at WARNING (ERROR for the store) once per cause, and its end a line at INFO.
+        """
+        if event.manual:
+            news = None
+        else:
+            with self._mutex:
+                news = self._skips.note(event)
+        if news is not None:
+            level, message, args = news
+            logger.log(level, message, *args, extra=event.log_fields())
         level = _level(event)
         if logger.isEnabledFor(level):
             detail = f" ({event.reason})" if event.reason else ""

@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Optional, Set
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
@@ -21,6 +22,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor as _APSThreadPoolExecu
 from apscheduler.util import iscoroutinefunction_partial
 
 from flyer_sched._events import RunEvent, RunHooks
+from flyer_sched._lock import claim_scheduled
 from flyer_sched._tick import _CURRENT, Tick
 
 try:  # APScheduler 3.11 moved it
@@ -72,20 +74,39 @@ def _reporter(scheduler: Any) -> Reporter:
     return fallback
 
 
+def _too_late(job: Any, run_time: datetime) -> bool:
+    """Whether APScheduler's `run_job` will call this run missed (its own test, done first so a
+    locked job claims no tick it will not run)."""
+    grace = job.misfire_grace_time
+    if grace is None:
+        return False
+    return bool(datetime.now(timezone.utc) - run_time > timedelta(seconds=grace))
+
+
 def run_ticks(
     job: Any, jobstore_alias: str, run_times: List[Any], logger_name: str, report: Reporter
 ) -> List[Any]:
-    """APScheduler's `run_job`, once per run time, each inside its own `Tick`."""
+    """APScheduler's `run_job`, once per run time, each inside its own `Tick`.
+
+    A locked job's tick is claimed first; a tick the lock skips is not handed to `run_job`, so
+    neither APScheduler's log nor its listeners hear of an execution that did not happen.
+    """
     manual = isinstance(run_times, ManualRunTimes)
     events: List[Any] = []
     for run_time in run_times:
         tick = Tick(job.id, run_time, manual=manual)
         token = _CURRENT.set(tick)
         started = time.monotonic()
+        release = None
         try:
-            produced = run_job(job, jobstore_alias, [run_time], logger_name)
+            run = True
+            if not _too_late(job, run_time):
+                run, release = claim_scheduled(job.func, tick)
+            produced = run_job(job, jobstore_alias, [run_time], logger_name) if run else []
         finally:
             _CURRENT.reset(token)
+            if release is not None:
+                release()
         report(job, tick, produced, time.monotonic() - started)
         events.extend(produced)
     return events
@@ -101,10 +122,19 @@ async def run_ticks_async(
         tick = Tick(job.id, run_time, manual=manual)
         token = _CURRENT.set(tick)
         started = time.monotonic()
+        release = None
+        loop = asyncio.get_running_loop()
         try:
-            produced = await run_coroutine_job(job, jobstore_alias, [run_time], logger_name)
+            run = True
+            if not _too_late(job, run_time):
+                run, release = await loop.run_in_executor(None, claim_scheduled, job.func, tick)
+            produced = (
+                await run_coroutine_job(job, jobstore_alias, [run_time], logger_name) if run else []
+            )
         finally:
             _CURRENT.reset(token)
+            if release is not None:
+                await loop.run_in_executor(None, release)
         report(job, tick, produced, time.monotonic() - started)
         events.extend(produced)
     return events

@@ -9,7 +9,7 @@ import logging
 import secrets
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple, TypeVar, Union
 
 from flyer_sched._events import RunEvent
 from flyer_sched._renewal import renew_while_held
@@ -148,6 +148,27 @@ class _RunUnlocked(Exception):
     pass
 
 
+def claim_scheduled(func: Any, tick: Tick) -> Tuple[bool, Optional[Callable[[], None]]]:
+    """Claim `tick` for a locked job before the executor calls it.
+
+    Returns `(run, release)`: `run` False when the tick is skipped (the job is not called, so
+    nothing reports it as executed); `release` to call after the run, if a lock was taken.
+    Not a locked job: `(True, None)`, and the function is called as it is.
+    """
+    spec = lock_spec_of(func)
+    if spec is None:
+        return True, None
+    try:
+        release = _claim_for(spec, tick)
+    except _RunUnlocked:
+        tick._claimed_for = spec
+        return True, None
+    if release is None:
+        return False, None
+    tick._claimed_for = spec
+    return True, release
+
+
 def _enter(spec: LockSpec) -> tuple[Tick, Any]:
     """The tick of this call: the scheduler's, or a fresh manual one for a direct call."""
     outer = _CURRENT.get()
@@ -190,6 +211,9 @@ def make_locked(spec: LockSpec) -> Callable[..., Any]:
 
         @functools.wraps(func)
         async def locked_async(*args: Any, **kwargs: Any) -> Any:
+            claimed = _CURRENT.get()
+            if claimed is not None and claimed._claimed_for is spec:
+                return await func(*args, **kwargs)  # the executor holds the tick's lock
             tick, reset = _enter(spec)
             started = time.monotonic()
             error: Optional[str] = None
@@ -216,6 +240,9 @@ def make_locked(spec: LockSpec) -> Callable[..., Any]:
 
         @functools.wraps(func)
         def locked(*args: Any, **kwargs: Any) -> Any:
+            claimed = _CURRENT.get()
+            if claimed is not None and claimed._claimed_for is spec:
+                return func(*args, **kwargs)  # the executor holds the tick's lock
             tick, reset = _enter(spec)
             started = time.monotonic()
             error: Optional[str] = None

@@ -18,6 +18,7 @@ class Tick:
     """
 
     __slots__ = (
+        "_claimed_for",
         "_lost",
         "error",
         "fencing_token",
@@ -41,6 +42,7 @@ class Tick:
         self.reason: Optional[str] = None
         self.error: Optional[str] = None
         self._lost = threading.Event()
+        self._claimed_for: object = None  # the LockSpec whose claim the executor made
 
     def __repr__(self) -> str:
         return (
