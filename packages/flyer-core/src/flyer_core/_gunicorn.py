@@ -26,7 +26,9 @@ class Worker(_UvicornWorker):  # type: ignore[misc]
 
     flyer's middleware writes the access line and resolves `X-Forwarded-For` from
     `flyer_trusted_proxies` only, so uvicorn's own access log and proxy headers are off;
-    no `server` header; `flyer_worker_connections` caps concurrent connections (503 beyond).
+    no `server` header; flyer's edge protocol (`flyer_core._edge`) applies the header, time
+    and connection limits (`flyer_worker_connections`: idle keep-alive connections make room,
+    then a 503 envelope).
     """
 
     CONFIG_KWARGS: ClassVar[Dict[str, Any]] = {
@@ -39,7 +41,12 @@ class Worker(_UvicornWorker):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.config.limit_concurrency = self.cfg.worker_connections
+        edge = getattr(self.app, "flyer_edge", None)
+        if edge:
+            for name, value in edge.items():
+                setattr(self.config, name, value)
+        else:
+            self.config.limit_concurrency = self.cfg.worker_connections
 
 
 class GunicornLogger(glogging.Logger):  # type: ignore[misc]
@@ -96,9 +103,12 @@ def gunicorn_options(
 class GunicornApplication(BaseApplication):  # type: ignore[misc]
     """gunicorn configured from a dict, loading the app (`module:attr`) in each worker."""
 
-    def __init__(self, target: str, options: Dict[str, Any]) -> None:
+    def __init__(
+        self, target: str, options: Dict[str, Any], edge: Optional[Dict[str, Any]] = None
+    ) -> None:
         self.target = target
         self.options = options
+        self.flyer_edge = edge  # uvicorn settings each worker applies (flyer_core._edge)
         super().__init__()
 
     def load_config(self) -> None:

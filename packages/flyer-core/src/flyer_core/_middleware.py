@@ -8,6 +8,7 @@ envelope, by `Content-Length` and while the body streams) and writes one access 
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import os
@@ -32,8 +33,9 @@ _INFO = logging.INFO
 class BodyTooLarge(HTTPException):
     """The request body is larger than `flyer_max_body_size` (HTTP 413)."""
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is larger than {limit} bytes")
+    def __init__(self, limit: int, close: bool = False) -> None:
+        headers = {"Connection": "close"} if close else None
+        super().__init__(413, f"the request body is larger than {limit} bytes", headers)
 
 
 def new_request_id() -> str:
@@ -117,11 +119,14 @@ class RequestMiddleware:
         start = perf_counter()
         incoming: Optional[bytes] = None
         length: Optional[bytes] = None
+        chunked = False
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 incoming = value
             elif name == b"content-length":
                 length = value
+            elif name == b"transfer-encoding":
+                chunked = True
         if incoming is not None and _VALID_ID.match(incoming):
             request_id, raw_id = incoming.decode("ascii"), incoming
         else:
@@ -153,7 +158,7 @@ class RequestMiddleware:
         limit = self.max_body_size
         try:
             if limit and length is not None and _too_long(length, limit):
-                await self._reject(send_with_headers, limit, request_id)
+                await self._reject(scope, receive, send_with_headers, limit, request_id)
             elif (
                 self.liveness is not None
                 and scope["path"] in self.liveness_paths
@@ -162,7 +167,9 @@ class RequestMiddleware:
                 # Probes skip routing and the framework's middleware: they cost almost nothing.
                 await self.liveness(scope, receive, send_with_headers)
             else:
-                if limit:
+                if limit and chunked:
+                    # A declared length is delivered exactly (the server's parser stops there);
+                    # only a chunked body can grow past the limit while it streams.
                     receive = _limited(receive, limit)
                 await self.app(scope, receive, send_with_headers)
         except Exception as exc:
@@ -181,7 +188,12 @@ class RequestMiddleware:
                 self._log(scope, status or 500, start, request_id)
             request_id_var.reset(token)
 
-    async def _reject(self, send: Send, limit: int, request_id: str) -> None:
+    async def _reject(
+        self, scope: Scope, receive: Receive, send: Send, limit: int, request_id: str
+    ) -> None:
+        """413 for a declared length over the limit: the answer goes out at once, then the
+        body is read and dropped (bounded) before the connection closes, so the client reads
+        the 413 instead of a reset."""
         payload = self.renderer.render(
             413, "", f"the request body is larger than {limit} bytes", None, request_id
         )
@@ -196,7 +208,10 @@ class RequestMiddleware:
                 ],
             }
         )
-        await send({"type": "http.response.body", "body": payload})
+        await send({"type": "http.response.body", "body": payload, "more_body": True})
+        if not any(n == b"expect" for n, _ in scope["headers"]):  # 100-continue: no body comes
+            await drain(receive)
+        await send({"type": "http.response.body", "body": b""})
 
     def _from_proxy(self, scope: Scope) -> None:
         """`X-Forwarded-For` and `X-Forwarded-Proto`, believed only from a trusted peer (as
@@ -307,6 +322,32 @@ def _too_long(length: bytes, limit: int) -> bool:
         return False
 
 
+DRAIN_BYTES = 64 * 1024 * 1024
+DRAIN_SECONDS = 10.0
+
+
+async def drain(receive: Receive) -> bool:
+    """Read and drop the rest of a refused request body, at most `DRAIN_BYTES` within
+    `DRAIN_SECONDS`: closing with unread data makes the kernel reset the connection, and the
+    client loses the answer. True when the whole body was read."""
+
+    async def read() -> bool:
+        seen = 0
+        while seen <= DRAIN_BYTES:
+            message = await receive()
+            if message["type"] != "http.request":
+                return False
+            seen += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return True
+        return False
+
+    try:
+        return await asyncio.wait_for(read(), DRAIN_SECONDS)
+    except asyncio.TimeoutError:
+        return False
+
+
 def _limited(receive: Receive, limit: int) -> Receive:
     seen = 0
 
@@ -316,6 +357,10 @@ def _limited(receive: Receive, limit: int) -> Receive:
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:
+                # Read the rest first, so the client gets to read the 413; if it cannot be
+                # read, the connection closes after the answer.
+                if message.get("more_body", False) and not await drain(receive):
+                    raise BodyTooLarge(limit, close=True)
                 raise BodyTooLarge(limit)
         return message
 

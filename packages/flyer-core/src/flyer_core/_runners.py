@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Any, Dict, NoReturn, Optional
 
+from flyer_core._edge import uvicorn_options as edge_options
 from flyer_core._errors import StartupError
 from flyer_core._logging import configure_logging
 from flyer_core._plugins import check_plugin_settings
@@ -91,6 +92,7 @@ def run_dev(
         lifespan="on",
         timeout_keep_alive=settings.keepalive,
         timeout_graceful_shutdown=settings.graceful_timeout or None,
+        **edge_options(settings),
     )
 
 
@@ -115,7 +117,7 @@ def run_prod(
     from flyer_core._gunicorn import GunicornApplication, gunicorn_options
 
     options = gunicorn_options(settings, workers=workers, host=host, port=port)
-    GunicornApplication(app, options).run()
+    GunicornApplication(app, options, edge=edge_options(settings)).run()
 
 
 def _run_granian(

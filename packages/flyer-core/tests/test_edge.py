@@ -1,0 +1,250 @@
+"""The served edge over a real uvicorn with flyer's protocol: header size and arrival time,
+body arrival time, connection exhaustion, and a 413 the client can read.
+
+Time limits are set to about a second; each check waits many times longer before it calls
+a connection "still open", so a busy machine cannot fail them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import pytest
+from fastapi import APIRouter, Request
+
+from flyer_core import create_app
+from flyer_core._edge import uvicorn_options
+
+HEADROOM = 20.0  # seconds a "closed within the configured time" check allows at most
+
+
+def _router(release: threading.Event) -> APIRouter:
+    r = APIRouter()
+
+    @r.get("/hello")
+    async def hello() -> Dict[str, Any]:
+        return {"data": "hello"}
+
+    @r.post("/upload")
+    async def upload(request: Request) -> Dict[str, Any]:
+        return {"data": len(await request.body())}
+
+    @r.get("/wait")
+    async def wait() -> Dict[str, Any]:
+        while not release.is_set():
+            await asyncio.sleep(0.05)
+        return {"data": "released"}
+
+    return r
+
+
+@pytest.fixture
+def release() -> Iterator[threading.Event]:
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+@pytest.fixture
+def edge(serve: Any, make_settings: Any, release: threading.Event) -> Any:
+    """`with edge(**variables) as port:` the app under uvicorn with flyer's edge options."""
+
+    def start(**variables: Any) -> Any:
+        settings = make_settings(**variables)
+        app = create_app(None, settings, plugins=[])
+        app.include_router(_router(release), prefix="/flyer")
+        return _Port(serve(app, timeout_keep_alive=settings.keepalive, **uvicorn_options(settings)))
+
+    return start
+
+
+class _Port:
+    def __init__(self, served: Any) -> None:
+        self.served = served
+
+    def __enter__(self) -> int:
+        return int(self.served.__enter__().rsplit(":", 1)[1])
+
+    def __exit__(self, *exc: Any) -> None:
+        self.served.__exit__(*exc)
+
+
+def _read_all(sock: socket.socket, deadline: float) -> Tuple[bytes, bool]:
+    """Everything until the server closes (True), or what came by `deadline` (False)."""
+    chunks: List[bytes] = []
+    while time.monotonic() < deadline:
+        sock.settimeout(max(deadline - time.monotonic(), 0.01))
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            break
+        except ConnectionResetError:
+            return b"".join(chunks) + b"<reset>", True
+        if not chunk:
+            return b"".join(chunks), True
+        chunks.append(chunk)
+    return b"".join(chunks), False
+
+
+def _envelope(raw: bytes, status: int) -> Dict[str, Any]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 %d " % status), raw[:300]
+    assert b"content-type: application/json" in head.lower(), head
+    parsed = json.loads(body)
+    assert set(parsed) == {"code", "message", "detail", "data", "request_id"}
+    assert parsed["code"] == status
+    rid = [line for line in head.split(b"\r\n") if line.lower().startswith(b"x-request-id:")]
+    assert rid and parsed["request_id"] == rid[0].split(b":", 1)[1].strip().decode(), head
+    return dict(parsed)
+
+
+def _get(port: int, path: str = "/flyer/hello", keep: bool = False) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=HEADROOM)
+    conn = "keep-alive" if keep else "close"
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: {conn}\r\n\r\n".encode())
+    return sock
+
+
+def _response(sock: socket.socket) -> bytes:
+    """One whole response (Content-Length framed) from a keep-alive connection."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(
+        next(v for k, v in (x.split(b":", 1) for x in head.split(b"\r\n")[1:]) if k.lower() == b"content-length")
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+def test_a_1mb_header_is_431_in_the_envelope(edge: Any) -> None:
+    with edge(max_header_size="32k") as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=HEADROOM) as sock:
+            sock.sendall(b"GET /flyer/hello HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 1_000_000)
+            sock.sendall(b"\r\n\r\n")
+            raw, closed = _read_all(sock, time.monotonic() + HEADROOM)
+        body = _envelope(raw, 431)
+        assert "32768" in body["detail"]
+        assert closed
+        # Just under the cap is served.
+        with socket.create_connection(("127.0.0.1", port), timeout=HEADROOM) as sock:
+            sock.sendall(
+                b"GET /flyer/hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: "
+                + b"a" * 30_000
+                + b"\r\n\r\n"
+            )
+            raw, _ = _read_all(sock, time.monotonic() + HEADROOM)
+        assert raw.startswith(b"HTTP/1.1 200 "), raw[:200]
+
+
+def test_slowloris_headers_get_408_and_are_closed_in_time(edge: Any) -> None:
+    with edge(header_timeout=1) as port:
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", port), timeout=HEADROOM) as sock:
+            sock.sendall(b"GET /flyer/hello HTTP/1.1\r\nHost: x\r\n")
+            closed = False
+            raw = b""
+            for _ in range(int(HEADROOM / 0.3)):
+                try:
+                    sock.sendall(b"X-a: b\r\n")
+                except OSError:
+                    break
+                more, closed = _read_all(sock, time.monotonic() + 0.3)
+                raw += more
+                if closed:
+                    break
+            if not closed:
+                more, closed = _read_all(sock, time.monotonic() + HEADROOM)
+                raw += more
+        assert closed, "the slow client was still connected"
+        assert time.monotonic() - started < HEADROOM
+        _envelope(raw.replace(b"<reset>", b""), 408)
+        # A connection that sends nothing is closed as well, without an answer.
+        with socket.create_connection(("127.0.0.1", port), timeout=HEADROOM) as sock:
+            raw, closed = _read_all(sock, time.monotonic() + HEADROOM)
+        assert closed and raw in (b"", b"<reset>")
+
+
+def test_a_body_that_stops_arriving_is_408_and_closed_in_time(edge: Any) -> None:
+    with edge(body_timeout=1) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=HEADROOM) as sock:
+            sock.sendall(
+                b"POST /flyer/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10
+            )
+            raw, closed = _read_all(sock, time.monotonic() + HEADROOM)
+        assert closed, "the slow body was still being waited for"
+        _envelope(raw.replace(b"<reset>", b""), 408)
+
+
+def test_idle_keep_alive_connections_make_room_for_a_real_request(edge: Any) -> None:
+    with edge(worker_connections=20, keepalive=60) as port:
+        idle = []
+        for _ in range(20):
+            sock = _get(port, keep=True)
+            assert _response(sock).startswith(b"HTTP/1.1 200 ")
+            idle.append(sock)
+        try:
+            with _get(port) as sock:
+                raw, _ = _read_all(sock, time.monotonic() + HEADROOM)
+            assert raw.startswith(b"HTTP/1.1 200 "), raw[:300]
+        finally:
+            for sock in idle:
+                sock.close()
+
+
+def test_no_free_connection_is_503_in_the_envelope(edge: Any, release: threading.Event) -> None:
+    with edge(worker_connections=5) as port:
+        busy = [_get(port, "/flyer/wait") for _ in range(5)]
+        try:
+            time.sleep(0.5)  # let them all reach the app
+            with _get(port) as sock:
+                raw, closed = _read_all(sock, time.monotonic() + HEADROOM)
+            body = _envelope(raw.replace(b"<reset>", b""), 503)
+            assert "flyer_worker_connections=5" in body["detail"]
+            assert b"retry-after: 1" in raw.lower()
+        finally:
+            release.set()
+            for sock in busy:
+                raw, _ = _read_all(sock, time.monotonic() + HEADROOM)
+                assert raw.startswith(b"HTTP/1.1 200 "), raw[:200]
+                sock.close()
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+def test_an_oversized_body_gets_a_413_the_client_can_read(edge: Any, declared: bool) -> None:
+    """A client that sends all of its body before reading (as most do) still reads the 413."""
+    body = b"x" * (8 * 1024 * 1024)
+    with edge(max_body_size="1m") as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=HEADROOM) as sock:
+            if declared:
+                head = b"POST /flyer/upload HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
+                sock.sendall(head % len(body))
+                sent = _send(sock, body)
+            else:
+                sock.sendall(
+                    b"POST /flyer/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                )
+                chunk = 64 * 1024
+                framed = b"".join(
+                    b"%x\r\n%s\r\n" % (chunk, body[i : i + chunk]) for i in range(0, len(body), chunk)
+                )
+                sent = _send(sock, framed + b"0\r\n\r\n")
+            raw, _ = _read_all(sock, time.monotonic() + HEADROOM)
+        assert sent is None, f"the server stopped reading: {sent}"
+        parsed = _envelope(raw, 413)
+        assert str(1024 * 1024) in parsed["detail"]
+
+
+def _send(sock: socket.socket, data: bytes) -> Optional[str]:
+    try:
+        sock.sendall(data)
+    except OSError as exc:
+        return repr(exc)
+    return None
