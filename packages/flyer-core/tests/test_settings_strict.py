@@ -1,5 +1,6 @@
-"""`.env` is read strictly and URL paths are plain: a line that cannot be parsed, or a
-`flyer_base_url` with `.` / `..` segments, stops start-up with one line (issue 15, 1 and 6)."""
+"""`.env` is read strictly and URL paths are plain: a line that cannot be parsed, a
+`flyer_base_url` with `.` / `..` segments, or a log file that cannot be opened stops start-up
+with one line (issue 15, findings 1, 6 and 12)."""
 
 from __future__ import annotations
 
@@ -123,3 +124,15 @@ def test_dot_segments_in_base_url_are_refused(value: str) -> None:
 @pytest.mark.parametrize("value", ["/a.b", "/v1.2/x", "/.well", "/x..y", ""])
 def test_dots_inside_a_segment_are_fine(value: str) -> None:
     assert load_settings(None, {"flyer_base_url": value}).base_url == value
+
+
+@pytest.mark.parametrize("variable", ["log_file", "access_logfile"])
+def test_an_unwritable_log_file_is_a_one_line_settings_error(
+    make_settings: Callable[..., object], variable: str
+) -> None:
+    settings = make_settings(**{variable: "/proc/nope/flyer.log"})
+    with pytest.raises(SettingsError) as caught:
+        create_app(None, settings, plugins=[])
+    message = str(caught.value)
+    assert message.startswith(f"flyer_{variable}='/proc/nope/flyer.log': cannot be opened")
+    assert "\n" not in message

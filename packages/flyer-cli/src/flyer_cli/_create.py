@@ -1,7 +1,10 @@
 """`flyer create`: validate the inputs, render the template, write it inside the target only.
 
 Everything is checked and rendered in memory before the first byte is written, so a bad
-name, prefix or directory leaves the disk untouched.
+name, prefix or directory leaves the disk untouched. The files are then written into a
+temporary folder and moved into place: a new project folder is renamed into place in one
+step; into an existing folder (empty, or with `--force`) each file is moved in, and a failure
+part-way moves every replaced file back. Either way a failure leaves nothing half-written.
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import sys
+import tempfile
 from pathlib import Path, PurePosixPath
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from flyer_cli._errors import CliError
 from flyer_cli._template import RenderedFile, render_project
@@ -79,12 +84,112 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def _write(root: Path, item: RenderedFile) -> None:
-    path = root.joinpath(*PurePosixPath(item.path).parts)
+    path = root.joinpath(*_parts(item))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW, item.mode)
     with os.fdopen(fd, "wb") as handle:
         handle.write(item.content)
     os.chmod(path, item.mode)
+
+
+def _place(source: Path, destination: Path) -> None:
+    """Move one file into place (an atomic rename: same file system)."""
+    os.replace(str(source), str(destination))
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _missing_parents(path: Path) -> List[Path]:
+    """`path`'s ancestors that do not exist yet, outermost first."""
+    missing: List[Path] = []
+    for parent in path.parents:
+        if parent.exists() or parent.is_symlink():
+            break
+        missing.append(parent)
+    return list(reversed(missing))
+
+
+def _remove_dirs(created: List[Path]) -> None:
+    for folder in reversed(created):
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
+
+
+def _write_new(root: Path, files: List[RenderedFile]) -> None:
+    """Write the project into a temporary folder beside `root`, then rename it to `root`."""
+    created = _missing_parents(root)
+    try:
+        for folder in created:
+            folder.mkdir()
+        stage = Path(
+            tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".flyer-tmp", dir=root.parent)
+        )
+        try:
+            for item in files:
+                _write(stage, item)
+            os.chmod(str(stage), 0o777 & ~_umask())  # mkdtemp made it private
+            os.rename(str(stage), str(root))
+        except BaseException:
+            shutil.rmtree(str(stage), ignore_errors=True)
+            raise
+    except BaseException:
+        _remove_dirs(created)
+        raise
+
+
+def _parts(item: RenderedFile) -> Tuple[str, ...]:
+    return PurePosixPath(item.path).parts
+
+
+def _write_into(root: Path, files: List[RenderedFile]) -> None:
+    """Write the project into the existing folder `root`, all or nothing.
+
+    The files are written into a temporary folder inside `root` (so moving them is a rename
+    on one file system), then moved in one by one, each replaced file kept aside; a failure
+    moves the new files out and the kept ones back, and removes the folders it made.
+    """
+    stage = Path(tempfile.mkdtemp(prefix=".flyer-create.", dir=root))
+    new, old = stage / "new", stage / "old"
+    placed: List[Tuple[Path, Optional[Path]]] = []
+    created: List[Path] = []
+    try:
+        for item in files:
+            _write(new, item)
+        for item in files:
+            destination = root.joinpath(*_parts(item))
+            for folder in _missing_parents(destination):
+                folder.mkdir()
+                created.append(folder)
+            kept: Optional[Path] = None
+            if destination.exists():
+                kept = old.joinpath(*_parts(item))
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                _place(destination, kept)
+            placed.append((destination, kept))
+            _place(new.joinpath(*_parts(item)), destination)
+    except BaseException:
+        for destination, kept in reversed(placed):
+            try:
+                if kept is not None:
+                    os.replace(str(kept), str(destination))
+                elif destination.exists():
+                    destination.unlink()
+            except OSError:
+                pass
+        _remove_dirs(created)
+        raise
+    finally:
+        shutil.rmtree(str(stage), ignore_errors=True)
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
 
 
 def create_project(
@@ -94,25 +199,30 @@ def create_project(
     name = validate_name(name)
     prefix = validate_prefix(prefix if prefix is not None else f"/{name}")
     target = Path(directory if directory is not None else name)
-    if target.is_symlink() and not target.exists():
-        raise CliError(f"--dir {str(target)!r} is a dangling symlink")
-    if target.exists():
-        if not target.is_dir():
-            raise CliError(f"--dir {str(target)!r} exists and is not a directory")
-        if not force and not _is_empty_dir(target):
-            raise CliError(
-                f"--dir {str(target)!r} is not empty; pass --force to write into it "
-                "(generated files are overwritten, others are kept)"
-            )
-    root = target.resolve()
-    files = render_project(name=name, prefix=prefix)
-    _check_destination(root, files)
-    root.mkdir(parents=True, exist_ok=True)
-    written = []
-    for item in files:
-        _write(root, item)
-        written.append(root.joinpath(*PurePosixPath(item.path).parts))
-    return written
+    shown = str(target)
+    try:
+        if target.is_symlink() and not target.exists():
+            raise CliError(f"--dir {shown!r} is a dangling symlink")
+        if target.exists():
+            if not target.is_dir():
+                raise CliError(f"--dir {shown!r} exists and is not a directory")
+            if not force and not _is_empty_dir(target):
+                raise CliError(
+                    f"--dir {shown!r} is not empty; pass --force to write into it "
+                    "(generated files are overwritten, others are kept)"
+                )
+        root = target.resolve()
+        files = render_project(name=name, prefix=prefix)
+        _check_destination(root, files)
+        if root.exists():
+            _write_into(root, files)
+        else:
+            _write_new(root, files)
+    except OSError as exc:
+        raise CliError(
+            f"--dir {shown!r}: cannot write the project there: {_reason(exc)} (nothing was written)"
+        ) from None
+    return [root.joinpath(*_parts(item)) for item in files]
 
 
 def create_command(

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from flyer_cli._errors import CliError
+from flyer_cli._errors import CliError, one_line
 from flyer_cli._project import check_app_module, check_plugin_settings, load_settings
+
+if TYPE_CHECKING:
+    from flyer_core import Settings
 
 
 def _docs_line(host: str, port: int, base_url: str) -> str:
@@ -22,11 +25,23 @@ def _docs_line(host: str, port: int, base_url: str) -> str:
     return f"flyer: docs at http://{shown}:{port}{base_url.rstrip('/')}/docs"
 
 
+def _configure_logging(settings: Settings) -> None:
+    """flyer's logging, set up before any server starts: a log file that cannot be opened
+    (`flyer_log_file`, `flyer_access_logfile`) is one line, not a traceback."""
+    from flyer_core import SettingsError, configure_logging
+
+    try:
+        configure_logging(settings)
+    except SettingsError as exc:
+        raise CliError(f"bad settings: {one_line(exc)}") from None
+
+
 def run_command(app: str, *, host: Optional[str], port: Optional[int], reload: bool) -> int:
     """Development server: uvicorn with reload."""
     check_app_module(app)
     settings = load_settings()
     check_plugin_settings(settings)
+    _configure_logging(settings)
     from flyer_core import run_dev
 
     print(
@@ -54,6 +69,7 @@ def serve_command(
     check_app_module(app)
     settings = load_settings()
     check_plugin_settings(settings)
+    _configure_logging(settings)
     from flyer_core import run_prod
 
     run_prod(app, workers=workers, host=host, port=port, server=server, settings=settings)

@@ -9,6 +9,7 @@ exactly like `logger.info("x", k=v)`. Calling it again replaces flyer's handlers
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import logging.handlers
@@ -16,11 +17,21 @@ import os
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Dict, List, MutableMapping, Optional, TextIO, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    Iterator,
+    List,
+    MutableMapping,
+    Optional,
+    TextIO,
+    Tuple,
+)
 
 import structlog
 
-from flyer_core._settings import Settings
+from flyer_core._settings import Settings, SettingsError
 from flyer_status import request_id_var
 
 logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger("flyer")
@@ -379,8 +390,24 @@ def _remove_flyer_handlers(log: logging.Logger) -> None:
             handler.close()
 
 
+@contextlib.contextmanager
+def _opening(variable: str, path: str) -> Iterator[None]:
+    """A log file that cannot be opened is a one-line `SettingsError`, not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SettingsError(
+            f"{variable}={path!r}: cannot be opened for writing ({reason}); "
+            "expected a writable file path"
+        ) from None
+
+
 def configure_logging(settings: Settings) -> None:
-    """Install flyer's logging for this process from `settings` (idempotent)."""
+    """Install flyer's logging for this process from `settings` (idempotent).
+
+    Raises `SettingsError` (one line) when a log file cannot be opened.
+    """
     structlog.configure(
         processors=[
             *_shared_processors(),
@@ -407,15 +434,18 @@ def configure_logging(settings: Settings) -> None:
 
     if settings.log_file:
         file_handler: logging.Handler
-        if settings.log_file_max_bytes:
-            file_handler = logging.handlers.RotatingFileHandler(
-                settings.log_file,
-                maxBytes=settings.log_file_max_bytes,
-                backupCount=settings.log_file_backup_count,
-                encoding="utf-8",
-            )
-        else:
-            file_handler = logging.handlers.WatchedFileHandler(settings.log_file, encoding="utf-8")
+        with _opening("flyer_log_file", settings.log_file):
+            if settings.log_file_max_bytes:
+                file_handler = logging.handlers.RotatingFileHandler(
+                    settings.log_file,
+                    maxBytes=settings.log_file_max_bytes,
+                    backupCount=settings.log_file_backup_count,
+                    encoding="utf-8",
+                )
+            else:
+                file_handler = logging.handlers.WatchedFileHandler(
+                    settings.log_file, encoding="utf-8"
+                )
         _tag(file_handler).setFormatter(make_formatter("json"))
         file_handler.setLevel(_LEVELS[settings.file_log_level])
         root.addHandler(file_handler)
@@ -424,7 +454,8 @@ def configure_logging(settings: Settings) -> None:
 
     # Access lines go to their own file when flyer_access_logfile names one.
     if settings.access_logfile not in ("", "-"):
-        access_file = _tag(logging.FileHandler(settings.access_logfile, encoding="utf-8"))
+        with _opening("flyer_access_logfile", settings.access_logfile):
+            access_file = _tag(logging.FileHandler(settings.access_logfile, encoding="utf-8"))
         setattr(access_file, _FAST_LANE, True)
         access_file.setFormatter(make_formatter("json"))
         access_logger.addHandler(access_file)

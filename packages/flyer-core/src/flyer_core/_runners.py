@@ -23,12 +23,14 @@ def _fail(exc: Exception, exit_code: int) -> NoReturn:
 
 
 def _settings(settings: Optional[Settings]) -> Settings:
-    """The settings to serve with, and every installed plugin's checked: before anything binds,
-    a bad value is one line and exit 2 (a plugin that does not load: exit 3)."""
+    """The settings to serve with, every installed plugin's checked and logging configured:
+    before anything binds, a bad value (or a log file that cannot be opened) is one line and
+    exit 2 (a plugin that does not load: exit 3)."""
     try:
         if settings is None:
             settings = load_settings()
         check_plugin_settings(settings)
+        configure_logging(settings)
     except SettingsError as exc:
         _fail(exc, 2)
     except StartupError as exc:
@@ -76,7 +78,6 @@ def run_dev(
     import uvicorn
 
     settings = _settings(settings)
-    configure_logging(settings)
     _project_on_path()
     os.environ[_TARGET_VARIABLE] = app
     uvicorn.run(
@@ -109,7 +110,6 @@ def run_prod(
     if server not in SERVERS:
         raise ValueError(f"server={server!r}: expected one of {', '.join(SERVERS)}")
     settings = _settings(settings)
-    configure_logging(settings)
     _project_on_path()
     if server == "granian":
         _run_granian(app, settings, workers=workers, host=host, port=port)
