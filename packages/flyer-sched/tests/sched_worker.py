@@ -23,7 +23,13 @@ import sys
 import threading
 import time
 
-from flyer_sched import asyncio_scheduler, background_scheduler, current_lease, current_tick
+from flyer_sched import (
+    asyncio_scheduler,
+    background_scheduler,
+    current_lease,
+    current_tick,
+    threadpool,
+)
 from flyer_sched._store import tick_of
 
 
@@ -88,6 +94,16 @@ def worker(config):
             coalesce=False,
             max_instances=config.get("max_instances", 1),
         )
+    elif config["mode"] == "threadpool":
+
+        def loop():  # FastFlyer's shape: a loop that checks is_stopped() and sleeps
+            record("leading", fence=current_lease().fencing_token)
+            while not threadpool.is_stopped():
+                record("beat", fence=current_lease().fencing_token)
+                threadpool.sleep(0.1)
+            record("stepped_down", lost=current_lease().lost)
+
+        threadpool.submit_task(loop)
     else:
 
         @scheduler.leader(config["job_id"], ttl=ttl, retry_interval=0.1)

@@ -2,12 +2,12 @@
 
 `background_scheduler` and `asyncio_scheduler` are APScheduler 3 schedulers; `@scheduler.lock()`
 makes a job run once per scheduled tick fleet-wide, `@scheduler.leader()` runs a long-lived
-function in exactly one process. Creating the two schedulers starts nothing: the app's
+function in exactly one process, and `threadpool` runs FastFlyer-style background loops. Creating the two schedulers starts nothing: the app's
 lifespan (through flyer-core's plugin) or your own code starts and stops them.
 """
 
 from flyer_sched.__about__ import __version__
-from flyer_sched._defaults import asyncio_scheduler, background_scheduler
+from flyer_sched._defaults import asyncio_scheduler, background_scheduler, threadpool
 from flyer_sched._events import OUTCOMES, RunEvent, RunHook
 from flyer_sched._executors import AsyncIOExecutor, ThreadPoolExecutor
 from flyer_sched._file_store import FileLockStore
@@ -18,6 +18,7 @@ from flyer_sched._router import create_router
 from flyer_sched._schedulers import AsyncIOScheduler, BackgroundScheduler, Scheduler
 from flyer_sched._settings import SchedSettings
 from flyer_sched._store import Claim, LockStatus, LockStore, LockStoreError
+from flyer_sched._threadpool import ThreadPool
 from flyer_sched._tick import Tick, current_tick
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "RunHook",
     "SchedSettings",
     "Scheduler",
+    "ThreadPool",
     "ThreadPoolExecutor",
     "Tick",
     "__version__",
@@ -45,4 +47,5 @@ __all__ = [
     "create_router",
     "current_lease",
     "current_tick",
+    "threadpool",
 ]

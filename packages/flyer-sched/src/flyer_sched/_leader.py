@@ -75,6 +75,7 @@ class _Run:
 
     def __init__(self, leader: Leader, lease: Lease, wake: threading.Event) -> None:
         self.finished = threading.Event()
+        self.raised = False
         self._leader = leader
         self._lease = lease
         self._wake = wake
@@ -100,6 +101,7 @@ class _Run:
         if exc is None or isinstance(exc, asyncio.CancelledError):
             logger.info("leader %s returned", self._leader.id, extra=fields)
         else:
+            self.raised = True
             logger.error(
                 "leader %s raised %s",
                 self._leader.id,
@@ -149,6 +151,7 @@ class Leader:
         retry_interval: Optional[float],
         args: Any = (),
         kwargs: Optional[Dict[str, Any]] = None,
+        once: bool = False,
     ) -> None:
         if ttl is not None and not (isinstance(ttl, (int, float)) and 0 < ttl < float("inf")):
             raise ValueError(f"leader ttl={ttl!r}: expected a number of seconds > 0")
@@ -162,6 +165,7 @@ class Leader:
         self.args = tuple(args)
         self.kwargs = dict(kwargs or {})
         self.is_async = inspect.iscoroutinefunction(func)
+        self.once = once
         self._ttl = ttl
         self._store_choice = store
         self._retry_interval = retry_interval
@@ -265,10 +269,17 @@ class Leader:
             return
         self._run = run
         last_ok = time.monotonic()
-        while not run.finished.is_set() and not self._stop.is_set():
+
+        def over() -> bool:
+            # `once`: a function that returned has done its work; the lease stays held (so no
+            # other process runs it again) until the scheduler stops or the lease is lost.
+            ended = run.finished.is_set() and (run.raised or not self.once)
+            return ended or self._stop.is_set()
+
+        while not over():
             self._wake.wait(renew_interval(ttl))
             self._wake.clear()
-            if run.finished.is_set() or self._stop.is_set():
+            if over():
                 break
             try:
                 if store.renew(self.name, token, ttl):

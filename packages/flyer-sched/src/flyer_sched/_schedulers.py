@@ -214,8 +214,14 @@ class FlyerSchedulerMixin:
         retry_interval: Optional[float] = None,
         args: Any = (),
         kwargs: Optional[Dict[str, Any]] = None,
+        once: bool = False,
     ) -> Leader:
-        """Register a leader function (what `@leader()` does); it starts with the scheduler."""
+        """Register a leader function (what `@leader()` does); it starts with the scheduler.
+
+        `once=True`: a function that returns has done its work; its process keeps the lease
+        (so no other process runs it again) until the scheduler stops. One that raises is run
+        again after `retry_interval` either way.
+        """
         leader_id = id or default_job_id(func)
         leader = Leader(
             func,
@@ -226,6 +232,7 @@ class FlyerSchedulerMixin:
             retry_interval=retry_interval,
             args=args,
             kwargs=kwargs,
+            once=once,
         )
         self._flyer_check_leader(leader)
         with self._flyer_mutex:
@@ -277,8 +284,17 @@ class FlyerSchedulerMixin:
         Without `id`, the id is the lock's id or `module:qualname` of the function (adding the
         same function twice then needs an explicit `id`). A locked interval job without a
         `start_date` starts at the Unix epoch, so every process computes the same fire times.
+        `single_job=True` (FastFlyer's name, also accepted by `scheduled_job`) locks the job as
+        `lock()` would.
         """
         self._flyer_apply_settings()
+        single_job = trigger_args.pop("single_job", False)
+        if single_job not in (True, False):
+            raise ValueError(f"single_job={single_job!r}: expected True or False")
+        if single_job and lock_spec_of(func) is None:
+            if not callable(func):
+                raise TypeError(f"single_job=True needs a function, not a reference: {func!r}")
+            func = self.lock()(func)
         spec = lock_spec_of(func)
         if id is None:
             id = spec.id if spec is not None and spec.id else default_job_id(func)
