@@ -2,7 +2,10 @@
 
 Oversized and trickled bodies, malformed JSON, wrong content types, a 10 KB `X-Request-ID`,
 CR/LF and NUL in header values, path traversal in the docs asset URLs and a client that hangs
-up mid-body. Requests go over raw sockets, since well-behaved clients refuse to send most of
+up mid-body; and, on a second server at the edge's defaults, a 1 MB header, 50 MB bodies with
+and without a length, slowloris connections, 1,000 idle keep-alive connections, a forged
+`Host` on a redirect and management routes with auth off (the server's memory growth for
+each is printed). Requests go over raw sockets, since well-behaved clients refuse to send most of
 these. Every answer is checked for the right status, flyer's envelope with a request id (for
 whatever reaches the app), and the absence of tracebacks, server paths and secrets; the
 server's log is checked for the credentials it was sent.
@@ -615,3 +618,237 @@ def test_the_log_holds_no_credentials(server: Server) -> None:
     assert "flyer.access" in text
     assert PASSWORD not in text
     assert CREDENTIALS not in text
+
+
+# The edge's limits, at their defaults except for short arrival times, on a second server.
+# Each case prints the server's resident memory before and after (and its peak), from
+# /proc/<pid>/status; no bound is asserted on them.
+
+HEADER_TIMEOUT = 2
+BODY_TIMEOUT = 3
+KEEPALIVE = 3
+HEADROOM = 30.0  # seconds a "closed within the configured time" check allows at most
+DEFAULT_BODY_LIMIT = 10 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def edge_server(
+    tmp_path_factory: pytest.TempPathFactory,
+    free_port: Callable[[], int],
+    flyer_env: Callable[..., Dict[str, str]],
+    start_server: Callable[..., Any],
+) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("edge")
+    (root / "app" / "probe").mkdir(parents=True)
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "probe" / "__init__.py").write_text(PROBE_APP % CRASH_SECRET)
+    (root / "main.py").write_text("from flyer_core import create_app\n\napp = create_app()\n")
+    port = free_port()
+    env = flyer_env(
+        flyer_header_timeout=str(HEADER_TIMEOUT),
+        flyer_body_timeout=str(BODY_TIMEOUT),
+        flyer_keepalive=str(KEEPALIVE),
+        flyer_log_format="json",
+        flyer_access_log="0",
+        flyer_sched_lock_dir=str(root / "locks"),
+    )
+    code = (
+        "from flyer_core import run_dev; "
+        f"run_dev('main:app', host='127.0.0.1', port={port}, reload=False)"
+    )
+    served = start_server(
+        [sys.executable, "-c", code], port=port, cwd=root, env=env, log=root / "server.log"
+    )
+    try:
+        served.wait_until_up(60)
+        yield served
+    finally:
+        served.stop(timeout=20)
+
+
+def _memory(pid: int) -> Dict[str, int]:
+    """VmRSS and VmHWM (peak) of a process, in KiB."""
+    found: Dict[str, int] = {}
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                found[key] = int(value.split()[0])
+    return found
+
+
+class _Rss:
+    """Prints the server's memory growth over a `with` block."""
+
+    def __init__(self, server: Server, case: str) -> None:
+        self.server, self.case = server, case
+
+    def __enter__(self) -> _Rss:
+        self.before = _memory(self.server.pid)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        after = _memory(self.server.pid)
+        print(
+            f"\nRSS {self.case}: {self.before['VmRSS'] / 1024:.1f} -> {after['VmRSS'] / 1024:.1f} MiB"
+            f" ({(after['VmRSS'] - self.before['VmRSS']) / 1024:+.1f} MiB),"
+            f" peak {self.before['VmHWM'] / 1024:.1f} -> {after['VmHWM'] / 1024:.1f} MiB"
+        )
+
+
+def _read_until_closed(sock: socket.socket, deadline: float) -> Tuple[bytes, bool]:
+    """Everything the server sends until it closes (True) or `deadline` passes (False)."""
+    chunks: List[bytes] = []
+    while time.monotonic() < deadline:
+        sock.settimeout(max(deadline - time.monotonic(), 0.01))
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            break
+        except ConnectionResetError:
+            return b"".join(chunks), True
+        if not chunk:
+            return b"".join(chunks), True
+        chunks.append(chunk)
+    return b"".join(chunks), False
+
+
+def _edge_envelope(
+    raw: bytes, status: int, server: Server, close: bool = True
+) -> Dict[str, object]:
+    reply = _parse(raw)
+    body = assert_envelope(reply, status, server)
+    if close:
+        assert (reply.header("connection") or "").lower() == "close", raw[:400]
+    return body
+
+
+def test_a_1mb_header_is_431_in_the_envelope(edge_server: Server) -> None:
+    with _Rss(edge_server, "1 MB header"):
+        with socket.create_connection(("127.0.0.1", edge_server.port), timeout=HEADROOM) as sock:
+            head = f"GET {BASE}/probe/crash HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ".encode()
+            sock.sendall(head + b"a" * (1024 * 1024) + b"\r\n\r\n")
+            raw, closed = _read_until_closed(sock, time.monotonic() + HEADROOM)
+    assert closed
+    body = _edge_envelope(raw, 431, edge_server)
+    assert str(64 * 1024) in str(body["detail"])
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+def test_a_50mb_body_is_413_in_the_envelope_the_client_can_read(
+    edge_server: Server, declared: bool
+) -> None:
+    """The client sends all 50 MB before it reads (as most clients do) and still reads the
+    413: the server drops the body instead of resetting the connection under it."""
+    size = 50 * 1024 * 1024
+    block = b"y" * (1024 * 1024)
+    with _Rss(edge_server, f"50 MB body ({'declared' if declared else 'chunked'})"):
+        with socket.create_connection(("127.0.0.1", edge_server.port), timeout=HEADROOM) as sock:
+            framing = f"Content-Length: {size}" if declared else "Transfer-Encoding: chunked"
+            sock.sendall(
+                f"POST {BASE}/probe/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n{AUTH}\r\n"
+                f"Content-Type: application/octet-stream\r\n{framing}\r\n\r\n".encode()
+            )
+            failure = None
+            try:
+                for _ in range(size // len(block)):
+                    sock.sendall(block if declared else b"%x\r\n%s\r\n" % (len(block), block))
+                if not declared:
+                    sock.sendall(b"0\r\n\r\n")
+            except OSError as exc:
+                failure = repr(exc)
+            raw, _ = _read_until_closed(sock, time.monotonic() + HEADROOM)
+    assert failure is None, f"the server stopped reading mid-body: {failure}"
+    # A chunked body read to its end leaves a clean connection, which may stay open.
+    body = _edge_envelope(raw, 413, edge_server, close=declared)
+    assert str(DEFAULT_BODY_LIMIT) in str(body["detail"])
+
+
+def test_two_slowloris_connections_are_closed_within_the_header_timeout(
+    edge_server: Server,
+) -> None:
+    outcome: Dict[int, Tuple[bytes, bool, float]] = {}
+
+    def slowloris(index: int) -> None:
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", edge_server.port), timeout=HEADROOM) as sock:
+            sock.sendall(f"GET {BASE}/probe/crash HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode())
+            raw, closed = b"", False
+            while not closed and time.monotonic() - started < HEADROOM:
+                try:
+                    sock.sendall(b"X-Slow: 1\r\n")
+                except OSError:
+                    more, closed = _read_until_closed(sock, time.monotonic() + 1)
+                    raw += more
+                    break
+                more, closed = _read_until_closed(sock, time.monotonic() + 0.5)
+                raw += more
+        outcome[index] = (raw, closed, time.monotonic() - started)
+
+    with _Rss(edge_server, "two slowloris connections"):
+        threads = [threading.Thread(target=slowloris, args=(i,), daemon=True) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(HEADROOM + 10)
+    for raw, closed, took in outcome.values():
+        assert closed, f"still open after {took:.1f} s"
+        assert took < HEADER_TIMEOUT + HEADROOM
+        _edge_envelope(raw, 408, edge_server)
+    assert len(outcome) == 2
+    print(f"slowloris closed after {sorted(round(t, 1) for _, _, t in outcome.values())} s")
+
+
+def test_1000_idle_keep_alive_connections_then_a_real_request(edge_server: Server) -> None:
+    """1,000 connections each make a request and stay open (flyer_worker_connections is 1000):
+    a real request still gets its answer at once, and the idle ones are closed within
+    flyer_keepalive."""
+    request_bytes = (
+        f"GET /health_check HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n"
+    ).encode()
+    idle: List[socket.socket] = []
+    with _Rss(edge_server, "1000 idle keep-alive connections + a request"):
+        try:
+            for _ in range(1000):
+                sock = socket.create_connection(("127.0.0.1", edge_server.port), timeout=HEADROOM)
+                sock.sendall(request_bytes)
+                idle.append(sock)
+            for sock in idle:
+                data = b""
+                while b'"request_id"' not in data:
+                    chunk = sock.recv(65536)
+                    assert chunk, "an idle connection was closed before its answer"
+                    data += chunk
+                assert data.startswith(b"HTTP/1.1 200 "), data[:200]
+            started = time.monotonic()
+            reply = request(edge_server.port, "POST", f"{BASE}/probe/orders",
+                            ["Content-Type: application/json"], _order())
+            answered = time.monotonic() - started
+            assert_envelope(reply, 200, edge_server)
+            # ...and the idle connections are all closed by the server within flyer_keepalive.
+            deadline = time.monotonic() + KEEPALIVE + HEADROOM
+            still_open = 0
+            for sock in idle:
+                _, closed = _read_until_closed(sock, deadline)
+                still_open += not closed
+        finally:
+            for sock in idle:
+                sock.close()
+    assert still_open == 0, f"{still_open} idle connections still open"
+    print(f"real request answered in {answered:.2f} s beside 1000 idle connections")
+
+
+def test_redirects_and_management_routes_on_an_open_server(edge_server: Server) -> None:
+    """With auth off, /tasks (flyer-sched's management routes) is refused, not served, and
+    a trailing-slash redirect is relative whatever `Host` the client sent."""
+    for method, path in [("GET", ""), ("POST", "/x/pause"), ("POST", "/x/run"), ("DELETE", "/x")]:
+        reply = request(edge_server.port, method, f"{BASE}/tasks{path}", auth=False)
+        body = assert_envelope(reply, 403, edge_server)
+        assert "flyer_management_open_without_auth" in str(body["detail"])
+    raw = exchange(
+        edge_server.port,
+        f"GET {BASE}/docs/ HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n".encode(),
+    )
+    assert raw is not None
+    assert raw.status in (301, 302, 307, 308), raw.raw[:300]
+    assert raw.header("location") == f"{BASE}/docs"
