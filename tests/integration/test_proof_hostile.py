@@ -696,6 +696,10 @@ class _Rss:
         )
 
 
+def _connect(server: Server) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", server.port), timeout=HEADROOM)
+
+
 def _read_until_closed(sock: socket.socket, deadline: float) -> Tuple[bytes, bool]:
     """Everything the server sends until it closes (True) or `deadline` passes (False)."""
     chunks: List[bytes] = []
@@ -724,11 +728,10 @@ def _edge_envelope(
 
 
 def test_a_1mb_header_is_431_in_the_envelope(edge_server: Server) -> None:
-    with _Rss(edge_server, "1 MB header"):
-        with socket.create_connection(("127.0.0.1", edge_server.port), timeout=HEADROOM) as sock:
-            head = f"GET {BASE}/probe/crash HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ".encode()
-            sock.sendall(head + b"a" * (1024 * 1024) + b"\r\n\r\n")
-            raw, closed = _read_until_closed(sock, time.monotonic() + HEADROOM)
+    with _Rss(edge_server, "1 MB header"), _connect(edge_server) as sock:
+        head = f"GET {BASE}/probe/crash HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ".encode()
+        sock.sendall(head + b"a" * (1024 * 1024) + b"\r\n\r\n")
+        raw, closed = _read_until_closed(sock, time.monotonic() + HEADROOM)
     assert closed
     body = _edge_envelope(raw, 431, edge_server)
     assert str(64 * 1024) in str(body["detail"])
@@ -742,22 +745,22 @@ def test_a_50mb_body_is_413_in_the_envelope_the_client_can_read(
     413: the server drops the body instead of resetting the connection under it."""
     size = 50 * 1024 * 1024
     block = b"y" * (1024 * 1024)
-    with _Rss(edge_server, f"50 MB body ({'declared' if declared else 'chunked'})"):
-        with socket.create_connection(("127.0.0.1", edge_server.port), timeout=HEADROOM) as sock:
-            framing = f"Content-Length: {size}" if declared else "Transfer-Encoding: chunked"
-            sock.sendall(
-                f"POST {BASE}/probe/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n{AUTH}\r\n"
-                f"Content-Type: application/octet-stream\r\n{framing}\r\n\r\n".encode()
-            )
-            failure = None
-            try:
-                for _ in range(size // len(block)):
-                    sock.sendall(block if declared else b"%x\r\n%s\r\n" % (len(block), block))
-                if not declared:
-                    sock.sendall(b"0\r\n\r\n")
-            except OSError as exc:
-                failure = repr(exc)
-            raw, _ = _read_until_closed(sock, time.monotonic() + HEADROOM)
+    case = f"50 MB body ({'declared' if declared else 'chunked'})"
+    with _Rss(edge_server, case), _connect(edge_server) as sock:
+        framing = f"Content-Length: {size}" if declared else "Transfer-Encoding: chunked"
+        sock.sendall(
+            f"POST {BASE}/probe/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n{AUTH}\r\n"
+            f"Content-Type: application/octet-stream\r\n{framing}\r\n\r\n".encode()
+        )
+        failure = None
+        try:
+            for _ in range(size // len(block)):
+                sock.sendall(block if declared else b"%x\r\n%s\r\n" % (len(block), block))
+            if not declared:
+                sock.sendall(b"0\r\n\r\n")
+        except OSError as exc:
+            failure = repr(exc)
+        raw, _ = _read_until_closed(sock, time.monotonic() + HEADROOM)
     assert failure is None, f"the server stopped reading mid-body: {failure}"
     # A chunked body read to its end leaves a clean connection, which may stay open.
     body = _edge_envelope(raw, 413, edge_server, close=declared)
@@ -804,8 +807,8 @@ def test_1000_idle_keep_alive_connections_then_a_real_request(edge_server: Serve
     a real request still gets its answer at once, and the idle ones are closed within
     flyer_keepalive."""
     request_bytes = (
-        f"GET /health_check HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n"
-    ).encode()
+        b"GET /health_check HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n"
+    )
     idle: List[socket.socket] = []
     with _Rss(edge_server, "1000 idle keep-alive connections + a request"):
         try:
@@ -821,8 +824,13 @@ def test_1000_idle_keep_alive_connections_then_a_real_request(edge_server: Serve
                     data += chunk
                 assert data.startswith(b"HTTP/1.1 200 "), data[:200]
             started = time.monotonic()
-            reply = request(edge_server.port, "POST", f"{BASE}/probe/orders",
-                            ["Content-Type: application/json"], _order())
+            reply = request(
+                edge_server.port,
+                "POST",
+                f"{BASE}/probe/orders",
+                ["Content-Type: application/json"],
+                _order(),
+            )
             answered = time.monotonic() - started
             assert_envelope(reply, 200, edge_server)
             # ...and the idle connections are all closed by the server within flyer_keepalive.

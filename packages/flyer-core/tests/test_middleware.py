@@ -289,9 +289,7 @@ def test_a_trailing_slash_redirect_is_never_built_from_the_host_header(
         assert not location.startswith("//")
 
 
-def test_x_forwarded_proto_from_a_trusted_proxy_keeps_https(
-    serve: Any, make_settings: Any
-) -> None:
+def test_x_forwarded_proto_from_a_trusted_proxy_keeps_https(serve: Any, make_settings: Any) -> None:
     app = create_app(None, make_settings(trusted_proxies="127.0.0.1"), plugins=[])
     app.include_router(_scheme_router(), prefix="/flyer")
     with serve(app) as url:

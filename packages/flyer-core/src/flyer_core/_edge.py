@@ -267,6 +267,4 @@ class _Edge:
         except (AttributeError, RuntimeError, OSError):
             transport.close()
             return
-        self._flyer_timer = asyncio.get_running_loop().call_later(
-            LINGER_SECONDS, transport.close
-        )
+        self._flyer_timer = asyncio.get_running_loop().call_later(LINGER_SECONDS, transport.close)
