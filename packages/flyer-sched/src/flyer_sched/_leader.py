@@ -222,6 +222,7 @@ class Leader:
 
     def _campaign(self) -> None:
         fields = {"leader_id": self.id}
+        store_down = False
         while not self._stop.is_set():
             ttl = self.ttl
             renew_every = renew_interval(ttl)
@@ -229,20 +230,27 @@ class Leader:
             holder = holder_id()
             try:
                 store = self.store()
-                claim = store.claim(self.name, None, token, holder, ttl)
+                # After a store lost its data, wait one renewal interval before leading: by
+                # then the leader that held the lost lease has found it gone and stopped.
+                claim = store.claim_lease(self.name, token, holder, ttl, renew_every)
             except LockStoreError as exc:
-                logger.error(
-                    "leader %s: lock store unreachable: %s",
+                logger.log(
+                    logging.DEBUG if store_down else logging.ERROR,
+                    "leader %s: lock store unreachable: %s (said once until it answers)",
                     self.id,
                     exc,
                     extra={**fields, "error": str(exc)},
                 )
+                store_down = True
                 self._stop.wait(renew_every)
                 continue
             except Exception:
                 logger.exception("leader %s: campaign failed", self.id, extra=fields)
                 self._stop.wait(renew_every)
                 continue
+            if store_down:
+                store_down = False
+                logger.info("leader %s: lock store answers again", self.id, extra=fields)
             if not claim.acquired:
                 left = claim.expires_in if claim.expires_in is not None else renew_every
                 self._stop.wait(min(max(left, 0.0), renew_every) + 0.005)
@@ -276,16 +284,22 @@ class Leader:
             ended = run.finished.is_set() and (run.raised or not self.once)
             return ended or self._stop.is_set()
 
+        every = renew_interval(ttl)
+        wait = every
         while not over():
-            self._wake.wait(renew_interval(ttl))
+            self._wake.wait(wait)
             self._wake.clear()
             if over():
                 break
+            wait = every
             try:
                 if store.renew(self.name, token, ttl):
                     last_ok = time.monotonic()
                     continue
             except LockStoreError as exc:
+                # Retry soon: when the store comes back without its data, this leader must
+                # find its lease gone well within the renewal interval others wait after it.
+                wait = every / 4
                 if time.monotonic() - last_ok < ttl:
                     logger.warning(
                         "leader %s: renewal failed, retrying: %s",
