@@ -39,6 +39,7 @@ BASE = "/flyer"
 PROBE_APP = '''
 """Routes for the hostile-input tests: a JSON body, a raw body and an unhandled error."""
 
+import asyncio
 from typing import Any, Dict, List
 
 from fastapi import Request
@@ -65,6 +66,12 @@ async def create_order(order: Order) -> Dict[str, Any]:
 async def upload(request: Request) -> Dict[str, Any]:
     body = await request.body()
     return {"data": {"size": len(body)}}
+
+
+@router.get("/slow")
+async def slow(seconds: float = 1.0) -> Dict[str, Any]:
+    await asyncio.sleep(min(seconds, 30.0))
+    return {"data": None}
 
 
 @router.get("/crash")
@@ -860,3 +867,95 @@ def test_redirects_and_management_routes_on_an_open_server(edge_server: Server) 
     assert raw is not None
     assert raw.status in (301, 302, 307, 308), raw.raw[:300]
     assert raw.header("location") == f"{BASE}/docs"
+
+
+# The same limits under `flyer serve`'s runner: gunicorn with flyer's uvicorn worker.
+
+GUNICORN_CONNECTIONS = 20
+
+
+@pytest.fixture(scope="module")
+def gunicorn_server(
+    tmp_path_factory: pytest.TempPathFactory,
+    free_port: Callable[[], int],
+    flyer_env: Callable[..., Dict[str, str]],
+    start_server: Callable[..., Any],
+) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("edge-gunicorn")
+    (root / "app" / "probe").mkdir(parents=True)
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "probe" / "__init__.py").write_text(PROBE_APP % CRASH_SECRET)
+    (root / "main.py").write_text("from flyer_core import create_app\n\napp = create_app()\n")
+    port = free_port()
+    env = flyer_env(
+        flyer_worker_connections=str(GUNICORN_CONNECTIONS),
+        flyer_keepalive="60",
+        flyer_graceful_timeout="2",
+        flyer_log_format="json",
+        flyer_access_log="0",
+        flyer_sched_lock_dir=str(root / "locks"),
+    )
+    code = (
+        "from flyer_core import run_prod; "
+        f"run_prod('main:app', workers=1, host='127.0.0.1', port={port})"
+    )
+    served = start_server(
+        [sys.executable, "-c", code], port=port, cwd=root, env=env, log=root / "server.log"
+    )
+    try:
+        served.wait_until_up(60)
+        yield served
+    finally:
+        served.stop(timeout=20)
+
+
+def _keep_alive_get(server: Server, path: str) -> socket.socket:
+    sock = _connect(server)
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{AUTH}\r\n\r\n".encode())
+    return sock
+
+
+def test_under_gunicorn_idle_connections_make_room_and_busy_ones_get_a_503_envelope(
+    gunicorn_server: Server,
+) -> None:
+    """flyer_worker_connections=20: 20 idle keep-alive connections do not lock a real request
+    out; 20 busy ones get the next client a 503 in the envelope (gunicorn's uvicorn worker
+    used to answer plain-text "Service Unavailable")."""
+    idle = [_keep_alive_get(gunicorn_server, "/health_check") for _ in range(GUNICORN_CONNECTIONS)]
+    try:
+        for sock in idle:
+            data = b""
+            while b'"request_id"' not in data:
+                chunk = sock.recv(65536)
+                assert chunk
+                data += chunk
+            assert data.startswith(b"HTTP/1.1 200 "), data[:200]
+        reply = request(gunicorn_server.port, "GET", "/health_check")
+        assert_envelope(reply, 200, gunicorn_server)
+    finally:
+        for sock in idle:
+            sock.close()
+    busy = [
+        _keep_alive_get(gunicorn_server, f"{BASE}/probe/slow?seconds=20")
+        for _ in range(GUNICORN_CONNECTIONS)
+    ]
+    try:
+        # Accepted in order: all 20 are open and none idle when the next one arrives.
+        with _connect(gunicorn_server) as sock:
+            sock.sendall(b"GET /health_check HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            raw, closed = _read_until_closed(sock, time.monotonic() + HEADROOM)
+        assert closed
+        body = _edge_envelope(raw, 503, gunicorn_server)
+        assert f"flyer_worker_connections={GUNICORN_CONNECTIONS}" in str(body["detail"])
+    finally:
+        for sock in busy:
+            sock.close()
+
+
+def test_under_gunicorn_a_1mb_header_is_431_in_the_envelope(gunicorn_server: Server) -> None:
+    with _connect(gunicorn_server) as sock:
+        head = f"GET {BASE}/probe/crash HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ".encode()
+        sock.sendall(head + b"a" * (1024 * 1024) + b"\r\n\r\n")
+        raw, closed = _read_until_closed(sock, time.monotonic() + HEADROOM)
+    assert closed
+    _edge_envelope(raw, 431, gunicorn_server)
