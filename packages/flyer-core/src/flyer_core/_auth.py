@@ -5,8 +5,9 @@ Credentials are read as RFC 7617 says with `charset="UTF-8"`: base64 of the UTF-
 sends a decomposed `ü` still matches, and compared in constant time.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: FastAPI reads `Utf8Basic.__call__`'s
+# annotations at run time, and older FastAPI cannot resolve a string `Request` on an instance
+# (it took `request` for a query parameter).
 import binascii
 import hmac
 import unicodedata
