@@ -122,3 +122,26 @@ def test_a_bad_plugin_setting_stops_the_server_before_it_binds(
     _assert_one_line(result, needle)
     assert SECRET not in result.stdout + result.stderr
     assert "gunicorn" not in result.stdout + result.stderr  # no master, no worker started
+
+
+# Finding 3: a project's URL field may carry credentials: `flyer config` masks it too.
+
+
+def test_config_masks_a_project_url_field(own_project: Path) -> None:
+    settings = own_project / "settings.py"
+    settings.write_text(
+        settings.read_text().replace(
+            "from flyer_core",
+            "from typing import Optional\nfrom pydantic import AnyUrl\nfrom flyer_core",
+        )
+        + "    upstream: Optional[AnyUrl] = None\n"
+    )
+    url = f"https://user:{SECRET}@upstream.example/api"
+    for args in (["config"], ["config", "--json"]):
+        result = _flyer(own_project, args, {"flyer_upstream": url}, 1)
+        assert result.returncode == 0, result.stderr
+        assert SECRET not in result.stdout + result.stderr
+        assert "flyer_upstream" in result.stdout
+    bad = _flyer(own_project, ["config"], {"flyer_upstream": f"https://u:{SECRET}@h:port/"}, 1)
+    _assert_one_line(bad, "flyer_upstream='********'")
+    assert SECRET not in bad.stdout + bad.stderr

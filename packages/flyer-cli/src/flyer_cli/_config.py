@@ -37,10 +37,15 @@ def _masked(row: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def _is_secret(annotation: Any) -> bool:
+    """A secret, or a URL (`scheme://user:password@host` may carry credentials)."""
     from pydantic import SecretBytes, SecretStr
 
     if annotation in (SecretStr, SecretBytes):
         return True
+    if isinstance(annotation, type) and annotation.__module__.startswith(
+        ("pydantic.networks", "pydantic_core")
+    ):
+        return True  # AnyUrl, PostgresDsn, RedisDsn... (flyer-core's errors hide them too)
     return any(_is_secret(arg) for arg in getattr(annotation, "__args__", ()) or ())
 
 
