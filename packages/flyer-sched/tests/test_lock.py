@@ -22,7 +22,7 @@ from flyer_sched import (
 from flyer_sched._store import EPOCH, tick_of
 
 
-def _wait(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+def _wait(predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -323,18 +323,18 @@ def test_a_renewal_that_finds_the_lock_gone_marks_it_lost(
 def test_long_jobs_are_renewed_past_their_ttl(make_scheduler: Callable[..., Any]) -> None:
     scheduler = make_scheduler()
 
-    @scheduler.lock(id="long", ttl=0.3)
+    @scheduler.lock(id="long", ttl=1.2)
     def long() -> bool:
-        time.sleep(0.8)
+        time.sleep(3.0)
         return current_tick().lock_lost
 
-    other = make_scheduler().lock(id="long", ttl=0.3)(lambda: "second")
+    other = make_scheduler().lock(id="long", ttl=1.2)(lambda: "second")
     results: List[Any] = []
     thread = threading.Thread(target=lambda: results.append(long()))
     thread.start()
-    time.sleep(0.5)  # past the TTL: only renewal keeps the lock
+    time.sleep(2.0)  # past the TTL: only renewal keeps the lock
     assert other() is None
-    thread.join(5)
+    thread.join(30)
     assert results == [False]
     assert other() == "second"
 
@@ -345,23 +345,23 @@ def test_one_renewal_thread_serves_every_running_job(make_scheduler: Callable[..
     lost: List[bool] = []
 
     def job() -> None:
-        inside.wait(5)
-        release.wait(5)
+        inside.wait(30)
+        release.wait(30)
         lost.append(current_tick().lock_lost)
 
     workers = [
-        threading.Thread(target=scheduler.lock(id=f"many-{n}", ttl=0.3)(job)) for n in range(20)
+        threading.Thread(target=scheduler.lock(id=f"many-{n}", ttl=1.2)(job)) for n in range(20)
     ]
     for worker in workers:
         worker.start()
-    inside.wait(5)
-    time.sleep(0.5)  # past the TTL: every lock lives on renewals only
+    inside.wait(30)
+    time.sleep(2.0)  # past the TTL: every lock lives on renewals only
     renewers = [t for t in threading.enumerate() if t.name == "flyer-sched-renewer"]
     assert len(renewers) == 1
     assert all(scheduler.lock_store.status(f"job:many-{n}").holder for n in range(20))
     release.set()
     for worker in workers:
-        worker.join(5)
+        worker.join(30)
     assert lost == [False] * 20
 
 

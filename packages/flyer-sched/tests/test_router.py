@@ -24,7 +24,7 @@ from flyer_sched._plugin import SchedPlugin
 ENVELOPE = {"code", "message", "detail", "data", "request_id"}
 
 
-def _wait(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+def _wait(predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
