@@ -75,7 +75,8 @@ def settings_report(
 ) -> List[Dict[str, Any]]:
     """One dict per setting (core first, then each plugin's `settings_fields()`):
     `{"name", "value", "default", "source": "default" | ".env" | "environment", "secret",
-    "help"}`. A secret's value reads `********` when it is set. Values are not validated.
+    "help"}`. A secret's value reads `********` when it is set. Values are not validated,
+    but a `.env` line that cannot be parsed raises `SettingsError` (one line).
     """
     env = {k.lower(): v for k, v in (os.environ if environ is None else environ).items()}
     dotenv = {k.lower(): v for k, v in read_env_file(env_file).items()}
