@@ -5,10 +5,17 @@ They add a retry policy (`RetryPolicy`, or the ancestor's `stop_max_attempt_numb
 one structured log line per failed attempt and per call on the `flyer.http` logger, the
 inbound request id forwarded as `X-Request-ID`, and flyer-status 60x errors that remain
 catchable as the httpx exceptions they came from.
+
+`requests` / `client` and `aiorequests` / `aioclient` are ready-made clients (the ancestor's
+names), built from the `flyer_http_*` settings on first use.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from flyer_http.__about__ import __version__
 from flyer_http._client import AsyncClient, Client, RetryChoice
+from flyer_http._defaults import ASYNC_NAMES, SYNC_NAMES, default_client
+from flyer_http._defaults import release as release_default_clients
 from flyer_http._errors import raise_for_status
 from flyer_http._metrics import CallOutcome, RetryEvent
 from flyer_http._policy import (
@@ -34,5 +41,23 @@ __all__ = [
     "RetryEvent",
     "RetryPolicy",
     "__version__",
+    "aioclient",
+    "aiorequests",
+    "client",
     "raise_for_status",
+    "release_default_clients",
+    "requests",
 ]
+
+if TYPE_CHECKING:
+    requests: Client
+    client: Client
+    aiorequests: AsyncClient
+    aioclient: AsyncClient
+
+
+def __getattr__(name: str) -> Any:
+    """The ready-made clients, made on first use (importing flyer_http makes none)."""
+    if name in SYNC_NAMES or name in ASYNC_NAMES:
+        return default_client(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
