@@ -64,9 +64,14 @@ def edge_protocol(limits: EdgeLimits, base: Optional[type] = None) -> Type[async
         from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
         base = AutoHTTPProtocol
-    made: Type[asyncio.Protocol] = type(
-        "FlyerHttpProtocol", (_Edge, base), {"limits": limits, "__module__": __name__}
-    )
+    attributes = {
+        "limits": limits,
+        "_flyer_cap": limits.max_header_size,
+        # Called directly: cheaper than super() on every read.
+        "_flyer_parse": base.data_received,
+        "__module__": __name__,
+    }
+    made: Type[asyncio.Protocol] = type("FlyerHttpProtocol", (_Edge, base), attributes)
     return made
 
 
@@ -113,32 +118,27 @@ class _Edge:
     _flyer_body_wait: Any = None  # the cycle whose body the timer waits for
     _flyer_linger = False
     _flyer_dropped = 0
-    _flyer_refuse = False
     _flyer_reaped = False
+    _flyer_special = False  # refusing or lingering: reads take the slow path
+    _flyer_cap = 0
+    _flyer_parse: Any = None
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)  # type: ignore[misc]
         limits = self.limits
         if len(self.connections) > limits.max_connections and not self._flyer_make_room():
-            self._flyer_refuse = True
+            self._flyer_special = True  # answered 503 on its first read
         self._flyer_arm(limits.header_timeout, self._flyer_head_timeout)
 
     def data_received(self, data: bytes) -> None:
-        if self._flyer_linger:
-            self._flyer_dropped += len(data)
-            if self._flyer_dropped > LINGER_BYTES:
-                self.transport.close()
-            return
-        if self._flyer_refuse:
-            limit = self.limits.max_connections
-            _warn("connection refused: no free connection", limit=limit)
-            self._flyer_answer(503, limit=limit)
+        if self._flyer_special:
+            self._flyer_special_read(data)
             return
         cycle = self.cycle
         in_head = cycle is None or not cycle.more_body
         if in_head:
             size = self._flyer_head + len(data)
-            cap = self.limits.max_header_size
+            cap = self._flyer_cap
             if size > cap:
                 end = data.find(b"\r\n\r\n")
                 if end < 0 or self._flyer_head + end + 4 > cap:
@@ -148,10 +148,11 @@ class _Edge:
                     else:  # an answer is under way: no room for one of ours
                         self.transport.close()
                     return
-        super().data_received(data)  # type: ignore[misc]
+        self._flyer_parse(data)
         now = self.cycle
         if now is not cycle:  # a request's head is complete
-            self._flyer_head = 0
+            if self._flyer_head:
+                self._flyer_head = 0
             if self._flyer_timer is not None:
                 self._flyer_disarm()
             if now.more_body:
@@ -164,6 +165,17 @@ class _Edge:
         elif not cycle.more_body and self._flyer_body_wait is cycle:
             self._flyer_body_wait = None
             self._flyer_disarm()
+
+    def _flyer_special_read(self, data: bytes) -> None:
+        """A read on a connection being refused or closed by the edge."""
+        if self._flyer_linger:
+            self._flyer_dropped += len(data)
+            if self._flyer_dropped > LINGER_BYTES:
+                self.transport.close()
+            return
+        limit = self.limits.max_connections
+        _warn("connection refused: no free connection", limit=limit)
+        self._flyer_answer(503, limit=limit)
 
     def eof_received(self) -> Optional[bool]:
         if self._flyer_linger:
@@ -255,7 +267,7 @@ class _Edge:
             head += "retry-after: 1\r\n"
         transport = self.transport
         transport.write(head.encode("latin-1") + b"\r\n" + body)
-        self._flyer_linger = True
+        self._flyer_linger = self._flyer_special = True
         self._flyer_disarm()
         if not linger:
             transport.close()
