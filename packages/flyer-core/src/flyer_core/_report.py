@@ -6,19 +6,19 @@ Secrets are masked; the report never holds one in clear.
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Type
 
-from pydantic import SecretStr
+from pydantic import SecretBytes, SecretStr
 
 from flyer_core._logging import logger
 from flyer_core._plugins import LoadedPlugin, discover_plugins
-from flyer_core._settings import DEFAULT_ENV_FILE, PREFIX, SECRET_FIELDS, Settings, read_env_file
+from flyer_core._settings import DEFAULT_ENV_FILE, PREFIX, Settings, hidden_fields, read_env_file
 
 MASK = "********"
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, SecretStr):
+    if isinstance(value, (SecretStr, SecretBytes)):
         value = value.get_secret_value()
     if isinstance(value, bool):
         return "1" if value else "0"
@@ -27,17 +27,29 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _core_fields() -> List[Dict[str, Any]]:
+def _default(field: Any) -> str:
+    return _text(field.get_default(call_default_factory=True))
+
+
+def _model_fields(settings_cls: Type[Settings]) -> List[Dict[str, Any]]:
+    """A row per field of `settings_cls`; `own` marks a project's field or changed default."""
+    hidden = hidden_fields(settings_cls)
+    base = Settings.model_fields
     fields = []
-    for name, field in Settings.model_fields.items():
+    for name, field in settings_cls.model_fields.items():
         if name == "environ":
             continue
+        default = _default(field)
+        own = name not in base or _default(base[name]) != default
         fields.append(
             {
                 "name": PREFIX + name,
-                "default": _text(field.get_default(call_default_factory=True)),
-                "secret": name in SECRET_FIELDS,
-                "help": field.description or "",
+                "default": default,
+                "secret": name in hidden,
+                "help": field.description
+                or ("this project's setting (settings.py)" if own else ""),
+                "field": name,
+                "own": own,
             }
         )
     return fields
@@ -72,11 +84,16 @@ def settings_report(
     environ: Optional[Mapping[str, str]] = None,
     *,
     plugins: Optional[Iterable[LoadedPlugin]] = None,
+    settings: Optional[Settings] = None,
 ) -> List[Dict[str, Any]]:
     """One dict per setting (core first, then each plugin's `settings_fields()`):
     `{"name", "value", "default", "source": "default" | ".env" | "environment", "secret",
     "help"}`. A secret's value reads `********` when it is set. Values are not validated,
     but a `.env` line that cannot be parsed raises `SettingsError` (one line).
+
+    With `settings` (loaded, so validated: a project's `Settings` subclass too), the rows of
+    its fields come from its class and show its effective values; a project's own field or
+    changed default reads source `settings.py` unless `.env` or the environment sets it.
     """
     env = {k.lower(): v for k, v in (os.environ if environ is None else environ).items()}
     dotenv = {k.lower(): v for k, v in read_env_file(env_file).items()}
@@ -88,17 +105,21 @@ def settings_report(
             plugins = []
     report: List[Dict[str, Any]] = []
     seen = set()
-    for field in _core_fields() + _plugin_fields(plugins):
+    settings_cls = Settings if settings is None else type(settings)
+    for field in _model_fields(settings_cls) + _plugin_fields(plugins):
         name = field["name"]
         if name in seen:
             continue
         seen.add(name)
+        attribute, own = field.pop("field", None), field.pop("own", False)
         if name in env:
             value, source = env[name], "environment"
         elif name in dotenv:
             value, source = dotenv[name], ".env"
         else:
-            value, source = field["default"], "default"
+            value, source = field["default"], "settings.py" if own else "default"
+        if settings is not None and attribute is not None:
+            value = _text(getattr(settings, attribute))
         if field["secret"]:
             value = MASK if value else ""
             field["default"] = MASK if field["default"] else ""
