@@ -1,7 +1,8 @@
 """The served edge: limits a hostile client meets before any app code runs.
 
-flyer's runners give uvicorn this HTTP protocol: uvicorn's own (httptools or h11, as
-`--http auto` picks them) with the limits uvicorn lacks, all from settings:
+flyer's runners give uvicorn `FlyerHttpProtocol`: uvicorn's own HTTP protocol (httptools or
+h11, as `--http auto` picks them) with the limits uvicorn lacks, from the served flyer app's
+settings (`uvicorn.run(..., http=FlyerHttpProtocol)` applies them under uvicorn too):
 
 - a request's line and headers larger than `flyer_max_header_size`: 431 in the envelope;
 - headers not complete `flyer_header_timeout` seconds after they started (or after the
@@ -23,7 +24,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Dict, NamedTuple, Optional, Type
+import weakref
+from typing import Any, Dict, NamedTuple, Optional
+
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from flyer_status import EnvelopeRenderer, phrase
 
@@ -57,32 +61,32 @@ def edge_limits(settings: Any) -> EdgeLimits:
     )
 
 
-def edge_protocol(limits: EdgeLimits, base: Optional[type] = None) -> Type[asyncio.Protocol]:
-    """uvicorn's HTTP protocol class (`base`, default the one `--http auto` picks) with the
-    edge limits; pass it to uvicorn as `http=`."""
-    if base is None:
-        from uvicorn.protocols.http.auto import AutoHTTPProtocol
-
-        base = AutoHTTPProtocol
-    attributes = {
-        "limits": limits,
-        "_flyer_cap": limits.max_header_size,
-        # Called directly: cheaper than super() on every read.
-        "_flyer_parse": base.data_received,
-        "__module__": __name__,
-    }
-    made: Type[asyncio.Protocol] = type("FlyerHttpProtocol", (_Edge, base), attributes)
-    return made
-
-
 def uvicorn_options(settings: Any) -> Dict[str, Any]:
     """uvicorn `Config` keyword arguments for the edge: the protocol, and h11's own header
     cap lifted just past flyer's so the 431 in the envelope is the one a client meets."""
-    limits = edge_limits(settings)
     return {
-        "http": edge_protocol(limits),
-        "h11_max_incomplete_event_size": limits.max_header_size + 1024,
+        "http": FlyerHttpProtocol,
+        "h11_max_incomplete_event_size": settings.max_header_size + 1024,
     }
+
+
+_limits: weakref.WeakKeyDictionary[Any, EdgeLimits] = weakref.WeakKeyDictionary()
+
+
+def limits_for(config: Any) -> EdgeLimits:
+    """The limits of the flyer app a uvicorn `config` serves (found through the layers uvicorn
+    may wrap around it), or the defaults for any other app; worked out once per config."""
+    found = _limits.get(config)
+    if found is None:
+        app = getattr(config, "loaded_app", None)
+        settings = None
+        for _ in range(8):
+            settings = getattr(getattr(app, "state", None), "flyer_settings", None)
+            if settings is not None or app is None:
+                break
+            app = getattr(app, "app", None)
+        found = _limits[config] = edge_limits(settings) if settings is not None else EdgeLimits()
+    return found
 
 
 _last_warned: Dict[str, float] = {}
@@ -108,10 +112,11 @@ class _Edge:
     protocols have: `transport`, `connections`, `cycle` (`more_body`, `response_started`,
     `response_complete`) and the asyncio protocol methods."""
 
-    limits: EdgeLimits
+    limits: EdgeLimits = EdgeLimits()
     transport: Any
     connections: Any
     cycle: Any
+    config: Any
 
     _flyer_head = 0  # bytes of the current, incomplete request head
     _flyer_timer: Optional[asyncio.TimerHandle] = None
@@ -280,3 +285,16 @@ class _Edge:
             transport.close()
             return
         self._flyer_timer = asyncio.get_running_loop().call_later(LINGER_SECONDS, transport.close)
+
+
+class FlyerHttpProtocol(_Edge, AutoHTTPProtocol):  # type: ignore[misc,valid-type]
+    """uvicorn's HTTP protocol (the one `--http auto` picks) with the edge's limits, taken
+    from the flyer app it serves. A plain importable class, so the uvicorn config naming it
+    can be pickled for the reloader's and workers' processes."""
+
+    _flyer_parse = AutoHTTPProtocol.data_received  # called directly: no super() per read
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.limits = limits_for(self.config)
+        self._flyer_cap = self.limits.max_header_size

@@ -7,7 +7,6 @@ import os
 import sys
 from typing import Any, Dict, NoReturn, Optional
 
-from flyer_core._edge import uvicorn_options as edge_options
 from flyer_core._errors import StartupError
 from flyer_core._logging import configure_logging
 from flyer_core._plugins import check_plugin_settings
@@ -77,6 +76,8 @@ def run_dev(
     """Serve `app` (`module:attr`) with uvicorn, reloading on code changes by default."""
     import uvicorn
 
+    from flyer_core._edge import uvicorn_options as edge_options
+
     settings = _settings(settings)
     _project_on_path()
     os.environ[_TARGET_VARIABLE] = app
@@ -114,6 +115,7 @@ def run_prod(
     if server == "granian":
         _run_granian(app, settings, workers=workers, host=host, port=port)
         return
+    from flyer_core._edge import uvicorn_options as edge_options
     from flyer_core._gunicorn import GunicornApplication, gunicorn_options
 
     options = gunicorn_options(settings, workers=workers, host=host, port=port)
