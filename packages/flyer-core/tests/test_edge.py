@@ -255,3 +255,30 @@ def _send(sock: socket.socket, data: bytes) -> Optional[str]:
     except OSError as exc:
         return repr(exc)
     return None
+
+
+def test_the_protocol_pickles_by_name_for_the_reloader(make_settings: Any) -> None:
+    """`flyer run` reloads in a spawned process that gets uvicorn's config pickled."""
+    import pickle
+
+    from flyer_core._edge import FlyerHttpProtocol
+
+    options = uvicorn_options(make_settings())
+    assert options["http"] is FlyerHttpProtocol
+    assert pickle.loads(pickle.dumps(options)) == options
+
+
+def test_limits_come_from_the_served_flyer_app(make_settings: Any) -> None:
+    from types import SimpleNamespace
+
+    from flyer_core._edge import EdgeLimits, limits_for
+
+    class Config:  # uvicorn's Config, as far as the protocol looks at it
+        def __init__(self, loaded_app: Any) -> None:
+            self.loaded_app = loaded_app
+
+    app = create_app(None, make_settings(max_header_size="8k", worker_connections=7), plugins=[])
+    wrapped = SimpleNamespace(app=SimpleNamespace(app=app))  # as uvicorn may wrap it
+    limits = limits_for(Config(wrapped))
+    assert (limits.max_header_size, limits.max_connections) == (8192, 7)
+    assert limits_for(Config(object())) == EdgeLimits()
