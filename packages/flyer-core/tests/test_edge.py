@@ -15,7 +15,7 @@ import time
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, WebSocket
 
 from flyer_core import create_app
 from flyer_core._edge import uvicorn_options
@@ -33,6 +33,12 @@ def _router(release: threading.Event) -> APIRouter:
     @r.post("/upload")
     async def upload(request: Request) -> Dict[str, Any]:
         return {"data": len(await request.body())}
+
+    @r.websocket("/echo")
+    async def echo(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text(await websocket.receive_text())
+        await websocket.close()
 
     @r.get("/wait")
     async def wait() -> Dict[str, Any]:
@@ -282,3 +288,35 @@ def test_limits_come_from_the_served_flyer_app(make_settings: Any) -> None:
     limits = limits_for(Config(wrapped))
     assert (limits.max_header_size, limits.max_connections) == (8192, 7)
     assert limits_for(Config(object())) == EdgeLimits()
+
+
+def test_a_websocket_outlives_the_header_timeout(edge: Any) -> None:
+    """Once upgraded, the connection is the WebSocket's: no 408 lands in its stream."""
+    import base64
+    import os
+
+    with edge(header_timeout=1) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=HEADROOM) as sock:
+            key = base64.b64encode(os.urandom(16))
+            sock.sendall(
+                b"GET /flyer/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                b"Sec-WebSocket-Key: " + key + b"\r\n\r\n"
+            )
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += sock.recv(4096)
+            assert head.startswith(b"HTTP/1.1 101 "), head
+            # Quiet for longer than the header timeout, then one masked text frame.
+            waited, _ = _read_all(sock, time.monotonic() + 2.5)
+            assert waited == b"", waited
+            mask = os.urandom(4)
+            text = b"ping"
+            sock.sendall(
+                b"\x81"
+                + bytes([0x80 | len(text)])
+                + mask
+                + bytes(c ^ mask[i % 4] for i, c in enumerate(text))
+            )
+            reply, _ = _read_all(sock, time.monotonic() + HEADROOM)
+        assert reply.startswith(b"\x81\x04ping"), reply

@@ -164,6 +164,9 @@ class _Edge:
                 self._flyer_body_wait = now
                 self._flyer_arm(self.limits.body_timeout, self._flyer_body_timeout)
         elif in_head:
+            if self.transport.get_protocol() is not self:  # upgraded (WebSocket): not ours now
+                self._flyer_disarm()
+                return
             if not self._flyer_head and self._flyer_timer is None:
                 self._flyer_arm(self.limits.header_timeout, self._flyer_head_timeout)
             self._flyer_head = size
