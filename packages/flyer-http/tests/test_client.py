@@ -261,6 +261,40 @@ def test_multipart_body_is_sent_again_on_retry(upstream: Any, make_client: Any, 
     assert [b"file-content" in r.body for r in upstream.hits("/put")] == [True, True]
 
 
+class _OneWayFile(io.RawIOBase):
+    """A file that reads once and cannot seek back, like a pipe or a socket."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def read(self, size: int = -1) -> bytes:
+        data, self._data = self._data, b""
+        return data
+
+
+def test_multipart_file_that_cannot_seek_is_sent_once(
+    upstream: Any, make_client: Any, fast: Any
+) -> None:
+    url = upstream.script("/put", 503)
+    files = {"f": ("a.txt", _OneWayFile(b"file-content"), "text/plain")}
+    assert make_client(retry=fast).request("PUT", url, files=files).status_code == 503
+    assert [b"file-content" in r.body for r in upstream.hits("/put")] == [True]
+
+
+def test_a_hand_built_request_with_bytes_is_retried(upstream: Any, fast: Any) -> None:
+    url = upstream.script("/put", 503)
+    with Client(retry=fast) as client:
+        response = client.send(httpx.Request("PUT", url, content=b"payload"))
+    assert response.status_code == 200
+    assert [r.body for r in upstream.hits("/put")] == [b"payload"] * 2
+
+
 def test_generator_body_is_not_replayed(upstream: Any, make_client: Any, fast: Any) -> None:
     url = upstream.script("/put", 503)
     requests = make_client(retry=fast)

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import logging
 from time import perf_counter
-from typing import AbstractSet, Any, Dict, Optional
+from typing import AbstractSet, Any, Dict, Mapping, Optional
 
 import httpx
 import tenacity
-from httpx._multipart import MultipartStream
 
 from flyer_http._clock import waits_enabled
 from flyer_http._errors import RETRIES_EXHAUSTED, as_flyer_error
@@ -27,8 +26,36 @@ logger = logging.getLogger("flyer.http")
 RETRY_EXTENSION = "flyer_http.retry"
 #: Response extension: how many attempts the call made.
 ATTEMPTS_EXTENSION = "flyer_http.attempts"
-#: Request bodies that can be sent again: bytes, JSON, forms and (seekable) multipart files.
-_REPLAYABLE = (httpx.ByteStream, MultipartStream)
+#: Request extension: whether the body can be sent again, decided from what built it.
+REPLAYABLE_EXTENSION = "flyer_http.replayable"
+
+
+def mark_replayable(request: httpx.Request, kwargs: Mapping[str, Any]) -> httpx.Request:
+    """Record on `request` whether the body its `build_request` arguments gave can be resent.
+
+    Bytes, text, JSON, forms and multipart files that can seek back to their start can;
+    an iterator or generator body, or a file that cannot seek, is sent once.
+    """
+    request.extensions[REPLAYABLE_EXTENSION] = _replayable(
+        kwargs.get("content"), kwargs.get("data"), kwargs.get("files")
+    )
+    return request
+
+
+def _replayable(content: Any, data: Any, files: Any) -> bool:
+    if content is not None and not isinstance(content, (bytes, str)):
+        return False
+    if data is not None and not isinstance(data, (Mapping, bytes, str)):
+        return False
+    entries = files.values() if isinstance(files, Mapping) else (v for _, v in files or ())
+    for entry in entries:
+        body = entry[1] if isinstance(entry, tuple) else entry
+        if body is None or isinstance(body, (bytes, str)):
+            continue
+        seekable = getattr(body, "seekable", None)
+        if not (callable(seekable) and seekable()):
+            return False
+    return True
 
 
 class Options:
@@ -76,7 +103,10 @@ class Options:
             if choice is not True:
                 return None
             policy = _DEFAULT_POLICY
-        if policy.attempts == 1 or not isinstance(request.stream, _REPLAYABLE):
+        replayable = request.extensions.get(REPLAYABLE_EXTENSION)
+        if replayable is None:  # built without build_request: only plain bytes are known safe
+            replayable = isinstance(request.stream, httpx.ByteStream)
+        if policy.attempts == 1 or not replayable:
             return None
         if choice is True or request.method in policy.methods:
             return policy

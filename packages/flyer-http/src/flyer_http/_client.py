@@ -10,7 +10,7 @@ from typing import Any, AsyncIterator, Dict, Iterable, Iterator, Optional, Union
 import anyio
 import httpx
 
-from flyer_http._call import RETRY_EXTENSION, Call, Options
+from flyer_http._call import RETRY_EXTENSION, Call, Options, mark_replayable
 from flyer_http._metrics import OnComplete, OnRetry
 from flyer_http._policy import RetryPolicy, resolve_policy
 from flyer_http._redact import SENSITIVE_HEADERS, SENSITIVE_PARAMS, lower_names
@@ -119,6 +119,9 @@ class Client(_Flyer, httpx.Client):
     `on_retry` and `on_complete`. Every request method takes `retry=` for one call.
     """
 
+    def build_request(self, method: str, url: URL, **kwargs: Any) -> httpx.Request:
+        return mark_replayable(super().build_request(method, url, **kwargs), kwargs)
+
     def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
         call = Call(self._flyer, request)
         send = super().send
@@ -179,6 +182,9 @@ class AsyncClient(_Flyer, httpx.AsyncClient):
     Takes the same arguments as `Client`; waits between attempts with `anyio.sleep`, so it
     runs under asyncio and trio alike.
     """
+
+    def build_request(self, method: str, url: URL, **kwargs: Any) -> httpx.Request:
+        return mark_replayable(super().build_request(method, url, **kwargs), kwargs)
 
     async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
         call = Call(self._flyer, request)
