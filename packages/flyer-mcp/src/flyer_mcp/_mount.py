@@ -1,0 +1,88 @@
+"""Mounting the MCP endpoint at `{base}/mcp` behind the app's own auth dependency."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
+
+from fastapi import Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from flyer_mcp._tools import METHODS
+from flyer_status import request_id_var
+
+if TYPE_CHECKING:
+    from flyer_mcp._server import McpEndpoint
+
+REQUEST_ID_KEY = "flyer.request_id"
+
+
+class _Forward(Response):
+    """A response that lets an ASGI app answer the request itself (the SDK's transport)."""
+
+    def __init__(self, asgi: ASGIApp) -> None:
+        super().__init__()
+        self.asgi = asgi
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.asgi(scope, receive, send)
+
+
+def app_settings(app: FastAPI) -> Any:
+    """flyer-core's settings of `app` (None for an app flyer did not build)."""
+    return getattr(app.state, "flyer_settings", None)
+
+
+def app_environ(app: FastAPI) -> Optional[Dict[str, str]]:
+    """The `.env` + environment variables flyer read for `app` (None: use `os.environ`)."""
+    environ = getattr(app_settings(app), "environ", None)
+    return dict(environ) if environ is not None else None
+
+
+def app_base(app: FastAPI, environ: Optional[Dict[str, str]]) -> str:
+    """`flyer_base_url` of `app` (its settings, else the variable, else `/flyer`)."""
+    base = getattr(app_settings(app), "base_url", None)
+    if base is None:
+        base = (environ or {}).get("flyer_base_url", "/flyer")
+    return "/" + str(base).strip("/") if str(base).strip("/") else ""
+
+
+def operation_keys(app: FastAPI) -> List[Tuple[str, str]]:
+    """`(METHOD, path)` of every operation `app` has now (its OpenAPI document's, built
+    afresh: `app.openapi()` would cache a document without the routers still to come)."""
+    spec = get_openapi(title=str(app.title), version=str(app.version), routes=app.routes)
+    return [
+        (method.upper(), path)
+        for path, item in (spec.get("paths") or {}).items()
+        for method in item
+        if method in METHODS
+    ]
+
+
+def mount(app: FastAPI, endpoint: McpEndpoint) -> None:
+    """Serve `endpoint` at its path with the app's auth (flyer's Basic auth when it is on).
+
+    The route is added to the route table directly: routes a plugin adds through FastAPI's
+    router get flyer's management guard, and the tools are the app's API, not management.
+    """
+    auth: Optional[Callable[..., Any]] = getattr(app.state, "flyer_auth", None)
+
+    async def mcp_endpoint(request: Request) -> Response:
+        # The MCP server answers in a task of its own: the request id travels in the scope.
+        request.scope[REQUEST_ID_KEY] = request_id_var.get()
+        return _Forward(endpoint.handle)
+
+    app.router.routes.append(
+        APIRoute(
+            endpoint.path,
+            mcp_endpoint,
+            methods=["GET", "POST", "DELETE"],
+            include_in_schema=False,
+            dependencies=[Depends(auth)] if auth is not None else None,
+            name="flyer_mcp",
+        )
+    )
+    app.state.flyer_mcp = endpoint

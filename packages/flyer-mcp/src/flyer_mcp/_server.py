@@ -1,0 +1,207 @@
+"""`McpEndpoint`: the MCP server (the official SDK) behind `{base}/mcp`. Python 3.10+.
+
+Stateless streamable HTTP: every POST is served on its own, with no server-side session, so
+consecutive requests may reach different workers of `flyer serve -w N`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Collection, Dict, List, Optional, Tuple
+
+from mcp import types
+from mcp.server import Server, ServerRequestContext
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.shared.exceptions import MCPError
+from starlette.types import Receive, Scope, Send
+
+from flyer_mcp._call import ArgumentError, call_operation
+from flyer_mcp._filters import ToolFilter
+from flyer_mcp._mount import REQUEST_ID_KEY
+from flyer_mcp._tools import ApiTool, build_tools
+
+logger = logging.getLogger("flyer.mcp")
+
+INSTRUCTIONS = (
+    "Each tool performs one operation of this HTTP API and returns the JSON envelope the "
+    "API answered with: code (the HTTP status, or a 60x third-party code), message, detail, "
+    "data and request_id."
+)
+
+
+def _content(text: str) -> List[types.ContentBlock]:
+    return [types.TextContent(type="text", text=text)]
+
+
+class McpEndpoint:
+    """The app's operations as MCP tools; `handle` is the ASGI app serving `{base}/mcp`.
+
+    `start()` / `stop()` bracket the SDK's session manager (flyer's plugin calls them from
+    the app's lifespan). Tools are read from `app.openapi()` on first use, after every router
+    is mounted; `tool_filter` can change until then and afterwards.
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        base: str,
+        tool_filter: Optional[ToolFilter] = None,
+        hidden: Collection[Tuple[str, str]] = (),
+    ) -> None:
+        self.app = app
+        self.base = base.rstrip("/")
+        self.path = f"{self.base}/mcp"
+        self.hidden = frozenset(hidden)
+        self._filter = tool_filter or ToolFilter()
+        self._tools: Optional[Dict[str, ApiTool]] = None
+        self._manager: Optional[StreamableHTTPSessionManager] = None
+        self._runner: Optional[asyncio.Task[None]] = None
+        self._stopping: Optional[asyncio.Event] = None
+
+    @property
+    def tool_filter(self) -> ToolFilter:
+        return self._filter
+
+    @tool_filter.setter
+    def tool_filter(self, value: ToolFilter) -> None:
+        self._filter = value
+        self._tools = None
+
+    def tools(self) -> List[ApiTool]:
+        """The tools, built from the app's OpenAPI document once (again after a new filter)."""
+        if self._tools is None:
+            found = build_tools(
+                self.app.openapi(), base=self.base, tool_filter=self._filter, hidden=self.hidden
+            )
+            self._tools = {tool.name: tool for tool in found}
+        return list(self._tools.values())
+
+    def _server(self) -> Server[Any]:
+        return Server(
+            str(getattr(self.app, "title", "") or "flyer"),
+            version=str(getattr(self.app, "version", "") or ""),
+            instructions=INSTRUCTIONS,
+            on_list_tools=self._list_tools,
+            on_call_tool=self._call_tool,
+        )
+
+    @property
+    def running(self) -> bool:
+        return self._manager is not None and self._runner is not None and not self._runner.done()
+
+    async def start(self) -> None:
+        """Start the SDK's session manager in a task of its own (stopped by `stop()`)."""
+        if self.running:
+            return
+        manager = StreamableHTTPSessionManager(self._server(), json_response=True, stateless=True)
+        started = asyncio.Event()
+        stopping = asyncio.Event()
+
+        async def run() -> None:
+            async with manager.run():
+                started.set()
+                await stopping.wait()
+
+        self._stopping = stopping
+        self._runner = asyncio.ensure_future(run())
+        waiter = asyncio.ensure_future(started.wait())
+        await asyncio.wait({waiter, self._runner}, return_when=asyncio.FIRST_COMPLETED)
+        if not started.is_set():
+            waiter.cancel()
+            self._runner.result()  # raises what stopped the manager
+        self._manager = manager
+        logger.info("mcp ready", extra={"path": self.path, "tools": len(self.tools())})
+
+    async def stop(self) -> None:
+        """Stop the session manager; requests that come after are answered 503."""
+        runner, self._runner, self._manager = self._runner, None, None
+        if runner is None or self._stopping is None:
+            return
+        self._stopping.set()
+        try:
+            await runner
+        except Exception as exc:  # the manager's own failure: logged, shutdown goes on
+            logger.error("mcp stopped with an error", extra={"error": type(exc).__name__})
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request to `{base}/mcp` (the SDK's streamable HTTP transport)."""
+        manager = self._manager
+        if manager is None or not self.running:
+            body = {
+                "code": 503,
+                "message": "Service Unavailable",
+                "detail": "the MCP endpoint is not running (the app's lifespan has not started it)",
+                "data": None,
+                "request_id": scope.get(REQUEST_ID_KEY) or "",
+            }
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 503,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+            return
+        await manager.handle_request(scope, receive, send)
+
+    async def _list_tools(
+        self, ctx: ServerRequestContext[Any], params: Optional[types.PaginatedRequestParams]
+    ) -> types.ListToolsResult:
+        return types.ListToolsResult(
+            tools=[
+                types.Tool(
+                    name=tool.name,
+                    title=tool.operation_id if tool.operation_id != tool.name else None,
+                    description=tool.description,
+                    input_schema=tool.input_schema,
+                    annotations=types.ToolAnnotations(
+                        read_only_hint=tool.read_only,
+                        destructive_hint=tool.method == "DELETE",
+                        idempotent_hint=tool.method in ("GET", "HEAD", "OPTIONS", "PUT", "DELETE"),
+                        open_world_hint=False,
+                    ),
+                )
+                for tool in self.tools()
+            ]
+        )
+
+    async def _call_tool(
+        self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        self.tools()
+        tool = (self._tools or {}).get(params.name)
+        if tool is None:
+            raise MCPError(types.INVALID_PARAMS, f"unknown tool {params.name!r}")
+        request = ctx.request
+        headers: Dict[str, str] = {}
+        base_url = "http://localhost"
+        client: Optional[Tuple[str, int]] = None
+        if request is not None:
+            headers = dict(request.headers)
+            request_id = request.scope.get(REQUEST_ID_KEY)
+            if request_id:  # the id flyer gave the MCP request: one id for both access lines
+                headers["x-request-id"] = str(request_id)
+            base_url = f"{request.url.scheme}://{request.url.netloc}"
+            if request.client is not None:
+                client = (request.client.host, request.client.port)
+        try:
+            result = await call_operation(
+                self.app,
+                tool,
+                params.arguments or {},
+                base_url=base_url,
+                headers=headers,
+                client=client,
+            )
+        except ArgumentError as exc:
+            return types.CallToolResult(content=_content(str(exc)), is_error=True)
+        logger.debug("mcp tool called", extra={"tool": tool.name, "status": result.status})
+        return types.CallToolResult(
+            content=_content(result.text),
+            structured_content=result.data if isinstance(result.data, dict) else None,
+            is_error=result.status >= 400,
+        )
