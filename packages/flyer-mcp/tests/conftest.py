@@ -114,6 +114,14 @@ def _answers(url: str) -> bool:
         return False
 
 
+@pytest.fixture(autouse=True)
+def _no_flyer_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests read flyer's settings from the environment: start each without `flyer_*`."""
+    for name in list(os.environ):
+        if name.lower().startswith("flyer_"):
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture
 def demo_apps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The `demoapps` package, importable for this test; yields its name for `create_app`."""

@@ -107,7 +107,9 @@ async def call_operation(
     async with httpx.AsyncClient(
         transport=transport, base_url=base_url, trust_env=False, follow_redirects=False
     ) as http:
-        response = await http.request(tool.method, path, params=query, headers=sent, **content)
+        response = await http.request(
+            tool.method, path, params=tuple(query), headers=sent, **content
+        )
     text = response.text
     data: Any = None
     if "json" in response.headers.get("content-type", ""):

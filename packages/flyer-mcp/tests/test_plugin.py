@@ -1,0 +1,104 @@
+"""`McpPlugin` in flyer's app: entry point, settings, the Python 3.8/3.9 no-op, lifecycle."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import sys
+import types
+from typing import Any, List
+
+import httpx
+import pytest
+from flyer_mcp import SUPPORTED, McpPlugin
+
+from flyer_core import create_app
+
+needs_mcp = pytest.mark.skipif(
+    sys.version_info < (3, 10), reason="MCP needs Python 3.10+: the MCP SDK does not install here"
+)
+
+
+def _routes(app: Any) -> List[str]:
+    return [str(getattr(route, "path", "")) for route in app.router.routes]
+
+
+def _mcp_lines(caplog: pytest.LogCaptureFixture) -> List[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "flyer.mcp"]
+
+
+def test_registered_as_the_mcp_plugin() -> None:
+    found = importlib.metadata.entry_points()
+    group = (
+        found.select(group="flyer.plugins")
+        if hasattr(found, "select")
+        else found.get("flyer.plugins", [])
+    )
+    (entry,) = [ep for ep in group if ep.name == "mcp"]
+    assert entry.value == "flyer_mcp._plugin:McpPlugin"
+    assert isinstance(entry.load()(), McpPlugin)
+
+
+def test_a_bad_setting_fails_validation_in_one_line() -> None:
+    settings = types.SimpleNamespace(environ={"flyer_mcp_enabled": "perhaps"})
+    with pytest.raises(ValueError, match=r"^flyer_mcp_enabled='perhaps': expected a boolean"):
+        McpPlugin().validate_settings(settings)
+
+
+async def test_off_when_disabled(
+    demo_apps: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("flyer_mcp_enabled", "0")
+    plugin = McpPlugin()
+    with caplog.at_level(logging.INFO, logger="flyer.mcp"):
+        app = create_app(apps=demo_apps, env_file=None, plugins=[plugin])
+    assert "/flyer/mcp" not in _routes(app)
+    assert _mcp_lines(caplog) == ["mcp off: flyer_mcp_enabled is false"]
+    assert await plugin.check() == {"ok": True, "enabled": False}
+
+
+@pytest.mark.skipif(SUPPORTED, reason="checks the no-op of Python < 3.10")
+async def test_a_no_op_with_one_log_line_before_python_3_10(
+    demo_apps: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    plugin = McpPlugin()
+    with caplog.at_level(logging.INFO, logger="flyer.mcp"):
+        app = create_app(apps=demo_apps, env_file=None, plugins=[plugin])
+    assert "/flyer/mcp" not in _routes(app)
+    (line,) = _mcp_lines(caplog)
+    assert line.startswith("MCP needs Python 3.10+")
+    assert "/flyer/mcp is not served" in line
+    await plugin.startup()
+    assert await plugin.check() == {"ok": True, "enabled": False}
+    await plugin.shutdown()
+
+
+@needs_mcp
+async def test_started_and_stopped_with_the_app(demo_apps: str) -> None:
+    plugin = McpPlugin()
+    app = create_app(apps=demo_apps, env_file=None, plugins=[plugin])
+    assert "/flyer/mcp" in _routes(app)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        before = await http.post("/flyer/mcp", json={})
+        assert before.status_code == 503
+        assert before.json()["code"] == 503
+        assert await plugin.check() == {"ok": False, "enabled": True, "tools": 4}
+
+        await plugin.startup()
+        assert await plugin.check() == {"ok": True, "enabled": True, "tools": 4}
+        listed = await http.post(
+            "/flyer/mcp",
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
+            headers={
+                "Accept": "application/json, text/event-stream",
+                "MCP-Protocol-Version": "2025-11-25",
+            },
+        )
+        assert listed.status_code == 200, listed.text
+        names = sorted(tool["name"] for tool in listed.json()["result"]["tools"])
+        assert names == ["create_item", "delete_user", "get_item", "greet_user"]
+
+        await plugin.shutdown()
+        assert (await http.post("/flyer/mcp", json={})).status_code == 503
+        assert await plugin.check() == {"ok": False, "enabled": True, "tools": 4}
