@@ -119,9 +119,7 @@ def _get(port: int, path: str = "/flyer/hello", keep: bool = False) -> socket.so
 
 def _response(sock: socket.socket) -> bytes:
     """One whole response (Content-Length framed) from a keep-alive connection."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += sock.recv(65536)
+    data, _ = _read_all(sock, time.monotonic() + HEADROOM, until=b"\r\n\r\n")
     head, _, body = data.partition(b"\r\n\r\n")
     length = int(
         next(
@@ -131,7 +129,9 @@ def _response(sock: socket.socket) -> bytes:
         )
     )
     while len(body) < length:
-        body += sock.recv(65536)
+        chunk = sock.recv(65536)
+        assert chunk, "closed mid-response"
+        body += chunk
     return head + b"\r\n\r\n" + body
 
 
