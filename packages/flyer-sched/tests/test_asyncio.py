@@ -42,7 +42,7 @@ async def test_coroutine_and_plain_jobs_run_with_their_ticks(
     scheduler.add_job(customfunc, "interval", seconds=0.25, id="customjob")
     scheduler.add_job(plain, "interval", seconds=0.25)
     scheduler.start()
-    assert scheduler._eventloop is asyncio.get_running_loop()
+    assert scheduler.flyer_loop is asyncio.get_running_loop()
     await _until(lambda: {kind for kind, _, _ in seen} == {"async", "sync"})
     assert await scheduler.aclose(5)
     assert not scheduler.running

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import sys
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Optional, Set
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
-from apscheduler.executors.asyncio import AsyncIOExecutor as _APSAsyncIOExecutor
-from apscheduler.executors.base import run_job
-from apscheduler.executors.pool import ThreadPoolExecutor as _APSThreadPoolExecutor
+from apscheduler.executors.base import BaseExecutor, run_job
 from apscheduler.util import iscoroutinefunction_partial
 
 from flyer_sched._events import RunEvent, RunHooks
@@ -64,9 +61,9 @@ def _event_for(job: Any, tick: Tick, events: List[Any], duration: float) -> RunE
 
 
 def _reporter(scheduler: Any) -> Reporter:
-    report = getattr(scheduler, "_flyer_report", None)
+    report: Optional[Reporter] = getattr(scheduler, "flyer_report", None)
     if report is not None:
-        return report  # type: ignore[no-any-return]
+        return report
 
     def fallback(job: Any, tick: Tick, events: List[Any], duration: float) -> None:
         _fallback_hooks.report(_event_for(job, tick, events, duration))
@@ -140,96 +137,113 @@ async def run_ticks_async(
     return events
 
 
-class ThreadPoolExecutor(_APSThreadPoolExecutor):  # type: ignore[misc]
-    """APScheduler's thread pool executor, tick-aware and restartable after `shutdown()`."""
+class _FlyerExecutor(BaseExecutor):  # type: ignore[misc]
+    """What both executors share: built on APScheduler's executor extension interface
+    (`start`, `shutdown`, `_do_submit_job`, reporting through `_run_job_success` and
+    `_run_job_error`), with the job store alias and run reporter given by the flyer scheduler
+    that owns the executor. A flyer scheduler makes fresh executors for every `start()`."""
 
-    def __init__(self, max_workers: int = 10, pool_kwargs: Optional[Dict[str, Any]] = None):
-        self._pool_args = (int(max_workers), dict(pool_kwargs or {}))
-        super().__init__(max_workers, pool_kwargs)
-        self._futures: Set[concurrent.futures.Future[Any]] = set()
-        self._closed = False
+    def __init__(self) -> None:
+        super().__init__()
+        self.flyer_owner: Any = None
+        self._flyer_logger_name = "apscheduler.executors.default"
+        self._flyer_futures: Set[Any] = set()
 
     def start(self, scheduler: Any, alias: str) -> None:
         super().start(scheduler, alias)
-        if self._closed:
-            workers, kwargs = self._pool_args
-            self._pool = concurrent.futures.ThreadPoolExecutor(workers, **kwargs)
-            self._closed = False
+        self._flyer_logger_name = f"apscheduler.executors.{alias}"
 
-    def shutdown(self, wait: bool = True) -> None:
-        self._closed = True
-        self._pool.shutdown(wait)
+    def _flyer_alias(self, job: Any) -> str:
+        owner = self.flyer_owner
+        return owner.jobstore_of(job.id) if owner is not None else "default"
 
-    def _do_submit_job(self, job: Any, run_times: List[Any]) -> None:
-        def callback(future: concurrent.futures.Future[Any]) -> None:
-            self._futures.discard(future)
-            exc = future.exception()
-            if exc is not None:
-                self._run_job_error(job.id, exc, exc.__traceback__)
-            else:
-                self._run_job_success(job.id, future.result())
+    def _flyer_report(self) -> Reporter:
+        return _reporter(self.flyer_owner)
 
-        future = self._pool.submit(
-            run_ticks,
-            job,
-            job._jobstore_alias,
-            run_times,
-            self._logger.name,
-            _reporter(self._scheduler),
-        )
-        self._futures.add(future)
-        future.add_done_callback(callback)
-
-    def running_futures(self) -> List[concurrent.futures.Future[Any]]:
-        """Futures of the runs submitted and not finished yet."""
-        return [f for f in list(self._futures) if not f.done()]
-
-
-class AsyncIOExecutor(_APSAsyncIOExecutor):  # type: ignore[misc]
-    """APScheduler's asyncio executor, tick-aware: coroutines run as tasks on the scheduler's
-    loop, plain functions in the loop's default thread pool."""
-
-    _generation = 0
-
-    def shutdown(self, wait: bool = True) -> None:
-        # The runs cancelled here may end on a loop that never turns again (a lifespan's loop
-        # is closed after it): their callbacks would never give back the job's running slot,
-        # and on the next loop the job would be "already running" for good. The slots are
-        # freed now; late callbacks of the cancelled runs leave the counts alone.
-        super().shutdown(wait)
-        self._generation += 1
-        self._instances.clear()
-
-    def _do_submit_job(self, job: Any, run_times: List[Any]) -> None:
-        generation = self._generation
-
-        def callback(future: Any) -> None:
-            self._pending_futures.discard(future)
-            if generation != self._generation:
-                return
-            try:
-                events = future.result()
-            except BaseException:
-                self._run_job_error(job.id, *sys.exc_info()[1:])
-            else:
-                self._run_job_success(job.id, events)
-
-        report = _reporter(self._scheduler)
-        alias = job._jobstore_alias
-        future: Any
-        if iscoroutinefunction_partial(job.func):
-            coro = run_ticks_async(job, alias, run_times, self._logger.name, report)
-            future = self._eventloop.create_task(coro)
+    def _flyer_done(self, job: Any, future: Any) -> None:
+        self._flyer_futures.discard(future)
+        if future.cancelled():
+            self._run_job_error(job.id, asyncio.CancelledError(), None)
+            return
+        exc = future.exception()
+        if exc is not None:
+            self._run_job_error(job.id, exc, exc.__traceback__)
         else:
-            future = self._eventloop.run_in_executor(
-                None, run_ticks, job, alias, run_times, self._logger.name, report
-            )
-        future.add_done_callback(callback)
-        self._pending_futures.add(future)
+            self._run_job_success(job.id, future.result())
 
     def running_futures(self) -> List[Any]:
-        """Tasks and futures of the runs submitted and not finished yet."""
-        return [f for f in list(getattr(self, "_pending_futures", ())) if not f.done()]
+        """Futures of the runs submitted and not finished yet."""
+        return [f for f in list(self._flyer_futures) if not f.done()]
+
+
+class ThreadPoolExecutor(_FlyerExecutor):
+    """Runs each tick of a job in a thread pool, with the tick in context (see the module)."""
+
+    def __init__(self, max_workers: int = 10, pool_kwargs: Optional[Dict[str, Any]] = None):
+        super().__init__()
+        self._pool_args = (int(max_workers), dict(pool_kwargs or {}))
+        self._flyer_pool: Optional[concurrent.futures.ThreadPoolExecutor] = None
+
+    def start(self, scheduler: Any, alias: str) -> None:
+        super().start(scheduler, alias)
+        workers, kwargs = self._pool_args
+        self._flyer_pool = concurrent.futures.ThreadPoolExecutor(workers, **kwargs)
+
+    def shutdown(self, wait: bool = True) -> None:
+        pool, self._flyer_pool = self._flyer_pool, None
+        if pool is not None:
+            pool.shutdown(wait)
+
+    def _do_submit_job(self, job: Any, run_times: List[Any]) -> None:
+        pool = self._flyer_pool
+        if pool is None:
+            raise RuntimeError("the executor is not started")
+        future = pool.submit(
+            run_ticks,
+            job,
+            self._flyer_alias(job),
+            run_times,
+            self._flyer_logger_name,
+            self._flyer_report(),
+        )
+        self._flyer_futures.add(future)
+        future.add_done_callback(lambda f: self._flyer_done(job, f))
+
+
+class AsyncIOExecutor(_FlyerExecutor):
+    """Coroutine jobs run as tasks on the scheduler's event loop, plain functions in the
+    loop's default thread pool; each tick with its `Tick` in context."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+
+    def start(self, scheduler: Any, alias: str) -> None:
+        super().start(scheduler, alias)
+        owner = self.flyer_owner
+        loop = owner.flyer_loop if owner is not None else None
+        self._loop = loop if loop is not None else asyncio.get_running_loop()
+
+    def shutdown(self, wait: bool = True) -> None:
+        for future in list(self._flyer_futures):
+            future.cancel()
+        self._flyer_futures.clear()
+
+    def _do_submit_job(self, job: Any, run_times: List[Any]) -> None:
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("the executor is not started")
+        alias, report = self._flyer_alias(job), self._flyer_report()
+        future: Any
+        if iscoroutinefunction_partial(job.func):
+            coro = run_ticks_async(job, alias, run_times, self._flyer_logger_name, report)
+            future = loop.create_task(coro)
+        else:
+            future = loop.run_in_executor(
+                None, run_ticks, job, alias, run_times, self._flyer_logger_name, report
+            )
+        self._flyer_futures.add(future)
+        future.add_done_callback(lambda f: self._flyer_done(job, f))
 
 
 async def wait_futures(futures: List[Any], timeout: float) -> bool:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 from flyer_sched._store import LockStore, LockStoreError, holder_id, renew_interval
 
 if TYPE_CHECKING:
-    from flyer_sched._schedulers import FlyerSchedulerMixin
+    from flyer_sched._schedulers import FlyerScheduler
 
 logger = logging.getLogger("flyer.sched")
 
@@ -80,7 +80,7 @@ class _Run:
         self._lease = lease
         self._wake = wake
         self._future: Any = None
-        loop = leader.scheduler._flyer_loop()
+        loop = leader.scheduler.flyer_loop
         if leader.is_async:
             if loop is None:
                 raise RuntimeError("an async leader needs a running asyncio scheduler")
@@ -143,7 +143,7 @@ class Leader:
     def __init__(
         self,
         func: Callable[..., Any],
-        scheduler: FlyerSchedulerMixin,
+        scheduler: FlyerScheduler,
         *,
         id: str,
         ttl: Optional[float],

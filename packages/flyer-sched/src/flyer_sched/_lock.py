@@ -17,7 +17,7 @@ from flyer_sched._store import LockStore, LockStoreError, holder_id, tick_of
 from flyer_sched._tick import _CURRENT, Tick
 
 if TYPE_CHECKING:
-    from flyer_sched._schedulers import FlyerSchedulerMixin
+    from flyer_sched._schedulers import FlyerScheduler
 
 F = TypeVar("F", bound=Callable[..., Any])
 logger = logging.getLogger("flyer.sched")
@@ -44,7 +44,7 @@ class LockSpec:
     def __init__(
         self,
         func: Callable[..., Any],
-        scheduler: FlyerSchedulerMixin,
+        scheduler: FlyerScheduler,
         *,
         id: Optional[str],
         ttl: Optional[float],

@@ -1,4 +1,12 @@
-"""APScheduler 3 schedulers with `lock()`, `leader()`, fleet-aware listing and management."""
+"""APScheduler 3 schedulers with `lock()`, `leader()`, fleet-aware listing and management.
+
+flyer's schedulers are built on APScheduler by composition, through its public API only: each
+holds an APScheduler scheduler and the configuration it was made from (options, job stores,
+executors, listeners). Every `shutdown()` hands the in-memory jobs over to a fresh, stopped
+APScheduler scheduler, so the next `start()` — in another app lifespan, on another event loop —
+begins from a clean scheduler with the same jobs, and nothing of APScheduler's internals needs
+resetting.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +16,29 @@ import logging
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Optional, TypeVar, Union, overload
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+    cast,
+    overload,
+)
 
-from apscheduler.jobstores.base import JobLookupError
+from apscheduler.events import EVENT_ALL
+from apscheduler.jobstores.base import BaseJobStore, JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler as _APSAsyncIOScheduler
 from apscheduler.schedulers.background import BackgroundScheduler as _APSBackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
-from apscheduler.util import astimezone, maybe_ref, undefined
+from apscheduler.schedulers.blocking import BlockingScheduler as _APSHolder
+from apscheduler.util import astimezone, undefined
 
 from flyer_sched._events import RunHook, RunHooks
 from flyer_sched._executors import (
@@ -24,6 +46,7 @@ from flyer_sched._executors import (
     ManualRunTimes,
     ThreadPoolExecutor,
     _event_for,
+    _FlyerExecutor,
     wait_futures,
 )
 from flyer_sched._file_store import FileLockStore
@@ -45,8 +68,9 @@ def _iso(moment: Optional[datetime]) -> Optional[str]:
     return moment.isoformat() if moment is not None else None
 
 
-class FlyerSchedulerMixin:
-    """What flyer adds to an APScheduler scheduler. Mixed into both schedulers below."""
+class FlyerScheduler:
+    """What flyer's two schedulers share: APScheduler's API over a scheduler per lifespan, plus
+    `lock()`, `leader()`, fleet-aware listing and management."""
 
     flyer_name = "scheduler"
 
@@ -63,6 +87,8 @@ class FlyerSchedulerMixin:
         if not self._flyer_tz_explicit:
             # An explicit zone spares APScheduler a look at the host's zone at construction.
             options["timezone"] = timezone.utc
+        self._flyer_gconfig = gconfig
+        self._flyer_options: Dict[str, Any] = options
         self._flyer_settings_applied = False
         self._flyer_store: Optional[LockStore] = None
         self._flyer_store_explicit = False
@@ -71,7 +97,108 @@ class FlyerSchedulerMixin:
         self._flyer_leaders: Dict[str, Leader] = {}
         self._flyer_last_runs: Dict[str, datetime] = {}
         self._flyer_mutex = threading.RLock()
-        super().__init__(gconfig, **options)  # type: ignore[call-arg]
+        self._flyer_listeners: List[Tuple[Any, int]] = []
+        self._flyer_added_stores: Dict[str, Tuple[Any, Dict[str, Any]]] = {}
+        self._flyer_added_executors: Dict[str, Tuple[Any, Dict[str, Any]]] = {}
+        self._flyer_executors: Dict[str, Any] = {}  # alias -> executor of the current scheduler
+        self._flyer_job_stores: Dict[str, str] = {}  # job id -> job store alias
+        self._aps: BaseScheduler = self._flyer_build(None)
+
+    # -- the APScheduler scheduler of this lifespan ---------------------------------------
+
+    def _flyer_new(self, options: Dict[str, Any], loop: Any) -> BaseScheduler:
+        """A stopped APScheduler scheduler of this kind (`loop`: the asyncio one's loop)."""
+        return _APSBackgroundScheduler(self._flyer_gconfig, **options)
+
+    def _flyer_default_executor(self) -> Any:
+        return ThreadPoolExecutor()
+
+    def _flyer_configured(self, kind: str, alias: str) -> Any:
+        """The job store or executor `alias` as given in the options or gconfig, else None."""
+        given = (self._flyer_options.get(kind) or {}).get(alias)
+        if given is not None:
+            return given
+        prefix = f"apscheduler.{kind}.{alias}."
+        found = {
+            k[len(prefix) :]: v for k, v in self._flyer_gconfig.items() if k.startswith(prefix)
+        }
+        return found or None
+
+    def _flyer_build(self, loop: Any, jobs: Sequence[Tuple[Any, str]] = ()) -> BaseScheduler:
+        """A stopped APScheduler scheduler with this scheduler's configuration and `jobs`."""
+        options = dict(self._flyer_options)
+        executors = dict(options.get("executors") or {})
+        configured = self._flyer_configured("executors", "default") is not None
+        if not configured and "default" not in self._flyer_added_executors:
+            executors["default"] = self._flyer_default_executor()
+        options["executors"] = executors
+        aps = self._flyer_new(options, loop)
+        for alias, (store, kwargs) in self._flyer_added_stores.items():
+            aps.add_jobstore(store, alias, **kwargs)
+        for alias, (executor, kwargs) in self._flyer_added_executors.items():
+            aps.add_executor(executor, alias, **kwargs)
+        known = dict(executors)
+        known.update({a: e for a, (e, _) in self._flyer_added_executors.items()})
+        self._flyer_executors = {}
+        for alias, executor in known.items():
+            if isinstance(executor, _FlyerExecutor):
+                executor.flyer_owner = self
+            if isinstance(executor, _FlyerExecutor) or hasattr(executor, "submit_job"):
+                self._flyer_executors[alias] = executor
+        for callback, mask in self._flyer_listeners:
+            aps.add_listener(callback, mask)
+        for job, alias in jobs:
+            paused = getattr(job, "next_run_time", undefined) is None
+            aps.add_job(
+                job.func,
+                job.trigger,
+                args=job.args,
+                kwargs=job.kwargs,
+                id=job.id,
+                name=job.name,
+                misfire_grace_time=getattr(job, "misfire_grace_time", undefined),
+                coalesce=getattr(job, "coalesce", undefined),
+                max_instances=getattr(job, "max_instances", undefined),
+                next_run_time=None if paused else undefined,  # else computed afresh
+                jobstore=alias,
+                executor=job.executor,
+                replace_existing=True,
+            )
+        return aps
+
+    def _flyer_memory_aliases(self) -> List[str]:
+        """Aliases of the in-memory job stores, whose jobs a new scheduler must be handed."""
+        aliases = ["default"]
+        aliases.extend(self._flyer_options.get("jobstores") or {})
+        aliases.extend(
+            k.split(".")[2] for k in self._flyer_gconfig if k.startswith("apscheduler.jobstores.")
+        )
+        aliases.extend(self._flyer_added_stores)
+        found = []
+        for alias in dict.fromkeys(aliases):
+            added = self._flyer_added_stores.get(alias)
+            store = added[0] if added else self._flyer_configured("jobstores", alias)
+            if _in_memory(store):
+                found.append(alias)
+        return found
+
+    def _flyer_jobs(self, aps: BaseScheduler) -> List[Tuple[Any, str]]:
+        """The jobs of `aps`'s in-memory stores (pending ones too), with their store aliases."""
+        jobs: List[Tuple[Any, str]] = []
+        for alias in self._flyer_memory_aliases():
+            jobs.extend((job, alias) for job in aps.get_jobs(jobstore=alias))
+        return jobs
+
+    def jobstore_of(self, job_id: str) -> str:
+        """The alias of the job store `job_id` was added to (for APScheduler's events)."""
+        return self._flyer_job_stores.get(job_id, "default")
+
+    def flyer_report(self, job: Any, tick: Tick, events: List[Any], duration: float) -> None:
+        """Record and report a run (called by flyer's executors)."""
+        event = _event_for(job, tick, events, duration)
+        if event.outcome in ("success", "error"):
+            self._flyer_last_runs[job.id] = tick.scheduled_time
+        self._flyer_hooks.report(event)
 
     # -- settings and stores --------------------------------------------------------------
 
@@ -97,7 +224,9 @@ class FlyerSchedulerMixin:
             return
         settings = self.flyer_settings
         if not self._flyer_tz_explicit:
-            self.timezone = astimezone(settings.timezone)
+            zone = astimezone(settings.timezone)
+            self._flyer_options["timezone"] = zone
+            self._aps.timezone = zone
         self._flyer_settings_applied = True
 
     @property
@@ -178,7 +307,7 @@ class FlyerSchedulerMixin:
             if not callable(func):
                 raise TypeError(f"lock() decorates a function, got {func!r}")
             spec = LockSpec(func, self, id=id, ttl=ttl, store=store, on_store_error=on_store_error)
-            return make_locked(spec)  # type: ignore[return-value]
+            return cast(F, make_locked(spec))
 
         return decorate
 
@@ -239,7 +368,7 @@ class FlyerSchedulerMixin:
             if leader_id in self._flyer_leaders:
                 raise ValueError(f"leader id {leader_id!r} is taken: pass id= to add another")
             self._flyer_leaders[leader_id] = leader
-            running = self.running  # type: ignore[attr-defined]
+            running = self.running
         if running:
             leader.start()
         return leader
@@ -257,10 +386,149 @@ class FlyerSchedulerMixin:
         with self._flyer_mutex:
             return list(self._flyer_leaders.values())
 
-    def _flyer_loop(self) -> Optional[asyncio.AbstractEventLoop]:
+    @property
+    def flyer_loop(self) -> Optional[asyncio.AbstractEventLoop]:
+        """The event loop the scheduler runs on (asyncio), else None."""
         return None
 
-    # -- APScheduler overrides ------------------------------------------------------------
+    # -- APScheduler's API ------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Whether the scheduler runs (paused counts as running, as in APScheduler)."""
+        return bool(self._aps.running)
+
+    @property
+    def state(self) -> int:
+        """APScheduler's `STATE_STOPPED`, `STATE_RUNNING` or `STATE_PAUSED`."""
+        return int(self._aps.state)
+
+    @property
+    def timezone(self) -> Any:
+        """The default time zone of triggers."""
+        return self._aps.timezone
+
+    @timezone.setter
+    def timezone(self, zone: Any) -> None:
+        self._flyer_options["timezone"] = astimezone(zone)
+        self._flyer_tz_explicit = True
+        self._aps.timezone = self._flyer_options["timezone"]
+
+    def configure(
+        self, gconfig: Optional[Dict[str, Any]] = None, prefix: str = "apscheduler.", **options: Any
+    ) -> None:
+        """APScheduler's `configure` (only while stopped); kept for every later lifespan."""
+        self._aps.configure(gconfig or {}, prefix, **options)
+        for key, value in (gconfig or {}).items():
+            if key.startswith(prefix):
+                self._flyer_gconfig["apscheduler." + key[len(prefix) :]] = value
+        self._flyer_options.update(options)
+        if "timezone" in options:
+            self._flyer_tz_explicit = True
+
+    def add_jobstore(self, jobstore: Any, alias: str = "default", **jobstore_opts: Any) -> None:
+        self._aps.add_jobstore(jobstore, alias, **jobstore_opts)
+        self._flyer_added_stores[alias] = (jobstore, jobstore_opts)
+
+    def remove_jobstore(self, alias: str, shutdown: bool = True) -> None:
+        self._aps.remove_jobstore(alias, shutdown)
+        self._flyer_added_stores.pop(alias, None)
+
+    def add_executor(self, executor: Any, alias: str = "default", **executor_opts: Any) -> None:
+        self._aps.add_executor(executor, alias, **executor_opts)
+        self._flyer_added_executors[alias] = (executor, executor_opts)
+        if isinstance(executor, _FlyerExecutor):
+            executor.flyer_owner = self
+        if hasattr(executor, "submit_job"):
+            self._flyer_executors[alias] = executor
+
+    def remove_executor(self, alias: str, shutdown: bool = True) -> None:
+        self._aps.remove_executor(alias, shutdown)
+        self._flyer_added_executors.pop(alias, None)
+        self._flyer_executors.pop(alias, None)
+
+    def add_listener(self, callback: Any, mask: int = EVENT_ALL) -> None:
+        self._aps.add_listener(callback, mask)
+        with self._flyer_mutex:
+            self._flyer_listeners.append((callback, mask))
+
+    def remove_listener(self, callback: Any) -> None:
+        self._aps.remove_listener(callback)
+        with self._flyer_mutex:
+            self._flyer_listeners = [(c, m) for c, m in self._flyer_listeners if c != callback]
+
+    def scheduled_job(
+        self,
+        trigger: Any,
+        args: Any = None,
+        kwargs: Any = None,
+        id: Optional[str] = None,
+        name: Optional[str] = None,
+        misfire_grace_time: Any = undefined,
+        coalesce: Any = undefined,
+        max_instances: Any = undefined,
+        next_run_time: Any = undefined,
+        jobstore: str = "default",
+        executor: str = "default",
+        **trigger_args: Any,
+    ) -> Callable[[F], F]:
+        """APScheduler's `scheduled_job` decorator, through flyer's `add_job`."""
+
+        def inner(func: F) -> F:
+            self.add_job(
+                func,
+                trigger,
+                args,
+                kwargs,
+                id,
+                name,
+                misfire_grace_time,
+                coalesce,
+                max_instances,
+                next_run_time,
+                jobstore,
+                executor,
+                True,
+                **trigger_args,
+            )
+            return func
+
+        return inner
+
+    def modify_job(self, job_id: str, jobstore: Optional[str] = None, **changes: Any) -> Any:
+        return self._aps.modify_job(job_id, jobstore, **changes)
+
+    def get_jobs(self, jobstore: Optional[str] = None, pending: Any = None) -> List[Any]:
+        return list(self._aps.get_jobs(jobstore))
+
+    def get_job(self, job_id: str, jobstore: Optional[str] = None) -> Any:
+        return self._aps.get_job(job_id, jobstore)
+
+    def remove_job(self, job_id: str, jobstore: Optional[str] = None) -> None:
+        self._aps.remove_job(job_id, jobstore)
+        with self._flyer_mutex:
+            self._flyer_job_stores.pop(job_id, None)
+
+    def remove_all_jobs(self, jobstore: Optional[str] = None) -> None:
+        self._aps.remove_all_jobs(jobstore)
+
+    def print_jobs(self, jobstore: Optional[str] = None, out: Any = None) -> None:
+        self._aps.print_jobs(jobstore, out)
+
+    def pause(self) -> None:
+        self._aps.pause()
+
+    def resume(self) -> None:
+        self._aps.resume()
+
+    def wakeup(self) -> None:
+        self._aps.wakeup()
+
+    def __getattr__(self, name: str) -> Any:
+        # The rest of APScheduler's public API (export_jobs, import_jobs, ...), as it is.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._aps, name)
 
     def add_job(
         self,
@@ -298,7 +566,7 @@ class FlyerSchedulerMixin:
         spec = lock_spec_of(func)
         if id is None:
             id = spec.id if spec is not None and spec.id else default_job_id(func)
-            if not replace_existing and self.get_job(id) is not None:  # type: ignore[attr-defined]
+            if not replace_existing and self.get_job(id) is not None:
                 raise ValueError(
                     f"job id {id!r} is taken: pass id= to schedule {name or id} more than once"
                 )
@@ -311,7 +579,7 @@ class FlyerSchedulerMixin:
                 )
             if trigger == "interval" and trigger_args.get("start_date") is None:
                 trigger_args["start_date"] = EPOCH
-        return super().add_job(  # type: ignore[misc]
+        job = self._aps.add_job(
             func,
             trigger,
             args,
@@ -327,6 +595,9 @@ class FlyerSchedulerMixin:
             replace_existing,
             **trigger_args,
         )
+        with self._flyer_mutex:
+            self._flyer_job_stores[job.id] = jobstore
+        return job
 
     def reschedule_job(
         self,
@@ -342,15 +613,13 @@ class FlyerSchedulerMixin:
                 raise ValueError(f"job {job_id!r}: a locked job cannot use jitter")
             if trigger == "interval" and trigger_args.get("start_date") is None:
                 trigger_args["start_date"] = EPOCH
-        return super().reschedule_job(  # type: ignore[misc]
-            job_id, jobstore, trigger, **trigger_args
-        )
+        return self._aps.reschedule_job(job_id, jobstore, trigger, **trigger_args)
 
     def start(self, paused: bool = False) -> None:
         """Start processing jobs, then campaign for every leader."""
         self._flyer_apply_settings()
         self._flyer_warm_stores()
-        super().start(paused)  # type: ignore[misc]
+        self._flyer_start(paused)
         self._flyer_warn_foreign_executors()
         for leader in self.get_leaders():
             leader.start()
@@ -358,42 +627,30 @@ class FlyerSchedulerMixin:
     def _flyer_warm_stores(self) -> None:
         """Build the lock stores now, so the first tick does not pay for imports and clients."""
         stores: List[LockStore] = [leader.store() for leader in self.get_leaders()]
-        for job in self.get_jobs():  # type: ignore[attr-defined]
+        for job in self.get_jobs():
             spec = lock_spec_of(job.func)
             if spec is not None:
                 stores.append(spec.store())
         for store in {id(s): s for s in stores}.values():
             store.warm()
 
+    def _flyer_start(self, paused: bool) -> None:
+        self._aps.start(paused)
+
     def shutdown(self, wait: bool = True) -> None:
         """Stop the leaders (releasing their leases), then APScheduler's shutdown."""
-        if not self.running:  # type: ignore[attr-defined]
+        if not self.running:
             raise SchedulerNotRunningError
         self._flyer_stop_leaders(self.flyer_settings.shutdown_timeout)
         self._flyer_shutdown(wait)
 
     def _flyer_shutdown(self, wait: bool) -> None:
-        kept = self._flyer_keep_jobs()
-        super().shutdown(wait)  # type: ignore[misc]
-        self._flyer_requeue(kept)
-
-    def _flyer_keep_jobs(self) -> List[Any]:
-        """Jobs of in-memory job stores, which APScheduler's shutdown would discard."""
-        kept: List[Any] = []
-        with self._jobstores_lock:  # type: ignore[attr-defined]
-            for alias, store in self._jobstores.items():  # type: ignore[attr-defined]
-                if type(store) is MemoryJobStore:
-                    kept.extend((job, alias) for job in store.get_all_jobs())
-        return kept
-
-    def _flyer_requeue(self, kept: List[Any]) -> None:
-        """Make kept jobs pending again, so the next `start()` schedules them afresh."""
-        with self._jobstores_lock:  # type: ignore[attr-defined]
-            for job, alias in kept:
-                if job.next_run_time is not None:
-                    del job.next_run_time  # recomputed from the trigger at the next start
-                job._jobstore_alias = None
-                self._pending_jobs.append((job, alias, True))  # type: ignore[attr-defined]
+        """Shut the APScheduler scheduler down and put a fresh, stopped one with the same
+        in-memory jobs (rescheduled afresh at the next start) in its place."""
+        old = self._aps
+        jobs = self._flyer_jobs(old)
+        old.shutdown(wait)
+        self._aps = self._flyer_build(None, jobs)
 
     def _flyer_stop_leaders(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -404,11 +661,11 @@ class FlyerSchedulerMixin:
 
     def _flyer_warn_foreign_executors(self) -> None:
         flyer_executors = (ThreadPoolExecutor, AsyncIOExecutor)
-        for job in self.get_jobs():  # type: ignore[attr-defined]
+        for job in self.get_jobs():
             if lock_spec_of(job.func) is None:
                 continue
-            executor = self._executors.get(job.executor)  # type: ignore[attr-defined]
-            if executor is not None and not isinstance(executor, flyer_executors):
+            executor = self._flyer_executors.get(job.executor)
+            if executor is None or not isinstance(executor, flyer_executors):
                 logger.error(
                     "job %s: locked jobs need flyer_sched's executors to know their tick; "
                     "executor %r runs it with mutual exclusion only",
@@ -416,12 +673,6 @@ class FlyerSchedulerMixin:
                     job.executor,
                     extra={"job_id": job.id},
                 )
-
-    def _flyer_report(self, job: Any, tick: Tick, events: List[Any], duration: float) -> None:
-        event = _event_for(job, tick, events, duration)
-        if event.outcome in ("success", "error"):
-            self._flyer_last_runs[job.id] = tick.scheduled_time
-        self._flyer_hooks.report(event)
 
     def add_run_hook(self, hook: RunHook) -> None:
         """Call `hook(event)` with a `RunEvent` after every run (for metrics)."""
@@ -434,16 +685,16 @@ class FlyerSchedulerMixin:
         """Pause a job here; a locked job is also paused in every process sharing its store."""
         job = self._flyer_lookup(job_id, jobstore)
         self._flyer_set_fleet_pause(job, True)
-        return super().pause_job(job_id, jobstore)  # type: ignore[misc]
+        return self._aps.pause_job(job_id, jobstore)
 
     def resume_job(self, job_id: str, jobstore: Optional[str] = None) -> Any:
         """Resume a job here; a locked job is also resumed in every process sharing its store."""
         job = self._flyer_lookup(job_id, jobstore)
         self._flyer_set_fleet_pause(job, False)
-        return super().resume_job(job_id, jobstore)  # type: ignore[misc]
+        return self._aps.resume_job(job_id, jobstore)
 
     def _flyer_lookup(self, job_id: str, jobstore: Optional[str] = None) -> Any:
-        job = self.get_job(job_id, jobstore)  # type: ignore[attr-defined]
+        job = self.get_job(job_id, jobstore)
         if job is None:
             raise JobLookupError(job_id)
         return job
@@ -460,10 +711,13 @@ class FlyerSchedulerMixin:
         claims no tick. Raises `JobLookupError`, `SchedulerNotRunningError` or APScheduler's
         `MaxInstancesReachedError`.
         """
-        if self.state == STATE_STOPPED:  # type: ignore[attr-defined]
+        if self.state == STATE_STOPPED:
             raise SchedulerNotRunningError
         job = self._flyer_lookup(job_id, jobstore)
-        executor = self._lookup_executor(job.executor)  # type: ignore[attr-defined]
+        executor = self._flyer_executors.get(job.executor)
+        if executor is None:  # configured by name: APScheduler's own "run now" moves the schedule
+            job.modify(next_run_time=datetime.now(timezone.utc))
+            return
         self._flyer_submit(executor, job, ManualRunTimes([datetime.now(timezone.utc)]))
 
     def _flyer_submit(self, executor: Any, job: Any, run_times: ManualRunTimes) -> None:
@@ -506,7 +760,7 @@ class FlyerSchedulerMixin:
 
     def list_jobs(self) -> List[Dict[str, Any]]:
         """`job_info` of every job, sorted by id."""
-        jobs = self.get_jobs()  # type: ignore[attr-defined]
+        jobs = self.get_jobs()
         return [self.job_info(job) for job in sorted(jobs, key=lambda j: j.id)]
 
     def leader_info(self, leader: Leader) -> Dict[str, Any]:
@@ -530,153 +784,6 @@ class FlyerSchedulerMixin:
     def list_leaders(self) -> List[Dict[str, Any]]:
         return [self.leader_info(leader) for leader in self.get_leaders()]
 
-    def running_futures(self) -> List[Any]:
-        """Futures of the runs in flight in this process's flyer executors."""
-        futures: List[Any] = []
-        for executor in list(self._executors.values()):  # type: ignore[attr-defined]
-            running = getattr(executor, "running_futures", None)
-            if running is not None:
-                futures.extend(running())
-        return futures
-
-
-class BackgroundScheduler(FlyerSchedulerMixin, _APSBackgroundScheduler):  # type: ignore[misc]
-    """APScheduler's `BackgroundScheduler` (jobs in a thread pool) with flyer's additions.
-
-    Restartable: `start()` after `shutdown()` works, so one process can host many app
-    lifespans.
-    """
-
-    flyer_name = "background"
-
-    def _create_default_executor(self) -> Any:
-        return ThreadPoolExecutor()
-
-    def _flyer_check_leader(self, leader: Leader) -> None:
-        if leader.is_async:
-            raise TypeError(
-                f"leader {leader.id!r} is a coroutine function: register it on asyncio_scheduler"
-            )
-
-    async def aclose(self, timeout: Optional[float] = None) -> bool:
-        """Stop from a coroutine: pause, wait up to `timeout` s for running jobs, shut down.
-
-        Returns True when every running job finished in time.
-        """
-        if not self.running:
-            return True
-        timeout = self.flyer_settings.shutdown_timeout if timeout is None else timeout
-        deadline = time.monotonic() + timeout
-        self.pause()
-        loop = asyncio.get_running_loop()
-
-        def left() -> float:
-            return max(0.0, deadline - time.monotonic())
-
-        leaders_ok = await loop.run_in_executor(None, self._flyer_stop_leaders, left())
-        jobs_ok = await wait_futures(self.running_futures(), left())
-        await loop.run_in_executor(None, self._flyer_shutdown, False)
-        return bool(leaders_ok and jobs_ok)
-
-
-class AsyncIOScheduler(FlyerSchedulerMixin, _APSAsyncIOScheduler):  # type: ignore[misc]
-    """APScheduler's `AsyncIOScheduler` with flyer's additions.
-
-    `start()` binds to the running event loop every time it is called (so the scheduler
-    follows an app from one lifespan, and loop, to the next), and `shutdown()` takes effect
-    before it returns when called on that loop.
-    """
-
-    flyer_name = "asyncio"
-    _eventloop: Optional[asyncio.AbstractEventLoop] = None
-    _flyer_configured_loop: Optional[asyncio.AbstractEventLoop] = None
-
-    def _configure(self, config: Dict[str, Any]) -> None:
-        self._flyer_configured_loop = maybe_ref(config.get("event_loop"))
-        super()._configure(config)
-
-    def _create_default_executor(self) -> Any:
-        return AsyncIOExecutor()
-
-    def _flyer_loop(self) -> Optional[asyncio.AbstractEventLoop]:
-        return self._eventloop
-
-    def start(self, paused: bool = False) -> None:
-        """Start on the running event loop (or the `event_loop` given at configuration)."""
-        if self._flyer_configured_loop is not None and not self._flyer_configured_loop.is_closed():
-            self._eventloop = self._flyer_configured_loop
-        else:
-            try:
-                self._eventloop = asyncio.get_running_loop()
-            except RuntimeError:
-                raise RuntimeError(
-                    "asyncio_scheduler.start() needs a running event loop: call it from a "
-                    "coroutine (for example the app's lifespan)"
-                ) from None
-        super().start(paused)
-
-    def _flyer_shutdown(self, wait: bool) -> None:
-        loop = self._eventloop
-        try:
-            here = asyncio.get_running_loop()
-        except RuntimeError:
-            here = None
-        if loop is None or loop.is_closed() or here is loop or not loop.is_running():
-            self._flyer_shutdown_here(wait)
-            return
-        done: concurrent.futures.Future[None] = concurrent.futures.Future()
-
-        def run() -> None:
-            try:
-                self._flyer_shutdown_here(wait)
-            finally:
-                done.set_result(None)
-
-        loop.call_soon_threadsafe(run)
-        done.result(timeout=30)
-
-    def _flyer_shutdown_here(self, wait: bool) -> None:
-        kept = self._flyer_keep_jobs()
-        BaseScheduler.shutdown(self, wait)
-        self._stop_timer()
-        self._eventloop = None
-        self._flyer_requeue(kept)
-
-    def wakeup(self) -> None:
-        loop = self._eventloop
-        if loop is None or loop.is_closed():
-            return
-        loop.call_soon_threadsafe(self._flyer_wakeup)
-
-    def _flyer_wakeup(self) -> None:
-        if self._eventloop is None:
-            return
-        self._stop_timer()
-        wait_seconds = self._process_jobs()
-        self._start_timer(wait_seconds)
-
-    def _flyer_submit(self, executor: Any, job: Any, run_times: ManualRunTimes) -> None:
-        loop = self._eventloop
-        try:
-            here = asyncio.get_running_loop()
-        except RuntimeError:
-            here = None
-        if loop is None or here is loop:
-            executor.submit_job(job, run_times)
-            return
-        done: concurrent.futures.Future[None] = concurrent.futures.Future()
-
-        def submit() -> None:
-            try:
-                executor.submit_job(job, run_times)
-            except BaseException as exc:
-                done.set_exception(exc)
-            else:
-                done.set_result(None)
-
-        loop.call_soon_threadsafe(submit)
-        done.result(timeout=30)
-
     async def aclose(self, timeout: Optional[float] = None) -> bool:
         """Stop from a coroutine: pause, wait up to `timeout` s for running jobs, shut down.
 
@@ -695,8 +802,175 @@ class AsyncIOScheduler(FlyerSchedulerMixin, _APSAsyncIOScheduler):  # type: igno
 
         leaders_ok = await loop.run_in_executor(None, self._flyer_stop_leaders, left())
         jobs_ok = await wait_futures(self.running_futures(), left())
-        self._flyer_shutdown(False)
+        await self._flyer_shutdown_from(loop)
         return bool(leaders_ok and jobs_ok)
+
+    async def _flyer_shutdown_from(self, loop: asyncio.AbstractEventLoop) -> None:
+        raise NotImplementedError
+
+    def running_futures(self) -> List[Any]:
+        """Futures of the runs in flight in this process's flyer executors."""
+        futures: List[Any] = []
+        for executor in list(self._flyer_executors.values()):
+            running = getattr(executor, "running_futures", None)
+            if running is not None:
+                futures.extend(running())
+        return futures
+
+
+def _in_memory(store: Any) -> bool:
+    """Whether a job store, as configured (instance, dict or name), keeps jobs in memory."""
+    if store is None or isinstance(store, MemoryJobStore):
+        return True
+    if isinstance(store, BaseJobStore):
+        return False
+    if isinstance(store, str):
+        return store == "memory"
+    if isinstance(store, dict):
+        kind = store.get("type")
+        cls = store.get("class")
+        if cls is not None:
+            return cls is MemoryJobStore or str(cls).endswith("MemoryJobStore")
+        return kind in (None, "memory")
+    return False
+
+
+class BackgroundScheduler(FlyerScheduler):
+    """APScheduler's `BackgroundScheduler` (jobs in a thread pool) with flyer's additions.
+
+    Restartable: `start()` after `shutdown()` works, so one process can host many app
+    lifespans.
+    """
+
+    flyer_name = "background"
+
+    def _flyer_check_leader(self, leader: Leader) -> None:
+        if leader.is_async:
+            raise TypeError(
+                f"leader {leader.id!r} is a coroutine function: register it on asyncio_scheduler"
+            )
+
+    async def _flyer_shutdown_from(self, loop: asyncio.AbstractEventLoop) -> None:
+        await loop.run_in_executor(None, self._flyer_shutdown, False)
+
+
+class AsyncIOScheduler(FlyerScheduler):
+    """APScheduler's `AsyncIOScheduler` with flyer's additions.
+
+    `start()` binds to the running event loop every time it is called (so the scheduler
+    follows an app from one lifespan, and loop, to the next), and `shutdown()` takes effect
+    before it returns when called on that loop.
+    """
+
+    flyer_name = "asyncio"
+
+    def __init__(
+        self,
+        gconfig: Optional[Dict[str, Any]] = None,
+        *,
+        settings: Optional[SchedSettings] = None,
+        **options: Any,
+    ) -> None:
+        self._flyer_configured_loop: Optional[asyncio.AbstractEventLoop] = options.pop(
+            "event_loop", None
+        )
+        self._flyer_loop_now: Optional[asyncio.AbstractEventLoop] = None
+        super().__init__(gconfig, settings=settings, **options)
+
+    def _flyer_new(self, options: Dict[str, Any], loop: Any) -> BaseScheduler:
+        if loop is None:
+            # Between lifespans the jobs wait in a scheduler that is never started (no loop
+            # is needed to hold them); `start()` hands them to one bound to the running loop.
+            return _APSHolder(self._flyer_gconfig, **options)
+        return _APSAsyncIOScheduler(self._flyer_gconfig, event_loop=loop, **options)
+
+    def _flyer_default_executor(self) -> Any:
+        return AsyncIOExecutor()
+
+    @property
+    def flyer_loop(self) -> Optional[asyncio.AbstractEventLoop]:
+        return self._flyer_loop_now
+
+    def _flyer_start(self, paused: bool) -> None:
+        """Start on the running event loop (or the `event_loop` given at configuration)."""
+        configured = self._flyer_configured_loop
+        if configured is not None and not configured.is_closed():
+            loop = configured
+        else:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                raise RuntimeError(
+                    "asyncio_scheduler.start() needs a running event loop: call it from a "
+                    "coroutine (for example the app's lifespan)"
+                ) from None
+        jobs = self._flyer_jobs(self._aps)
+        self._flyer_loop_now = loop
+        self._aps = self._flyer_build(loop, jobs)
+        self._aps.start(paused)
+
+    def _flyer_shutdown(self, wait: bool) -> None:
+        loop = self._flyer_loop_now
+        try:
+            here: Optional[asyncio.AbstractEventLoop] = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if loop is None or loop.is_closed() or here is loop or not loop.is_running():
+            self._flyer_shutdown_here(wait)
+            return
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                self._flyer_shutdown_here(wait)
+            finally:
+                done.set_result(None)
+
+        loop.call_soon_threadsafe(run)
+        done.result(timeout=30)
+
+    def _flyer_shutdown_here(self, wait: bool) -> None:
+        """Shut down now: APScheduler's asyncio scheduler finishes its own shutdown on the
+        loop's next turn, which a lifespan's loop may never take; so its processing is paused
+        and flyer's executors cancel their runs here, and a fresh scheduler takes its place."""
+        old = self._aps
+        jobs = self._flyer_jobs(old)
+        executors = list(self._flyer_executors.values())
+        old.pause()
+        try:
+            old.shutdown(wait)
+        except (SchedulerNotRunningError, RuntimeError):  # RuntimeError: its loop is closed
+            pass
+        for executor in executors:
+            if isinstance(executor, AsyncIOExecutor):
+                executor.shutdown(wait)
+        self._flyer_loop_now = None
+        self._aps = self._flyer_build(None, jobs)
+
+    def _flyer_submit(self, executor: Any, job: Any, run_times: ManualRunTimes) -> None:
+        loop = self._flyer_loop_now
+        try:
+            here: Optional[asyncio.AbstractEventLoop] = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if loop is None or here is loop:
+            executor.submit_job(job, run_times)
+            return
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        def submit() -> None:
+            try:
+                executor.submit_job(job, run_times)
+            except BaseException as exc:
+                done.set_exception(exc)
+            else:
+                done.set_result(None)
+
+        loop.call_soon_threadsafe(submit)
+        done.result(timeout=30)
+
+    async def _flyer_shutdown_from(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._flyer_shutdown(False)  # coroutine jobs still running are cancelled
 
 
 Scheduler = Union[BackgroundScheduler, AsyncIOScheduler]
