@@ -49,7 +49,10 @@ async def _failure(call: Awaitable[Any]) -> BaseException:
 
 
 async def _session(
-    url: str, auth: Optional[Tuple[str, str]] = None, **client: Any
+    url: str,
+    auth: Optional[Tuple[str, str]] = None,
+    headers: Optional[Dict[str, str]] = None,
+    **client: Any,
 ) -> Tuple[List[Any], Dict[str, Any]]:
     """Connect the SDK's client to `url`: (tools listed, results of the calls in `client`)."""
     import httpx2
@@ -58,7 +61,9 @@ async def _session(
 
     calls: Dict[str, Any] = {}
     async with AsyncExitStack() as stack:
-        http = await stack.enter_async_context(httpx2.AsyncClient(auth=auth, timeout=60))
+        http = await stack.enter_async_context(
+            httpx2.AsyncClient(auth=auth, headers=headers, timeout=60)
+        )
         transport = streamable_http_client(url, http_client=http)
         session = await stack.enter_async_context(Client(transport))
         tools = (await session.list_tools()).tools
@@ -96,6 +101,14 @@ async def test_tools_listed_and_called_with_arguments(serve_source: Serve) -> No
     assert created["data"] == {"name": "pen", "price": 1.5, "tags": []}
     greeting = calls["greet_user"].structured_content["data"]
     assert greeting == {"text": "hi ann hi ann", "lang": "en"}
+
+
+async def test_the_operation_shares_the_mcp_requests_id(serve_source: Serve) -> None:
+    with serve_source(APP) as url:
+        _, calls = await _session(
+            url + "/flyer/mcp", headers={"X-Request-ID": "agent-42"}, get_item={"item_id": 1}
+        )
+    assert calls["get_item"].structured_content["request_id"] == "agent-42"
 
 
 async def test_error_envelopes_come_back_as_tool_errors(serve_source: Serve) -> None:
