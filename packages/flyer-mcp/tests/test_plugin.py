@@ -102,3 +102,38 @@ async def test_started_and_stopped_with_the_app(demo_apps: str) -> None:
         await plugin.shutdown()
         assert (await http.post("/flyer/mcp", json={})).status_code == 503
         assert await plugin.check() == {"ok": False, "enabled": True, "tools": 4}
+
+
+LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+HEADERS = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
+
+
+@needs_mcp
+async def test_browser_requests_from_other_origins_are_refused(
+    demo_apps: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("flyer_cors_origins", "https://console.example")
+    plugin = McpPlugin()
+    app = create_app(apps=demo_apps, env_file=None, plugins=[plugin])
+    await plugin.startup()
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+
+            async def status(origin: str) -> int:
+                answer = await http.post(
+                    "/flyer/mcp", json=LIST, headers={**HEADERS, "Origin": origin}
+                )
+                return answer.status_code
+
+            refused = await http.post(
+                "/flyer/mcp", json=LIST, headers={**HEADERS, "Origin": "http://evil.example"}
+            )
+            assert refused.status_code == 403
+            assert refused.json()["code"] == 403
+            assert "'http://evil.example' may not call /flyer/mcp" in refused.json()["detail"]
+            assert await status("http://test") == 200
+            assert await status("https://console.example") == 200
+            assert (await http.post("/flyer/mcp", json=LIST, headers=HEADERS)).status_code == 200
+    finally:
+        await plugin.shutdown()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -12,7 +13,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from flyer_mcp._tools import METHODS
-from flyer_status import request_id_var
+from flyer_status import FlyerError, request_id_var
 
 if TYPE_CHECKING:
     from flyer_mcp._server import McpEndpoint
@@ -62,15 +63,36 @@ def operation_keys(app: FastAPI) -> List[Tuple[str, str]]:
     ]
 
 
+def origin_allowed(origin: str, host: Optional[str], allowed: List[str]) -> bool:
+    """Whether a browser page from `origin` may call the MCP endpoint at `host`.
+
+    MCP servers must check `Origin` (DNS rebinding): a page may call its own origin's server
+    and, as with CORS, the origins of `flyer_cors_origins` (`*`: any).
+    """
+    if "*" in allowed or origin in allowed:
+        return True
+    return host is not None and urlsplit(origin).netloc.lower() == host.lower()
+
+
 def mount(app: FastAPI, endpoint: McpEndpoint) -> None:
-    """Serve `endpoint` at its path with the app's auth (flyer's Basic auth when it is on).
+    """Serve `endpoint` at its path with the app's auth (flyer's Basic auth when it is on);
+    a browser request from another origin is refused (403).
 
     The route is added to the route table directly: routes a plugin adds through FastAPI's
     router get flyer's management guard, and the tools are the app's API, not management.
     """
     auth: Optional[Callable[..., Any]] = getattr(app.state, "flyer_auth", None)
+    allowed = list(getattr(app_settings(app), "cors_origin_list", None) or ())
 
     async def mcp_endpoint(request: Request) -> Response:
+        origin = request.headers.get("origin")
+        if origin is not None and not origin_allowed(origin, request.headers.get("host"), allowed):
+            raise FlyerError(
+                403,
+                "Forbidden",
+                f"origin {origin!r} may not call {endpoint.path}: only the server's own origin "
+                "and those in flyer_cors_origins may",
+            )
         # The MCP server answers in a task of its own: the request id travels in the scope.
         request.scope[REQUEST_ID_KEY] = request_id_var.get()
         return _Forward(endpoint.handle)
