@@ -165,6 +165,7 @@ class RedisLockStore(LockStore):
         # Claims and releases whose reply never came: (name, token) -> when to forget them.
         self._abandoned: Dict[Tuple[str, str], float] = {}
         self._fences: Dict[str, int] = {}
+        self._timeout: Optional[Tuple[Optional[float]]] = None  # claim_timeout, once known
 
     def __repr__(self) -> str:
         where = "client" if self._url is None else "url"
@@ -205,18 +206,18 @@ class RedisLockStore(LockStore):
         """Seconds after sending a claim past which Redis refuses it ("late"): half the client's
         socket timeout, so a claim the client has given up on can never take the lock. None
         when the client waits forever."""
-        pool = getattr(self.client, "connection_pool", None)
-        timeout = getattr(pool, "connection_kwargs", {}).get("socket_timeout")
-        return float(timeout) / 2 if timeout else None
+        if self._timeout is None:
+            pool = getattr(self.client, "connection_pool", None)
+            timeout = getattr(pool, "connection_kwargs", {}).get("socket_timeout")
+            self._timeout = (float(timeout) / 2 if timeout else None,)
+        return self._timeout[0]
 
     def _observe(self, redis_us: int, sent: float, received: float) -> None:
         """Refine the estimate of Redis's clock from a reply that took `received - sent`."""
         rtt = received - sent
-        offset = redis_us - (sent + received) / 2 * 1e6
-        with self._mutex:
-            best = self._offset
-            if best is None or rtt <= max(best[1], 0.05) or received - best[2] > 60:
-                self._offset = (offset, rtt, received)
+        best = self._offset  # one tuple, replaced whole: no lock needed to read or swap it
+        if best is None or rtt <= max(best[1], 0.05) or received - best[2] > 60:
+            self._offset = (redis_us - (sent + received) / 2 * 1e6, rtt, received)
 
     def _redis_clock(self) -> float:
         """Redis's clock now, in microseconds, as estimated from earlier replies."""
@@ -299,9 +300,8 @@ class RedisLockStore(LockStore):
             self._release_abandoned()
         fence_text = _text(fence)
         fencing_token = int(fence_text) if fence_text else None
-        if fencing_token is not None:
-            with self._mutex:
-                self._fences[name] = max(fencing_token, self._fences.get(name, 0))
+        if fencing_token is not None and fencing_token > self._fences.get(name, 0):
+            self._fences[name] = fencing_token
         return Claim(
             acquired=bool(int(acquired)),
             reason=reason_text,
@@ -376,3 +376,4 @@ class RedisLockStore(LockStore):
             self._client.close()
             self._client = None
             self._scripts = None
+            self._timeout = None
