@@ -321,3 +321,15 @@ def test_a_websocket_outlives_the_header_timeout(edge: Any) -> None:
             )
             reply, _ = _read_all(sock, time.monotonic() + HEADROOM)
         assert reply.startswith(b"\x81\x04ping"), reply
+
+
+def test_headers_ending_across_two_reads_near_the_cap_are_served(edge: Any) -> None:
+    with edge(max_header_size="4k") as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=HEADROOM) as sock:
+            head = b"POST /flyer/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 8000\r\nX-Pad: "
+            head += b"p" * (4000 - len(head)) + b"\r\n\r"
+            sock.sendall(head)
+            time.sleep(0.2)  # two reads, whatever the timing: the rest is a new read or not
+            sock.sendall(b"\n" + b"b" * 8000)
+            raw, _ = _read_all(sock, time.monotonic() + HEADROOM, until=b'"request_id"')
+        assert raw.startswith(b"HTTP/1.1 200 "), raw[:300]
