@@ -24,7 +24,7 @@ from flyer_core import create_app
 from flyer_mcp import config_mcp
 
 app = create_app(apps="demoapps", env_file=None)
-config_mcp(app, include_operations=["greet_user"], exclude_tags="Items")
+config_mcp(app, include_operations=["greet_user"], exclude_tags="Items", mount_path="/agents")
 """
 
 Serve = Callable[..., ContextManager[str]]
@@ -162,7 +162,7 @@ async def test_tag_settings_change_the_list(serve_source: Serve) -> None:
 
 async def test_config_mcp_filters_and_base_url(serve_source: Serve) -> None:
     with serve_source(APP_CONFIGURED, flyer_base_url="/api") as url:
-        tools, calls = await _session(url + "/api/mcp", greet_user={"user_id": "bo"})
+        tools, calls = await _session(url + "/api/agents", greet_user={"user_id": "bo"})
     assert [tool.name for tool in tools] == ["greet_user"]
     assert calls["greet_user"].structured_content["data"]["text"] == "hi bo"
 

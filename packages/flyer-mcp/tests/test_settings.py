@@ -40,3 +40,8 @@ def test_settings_fields_name_every_variable() -> None:
         "flyer_mcp_exclude_operations",
     ]
     assert not any(field["secret"] for field in settings_fields())
+
+
+def test_fastflyers_separators_work_too() -> None:
+    settings = McpSettings.from_env({"flyer_mcp_exclude_tags": "Items | Users;Admin"})
+    assert settings.exclude_tags == ("Items", "Users", "Admin")

@@ -229,3 +229,17 @@ def test_config_mcp_mounts_on_an_app_without_the_plugin(demo_apps: str) -> None:
     assert endpoint is not None
     assert _names(endpoint.tools()) == ["create_item", "get_item"]
     assert any(getattr(route, "path", None) == "/flyer/mcp" for route in app.router.routes)
+
+
+@needs_mcp
+def test_config_mcp_moves_the_endpoint_and_names_the_server(demo_apps: str) -> None:
+    from flyer_mcp import config_mcp
+
+    app = _app(demo_apps, McpPlugin())
+    endpoint = config_mcp(app, mount_path="/agents/", name="shop", description="The shop's API.")
+    assert endpoint is not None
+    assert endpoint.path == "/flyer/agents"
+    assert (endpoint.name, endpoint.instructions) == ("shop", "The shop's API.")
+    paths = [getattr(route, "path", None) for route in app.router.routes]
+    assert "/flyer/agents" in paths
+    assert "/flyer/mcp" not in paths

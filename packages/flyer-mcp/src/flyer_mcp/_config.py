@@ -25,20 +25,31 @@ def config_mcp(
     exclude_tags: Names = None,
     include_operations: Names = None,
     exclude_operations: Names = None,
+    *,
+    mount_path: Optional[str] = None,
+    name: Optional[str] = None,
+    description: Optional[str] = None,
 ) -> Optional[McpEndpoint]:
     """Serve `app`'s operations as MCP tools at `{flyer_base_url}/mcp`; returns the endpoint.
 
-    With flyer-mcp installed, flyer's app already serves them: this call then only sets the
-    filters it is given (a list or a comma-separated string each; None keeps the
-    `flyer_mcp_*` setting). On an app without the plugin it mounts the endpoint and starts it
-    with the app's lifespan. Returns None, with a log line, when `flyer_mcp_enabled` is off
-    or on Python < 3.10.
+    With flyer-mcp installed, flyer's app already serves them: this call then only sets what
+    it is given: the filters (a list or a comma-separated string each; None keeps the
+    `flyer_mcp_*` setting), `mount_path` (FastFlyer's: the path under `flyer_base_url`),
+    and the server's `name` and `description` (its instructions) that clients see. On an app
+    without the plugin it mounts the endpoint and starts it with the app's lifespan. Returns
+    None, with a log line, when `flyer_mcp_enabled` is off or on Python < 3.10.
     """
     existing: Optional[McpEndpoint] = getattr(app.state, "flyer_mcp", None)
     if existing is not None:
         existing.tool_filter = existing.tool_filter.replace(
             include_tags, exclude_tags, include_operations, exclude_operations
         )
+        _describe(existing, name, description)
+        if mount_path is not None:
+            path = existing.base + "/" + mount_path.strip("/")
+            if path != existing.path:
+                existing.path = path
+                mount(app, existing)
         return existing
     environ = app_environ(app)
     settings = McpSettings.from_env(environ)
@@ -63,10 +74,19 @@ def config_mcp(
             include_tags, exclude_tags, include_operations, exclude_operations
         ),
         hidden=hidden,
+        mount_path=mount_path or "/mcp",
     )
+    _describe(endpoint, name, description)
     mount(app, endpoint)
     _start_with_lifespan(app, endpoint)
     return endpoint
+
+
+def _describe(endpoint: McpEndpoint, name: Optional[str], description: Optional[str]) -> None:
+    if name:
+        endpoint.name = name
+    if description:
+        endpoint.instructions = description
 
 
 def _start_with_lifespan(app: FastAPI, endpoint: McpEndpoint) -> None:

@@ -76,7 +76,7 @@ def origin_allowed(origin: str, host: Optional[str], allowed: List[str]) -> bool
 
 def mount(app: FastAPI, endpoint: McpEndpoint) -> None:
     """Serve `endpoint` at its path with the app's auth (flyer's Basic auth when it is on);
-    a browser request from another origin is refused (403).
+    a browser request from another origin is refused (403). Mounted again, the route moves.
 
     The route is added to the route table directly: routes a plugin adds through FastAPI's
     router get flyer's management guard, and the tools are the app's API, not management.
@@ -97,14 +97,19 @@ def mount(app: FastAPI, endpoint: McpEndpoint) -> None:
         request.scope[REQUEST_ID_KEY] = request_id_var.get()
         return _Forward(endpoint.handle)
 
-    app.router.routes.append(
-        APIRoute(
-            endpoint.path,
-            mcp_endpoint,
-            methods=["GET", "POST", "DELETE"],
-            include_in_schema=False,
-            dependencies=[Depends(auth)] if auth is not None else None,
-            name="flyer_mcp",
-        )
+    route = APIRoute(
+        endpoint.path,
+        mcp_endpoint,
+        methods=["GET", "POST", "DELETE"],
+        include_in_schema=False,
+        dependencies=[Depends(auth)] if auth is not None else None,
+        name="flyer_mcp",
     )
+    routes = app.router.routes
+    previous = getattr(app.state, "flyer_mcp_route", None)
+    if previous is not None and previous in routes:
+        routes[routes.index(previous)] = route  # mounted again at another path
+    else:
+        routes.append(route)
     app.state.flyer_mcp = endpoint
+    app.state.flyer_mcp_route = route

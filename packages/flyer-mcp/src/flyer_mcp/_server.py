@@ -36,7 +36,8 @@ def _content(text: str) -> List[types.ContentBlock]:
 
 
 class McpEndpoint:
-    """The app's operations as MCP tools; `handle` is the ASGI app serving `{base}/mcp`.
+    """The app's operations as MCP tools; `handle` is the ASGI app serving `path`
+    (`{base}/mcp` unless `mount_path` says otherwise).
 
     `start()` / `stop()` bracket the SDK's session manager (flyer's plugin calls them from
     the app's lifespan). Tools are read from `app.openapi()` on first use, after every router
@@ -50,10 +51,13 @@ class McpEndpoint:
         base: str,
         tool_filter: Optional[ToolFilter] = None,
         hidden: Collection[Tuple[str, str]] = (),
+        mount_path: str = "/mcp",
     ) -> None:
         self.app = app
         self.base = base.rstrip("/")
-        self.path = f"{self.base}/mcp"
+        self.path = self.base + "/" + mount_path.strip("/")
+        self.name = str(getattr(app, "title", "") or "flyer")
+        self.instructions = INSTRUCTIONS
         self.hidden = frozenset(hidden)
         self._filter = tool_filter or ToolFilter()
         self._tools: Optional[Dict[str, ApiTool]] = None
@@ -81,9 +85,9 @@ class McpEndpoint:
 
     def _server(self) -> Server[Any]:
         return Server(
-            str(getattr(self.app, "title", "") or "flyer"),
+            self.name,
             version=str(getattr(self.app, "version", "") or ""),
-            instructions=INSTRUCTIONS,
+            instructions=self.instructions,
             on_list_tools=self._list_tools,
             on_call_tool=self._call_tool,
         )

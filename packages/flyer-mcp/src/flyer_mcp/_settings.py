@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 _FIELDS: Tuple[Tuple[str, str, str], ...] = (
@@ -14,6 +15,7 @@ _FIELDS: Tuple[Tuple[str, str, str], ...] = (
     ("include_operations", "", "comma-separated operation ids: only these become tools"),
     ("exclude_operations", "", "comma-separated operation ids that never become tools"),
 )
+_SEPARATORS = re.compile(r"[,|;]")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -53,8 +55,8 @@ def settings_fields() -> List[Dict[str, Any]]:
 
 
 def split_names(text: str) -> Tuple[str, ...]:
-    """`"a, b,,c"` -> `("a", "b", "c")`."""
-    return tuple(name.strip() for name in text.split(",") if name.strip())
+    """`"a, b|c;;d"` -> `("a", "b", "c", "d")`: commas, and FastFlyer's `|` and `;`."""
+    return tuple(name.strip() for name in _SEPARATORS.split(text) if name.strip())
 
 
 def _parse(variable: str, field: str, raw: str) -> Any:
