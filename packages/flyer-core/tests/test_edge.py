@@ -333,3 +333,15 @@ def test_headers_ending_across_two_reads_near_the_cap_are_served(edge: Any) -> N
             sock.sendall(b"\n" + b"b" * 8000)
             raw, _ = _read_all(sock, time.monotonic() + HEADROOM, until=b'"request_id"')
         assert raw.startswith(b"HTTP/1.1 200 "), raw[:300]
+
+
+def test_the_edges_answers_use_the_apps_renderer(edge: Any) -> None:
+    """flyer_status_code_base reaches the edge's own answers too (one renderer per app)."""
+    limits = edge(max_header_size="4k", status_code_base=1000)
+    with limits as port, socket.create_connection(("127.0.0.1", port), timeout=HEADROOM) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 8000 + b"\r\n\r\n")
+        raw, _ = _read_all(sock, time.monotonic() + HEADROOM)
+    assert raw.startswith(b"HTTP/1.1 431 "), raw[:200]
+    body = json.loads(raw.partition(b"\r\n\r\n")[2])
+    assert body["code"] == 1431
+    assert body["message"] == "Request Header Fields Too Large"
