@@ -11,10 +11,13 @@ import json
 import logging
 from typing import Any, Collection, Dict, List, Optional, Tuple
 
-from mcp import types
-from mcp.server import Server, ServerRequestContext
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.shared.exceptions import MCPError
+# The SDK installs on Python 3.10+ only: a type check where it is absent sees these as Any.
+from mcp import types  # type: ignore[import-not-found, unused-ignore]
+from mcp.server import Server, ServerRequestContext  # type: ignore[import-not-found, unused-ignore]
+from mcp.server.streamable_http_manager import (  # type: ignore[import-not-found, unused-ignore]
+    StreamableHTTPSessionManager,
+)
+from mcp.shared.exceptions import MCPError  # type: ignore[import-not-found, unused-ignore]
 from starlette.types import Receive, Scope, Send
 
 from flyer_mcp._call import ArgumentError, call_operation
