@@ -267,6 +267,17 @@ class _Jobs:
         async def show(job_id: str) -> None:
             raise FlyerError(404, "Not Found", f"no scheduled job with id {job_id!r}")
 
+        @app.post(f"{settings.base_url}/jobs/{{job_id}}/run")
+        def run(job_id: str) -> Any:
+            # As flyer-sched's router builds its errors: the current app's renderer, in a
+            # sync route (thread pool) too.
+            from fastapi.responses import JSONResponse
+
+            from flyer_status import current_renderer
+
+            body = current_renderer().body(409, "Conflict", f"job {job_id!r} is already running")
+            return JSONResponse(body, status_code=409)
+
     async def check(self) -> bool:
         return False
 
@@ -291,3 +302,5 @@ def test_one_renderer_offsets_every_error_once(serve: Any, make_settings: Any, l
         assert body["message"] == "Not Found"
         assert body["detail"] == "no scheduled job with id 'nightly'"
         check(call(base, "GET", "/flyer/nope"), 404, 10404, logs)
+        body = check(call(base, "POST", "/flyer/jobs/nightly/run"), 409, 10409, logs)
+        assert body["message"] == "Conflict"

@@ -82,3 +82,16 @@ def test_renderer_refuses_a_bad_base_and_nan() -> None:
             EnvelopeRenderer(bad)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         EnvelopeRenderer().render(200, data=float("nan"))
+
+
+def test_current_renderer_is_the_requests_or_a_plain_one() -> None:
+    from flyer_status import current_renderer, renderer_var
+
+    assert current_renderer().code(404) == 404
+
+    def inside() -> int:
+        renderer_var.set(EnvelopeRenderer(1000))
+        return current_renderer().code(404)
+
+    assert contextvars.copy_context().run(inside) == 1404
+    assert current_renderer().code(404) == 404

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flyer_core._logging import access_logger, log_access
 from flyer_core._settings import Network
-from flyer_status import EnvelopeRenderer, request_id_var
+from flyer_status import EnvelopeRenderer, renderer_var, request_id_var
 
 _VALID_ID = re.compile(rb"^[A-Za-z0-9._~:+/=-]{1,128}$")
 _INFO = logging.INFO
@@ -108,6 +108,7 @@ class RequestMiddleware:
         self.trusted_proxies = trusted_proxies
         self.max_body_size = max_body_size
         self.renderer = renderer if renderer is not None else EnvelopeRenderer()
+        self.offset = bool(self.renderer.code_base)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -136,6 +137,9 @@ class RequestMiddleware:
 
         # Every log line of this request gets the id from this variable (see _logging).
         token = request_id_var.set(request_id)
+        # Plugins' routes find the app's renderer here; without an offset the plain one
+        # they get anyway is the same, so the default costs nothing per request.
+        renderer_token = renderer_var.set(self.renderer) if self.offset else None
         id_header = (b"x-request-id", raw_id)
         status = 0
 
@@ -186,6 +190,8 @@ class RequestMiddleware:
         finally:
             if self.access_log and scope["path"] not in self.exclude:
                 self._log(scope, status or 500, start, request_id)
+            if renderer_token is not None:
+                renderer_var.reset(renderer_token)
             request_id_var.reset(token)
 
     async def _reject(

@@ -8,7 +8,7 @@ from flyer_status import status
 from flyer_status.__about__ import __version__
 from flyer_status._codes import code_name, describe, http_status_for, is_known, phrase
 from flyer_status._context import get_request_id, request_id_var
-from flyer_status._envelope import EnvelopeRenderer, envelope
+from flyer_status._envelope import EnvelopeRenderer, current_renderer, envelope, renderer_var
 from flyer_status._errors import (
     FlyerError,
     ThirdPartyDataError,
@@ -32,12 +32,14 @@ __all__ = [
     "ThirdPartyUnavailableError",
     "__version__",
     "code_name",
+    "current_renderer",
     "describe",
     "envelope",
     "get_request_id",
     "http_status_for",
     "is_known",
     "phrase",
+    "renderer_var",
     "request_id_var",
     "status",
 ]

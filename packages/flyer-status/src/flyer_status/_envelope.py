@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Dict
+from contextvars import ContextVar
+from typing import Any, Dict, Optional
 
 from flyer_status._codes import is_known, phrase
 from flyer_status._context import get_request_id
@@ -69,3 +70,18 @@ class EnvelopeRenderer:
             allow_nan=False,
             separators=(",", ":"),
         ).encode("utf-8")
+
+
+renderer_var: ContextVar[Optional[EnvelopeRenderer]] = ContextVar(
+    "flyer_envelope_renderer", default=None
+)
+"""The renderer of the app handling the current request; flyer-core's middleware sets it."""
+
+_PLAIN = EnvelopeRenderer()
+
+
+def current_renderer() -> EnvelopeRenderer:
+    """The renderer of the app serving the current request, so a plugin's route builds the
+    same envelope as core (`flyer_status_code_base` included); outside a flyer-core request,
+    one with no offset."""
+    return renderer_var.get() or _PLAIN
