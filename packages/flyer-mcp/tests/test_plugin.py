@@ -83,6 +83,8 @@ async def test_started_and_stopped_with_the_app(demo_apps: str) -> None:
         before = await http.post("/flyer/mcp", json={})
         assert before.status_code == 503
         assert before.json()["code"] == 503
+        assert "the app's lifespan has not started it" in before.json()["detail"]
+        assert before.json()["request_id"] == before.headers["x-request-id"]
         assert await plugin.check() == {"ok": False, "enabled": True, "tools": 4}
 
         await plugin.startup()

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from flyer_mcp._server import McpEndpoint
 
 REQUEST_ID_KEY = "flyer.request_id"
+NOT_RUNNING = "the MCP endpoint is not running: the app's lifespan has not started it"
 
 
 class _Forward(Response):
@@ -93,6 +94,8 @@ def mount(app: FastAPI, endpoint: McpEndpoint) -> None:
                 f"origin {origin!r} may not call {endpoint.path}: only the server's own origin "
                 "and those in flyer_cors_origins may",
             )
+        if not endpoint.running:
+            raise FlyerError(503, "Service Unavailable", NOT_RUNNING)
         # The MCP server answers in a task of its own: the request id travels in the scope.
         request.scope[REQUEST_ID_KEY] = request_id_var.get()
         return _Forward(endpoint.handle)

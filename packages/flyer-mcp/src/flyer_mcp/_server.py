@@ -7,7 +7,6 @@ consecutive requests may reach different workers of `flyer serve -w N`.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any, Collection, Dict, List, Optional, Tuple
 
@@ -22,8 +21,9 @@ from starlette.types import Receive, Scope, Send
 
 from flyer_mcp._call import ArgumentError, call_operation
 from flyer_mcp._filters import ToolFilter
-from flyer_mcp._mount import REQUEST_ID_KEY
+from flyer_mcp._mount import NOT_RUNNING, REQUEST_ID_KEY
 from flyer_mcp._tools import ApiTool, build_tools
+from flyer_status import FlyerError
 
 logger = logging.getLogger("flyer.mcp")
 
@@ -103,6 +103,7 @@ class McpEndpoint:
         """Start the SDK's session manager in a task of its own (stopped by `stop()`)."""
         if self.running:
             return
+        count = len(self.tools())  # a document that cannot be read fails start-up here
         manager = StreamableHTTPSessionManager(self._server(), json_response=True, stateless=True)
         started = asyncio.Event()
         stopping = asyncio.Event()
@@ -112,15 +113,14 @@ class McpEndpoint:
                 started.set()
                 await stopping.wait()
 
-        self._stopping = stopping
-        self._runner = asyncio.ensure_future(run())
+        runner = asyncio.ensure_future(run())
         waiter = asyncio.ensure_future(started.wait())
-        await asyncio.wait({waiter, self._runner}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({waiter, runner}, return_when=asyncio.FIRST_COMPLETED)
         if not started.is_set():
             waiter.cancel()
-            self._runner.result()  # raises what stopped the manager
-        self._manager = manager
-        logger.info("mcp ready", extra={"path": self.path, "tools": len(self.tools())})
+            runner.result()  # raises what stopped the manager
+        self._manager, self._runner, self._stopping = manager, runner, stopping
+        logger.info("mcp ready", extra={"path": self.path, "tools": count})
 
     async def stop(self) -> None:
         """Stop the session manager; requests that come after are answered 503."""
@@ -134,26 +134,10 @@ class McpEndpoint:
             logger.error("mcp stopped with an error", extra={"error": type(exc).__name__})
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve one request to `{base}/mcp` (the SDK's streamable HTTP transport)."""
-        manager = self._manager
-        if manager is None or not self.running:
-            body = {
-                "code": 503,
-                "message": "Service Unavailable",
-                "detail": "the MCP endpoint is not running (the app's lifespan has not started it)",
-                "data": None,
-                "request_id": scope.get(REQUEST_ID_KEY) or "",
-            }
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 503,
-                    "headers": [(b"content-type", b"application/json")],
-                }
-            )
-            await send({"type": "http.response.body", "body": json.dumps(body).encode()})
-            return
-        await manager.handle_request(scope, receive, send)
+        """Serve one request to the endpoint (the SDK's streamable HTTP transport)."""
+        if self._manager is None or not self.running:
+            raise FlyerError(503, "Service Unavailable", NOT_RUNNING)
+        await self._manager.handle_request(scope, receive, send)
 
     async def _list_tools(
         self, ctx: ServerRequestContext[Any], params: Optional[types.PaginatedRequestParams]
