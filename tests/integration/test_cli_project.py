@@ -32,6 +32,7 @@ LOCAL = [
     str(PACKAGES / "flyer-cache"),
     str(PACKAGES / "flyer-db"),
     str(PACKAGES / "flyer-sched"),
+    str(PACKAGES / "flyer-mcp"),
     f"{PACKAGES / 'flyer-core'}[all]",
     str(PACKAGES / "flyer-cli"),
 ]

@@ -12,6 +12,7 @@ MODULES = [
     "flyer_cache",
     "flyer_db",
     "flyer_sched",
+    "flyer_mcp",
     "flyer_core",
     "flyer_cli",
 ]
