@@ -165,7 +165,9 @@ class RedisLockStore(LockStore):
         # Claims and releases whose reply never came: (name, token) -> when to forget them.
         self._abandoned: Dict[Tuple[str, str], float] = {}
         self._fences: Dict[str, int] = {}
-        self._timeout: Optional[Tuple[Optional[float]]] = None  # claim_timeout, once known
+        self._claim_timeout_cache: Optional[Tuple[Optional[float]]] = (
+            None  # claim_timeout, once known
+        )
 
     def __repr__(self) -> str:
         where = "client" if self._url is None else "url"
@@ -206,11 +208,11 @@ class RedisLockStore(LockStore):
         """Seconds after sending a claim past which Redis refuses it ("late"): half the client's
         socket timeout, so a claim the client has given up on can never take the lock. None
         when the client waits forever."""
-        if self._timeout is None:
+        if self._claim_timeout_cache is None:
             pool = getattr(self.client, "connection_pool", None)
             timeout = getattr(pool, "connection_kwargs", {}).get("socket_timeout")
-            self._timeout = (float(timeout) / 2 if timeout else None,)
-        return self._timeout[0]
+            self._claim_timeout_cache = (float(timeout) / 2 if timeout else None,)
+        return self._claim_timeout_cache[0]
 
     def _observe(self, redis_us: int, sent: float, received: float) -> None:
         """Refine the estimate of Redis's clock from a reply that took `received - sent`."""
@@ -376,4 +378,4 @@ class RedisLockStore(LockStore):
             self._client.close()
             self._client = None
             self._scripts = None
-            self._timeout = None
+            self._claim_timeout_cache = None
