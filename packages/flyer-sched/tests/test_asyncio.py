@@ -9,7 +9,7 @@ from typing import Any, Callable, List
 
 import pytest
 
-from flyer_sched import current_tick
+from flyer_sched import MemoryLockStore, current_tick
 from flyer_sched._store import tick_of
 
 
@@ -106,6 +106,55 @@ def test_a_run_cut_off_with_its_loop_does_not_block_the_next_lifespan(
         finally:
             loop.close()
     assert len(set(map(id, started))) == 2  # the second lifespan ran the job again
+
+
+class _SlowClaims(MemoryLockStore):
+    """A store that takes a while to answer a claim (a busy Redis, a slow disk)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.claiming = threading.Event()
+
+    def claim(self, *args: Any, **kwargs: Any) -> Any:
+        self.claiming.set()
+        time.sleep(0.3)
+        return super().claim(*args, **kwargs)
+
+
+@pytest.mark.parametrize("cut", ["while claiming", "while running"])
+def test_a_locked_run_cut_off_with_its_loop_releases_its_lock(
+    make_scheduler: Callable[..., Any], cut: str
+) -> None:
+    store = _SlowClaims()
+    scheduler = make_scheduler("asyncio", store=store)
+    started: List[Any] = []
+
+    @scheduler.lock(id="held-over")
+    async def job() -> None:
+        started.append(asyncio.get_running_loop())
+        await asyncio.sleep(30)  # holds the lock when its lifespan ends
+
+    scheduler.add_job(job, "interval", seconds=0.2, id="held-over")
+
+    async def lifespan(first: bool) -> None:
+        scheduler.start()
+        if first and cut == "while claiming":
+            await _until(store.claiming.is_set)
+        else:
+            count = len(started)
+            await _until(lambda: len(started) > count)
+        scheduler.shutdown()  # cancels the run; its loop closes before the run ends
+
+    loops = []
+    for first in (True, False):
+        loop = asyncio.new_event_loop()
+        loops.append(loop)
+        try:
+            loop.run_until_complete(lifespan(first))
+        finally:
+            loop.close()
+    # The lock taken in the first lifespan did not outlive it: the second one ran the job.
+    assert any(ran is loops[1] for ran in started)
 
 
 async def test_shutdown_from_another_thread_waits_for_the_loop(

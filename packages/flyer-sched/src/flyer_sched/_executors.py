@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import threading
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, List, Optional, Set
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
 from apscheduler.executors.base import BaseExecutor, run_job
@@ -109,10 +110,56 @@ def run_ticks(
     return events
 
 
+class HeldLocks:
+    """The locks held by an executor's runs, so that its shutdown can release them.
+
+    A coroutine run cancelled at shutdown may never resume to release its lock: a lifespan's
+    event loop is closed right after. Without this, the lock would stay held, and renewed by
+    the process's renewal thread, for as long as the process lives.
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held: Dict[int, Callable[[], None]] = {}
+        self._closed = False
+
+    def hold(self, key: int, release: Callable[[], None]) -> bool:
+        """Keep `release` for shutdown; False when the executor has already shut down."""
+        with self._mutex:
+            if self._closed:
+                return False
+            self._held[key] = release
+            return True
+
+    def take(self, key: int) -> Optional[Callable[[], None]]:
+        """The release callable of `key`, unless shutdown has called it already."""
+        with self._mutex:
+            return self._held.pop(key, None)
+
+    def close(self) -> None:
+        """Release every lock still held, in a thread (never blocking an event loop)."""
+        with self._mutex:
+            self._closed = True
+            held, self._held = list(self._held.values()), {}
+        if held:
+
+            def release_all() -> None:
+                for release in held:
+                    release()
+
+            threading.Thread(target=release_all, name="flyer-sched-release", daemon=True).start()
+
+
 async def run_ticks_async(
-    job: Any, jobstore_alias: str, run_times: List[Any], logger_name: str, report: Reporter
+    job: Any,
+    jobstore_alias: str,
+    run_times: List[Any],
+    logger_name: str,
+    report: Reporter,
+    held: Optional[HeldLocks] = None,
 ) -> List[Any]:
-    """The coroutine counterpart of `run_ticks`."""
+    """The coroutine counterpart of `run_ticks`; `held` lets the executor's shutdown release
+    the lock of a run it cancelled."""
     manual = isinstance(run_times, ManualRunTimes)
     events: List[Any] = []
     for run_time in run_times:
@@ -121,16 +168,24 @@ async def run_ticks_async(
         started = time.monotonic()
         release = None
         loop = asyncio.get_running_loop()
+
+        def claim(tick: Tick = tick) -> Tuple[bool, Optional[Callable[[], None]]]:
+            run, release = claim_scheduled(job.func, tick)
+            if release is not None and held is not None and not held.hold(id(tick), release):
+                release()  # shut down while claiming: do not run
+                return False, None
+            return run, release
+
         try:
             run = True
             if not _too_late(job, run_time):
-                run, release = await loop.run_in_executor(None, claim_scheduled, job.func, tick)
+                run, release = await loop.run_in_executor(None, claim)
             produced = (
                 await run_coroutine_job(job, jobstore_alias, [run_time], logger_name) if run else []
             )
         finally:
             _CURRENT.reset(token)
-            if release is not None:
+            if release is not None and (held is None or held.take(id(tick)) is not None):
                 await loop.run_in_executor(None, release)
         report(job, tick, produced, time.monotonic() - started)
         events.extend(produced)
@@ -217,6 +272,7 @@ class AsyncIOExecutor(_FlyerExecutor):
     def __init__(self) -> None:
         super().__init__()
         self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._held = HeldLocks()
 
     def start(self, scheduler: Any, alias: str) -> None:
         super().start(scheduler, alias)
@@ -228,6 +284,7 @@ class AsyncIOExecutor(_FlyerExecutor):
         for future in list(self._flyer_futures):
             future.cancel()
         self._flyer_futures.clear()
+        self._held.close()
 
     def _do_submit_job(self, job: Any, run_times: List[Any]) -> None:
         loop = self._loop
@@ -236,7 +293,9 @@ class AsyncIOExecutor(_FlyerExecutor):
         alias, report = self._flyer_alias(job), self._flyer_report()
         future: Any
         if iscoroutinefunction_partial(job.func):
-            coro = run_ticks_async(job, alias, run_times, self._flyer_logger_name, report)
+            coro = run_ticks_async(
+                job, alias, run_times, self._flyer_logger_name, report, self._held
+            )
             future = loop.create_task(coro)
         else:
             future = loop.run_in_executor(
