@@ -186,7 +186,8 @@ async def run_ticks_async(
         finally:
             _CURRENT.reset(token)
             if release is not None and (held is None or held.take(id(tick)) is not None):
-                await loop.run_in_executor(None, release)
+                # Shielded: a cancelled await would cancel the release before it started.
+                await asyncio.shield(loop.run_in_executor(None, release))
         report(job, tick, produced, time.monotonic() - started)
         events.extend(produced)
     return events

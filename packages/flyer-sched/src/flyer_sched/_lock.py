@@ -228,7 +228,8 @@ def make_locked(spec: LockSpec) -> Callable[..., Any]:
                 try:
                     return await func(*args, **kwargs)
                 finally:
-                    await loop.run_in_executor(None, release)
+                    # Shielded: a cancelled await would cancel the release before it started.
+                    await asyncio.shield(loop.run_in_executor(None, release))
             except BaseException as exc:
                 error = _describe(exc)
                 raise
