@@ -32,6 +32,10 @@ class SchedPlugin:
         self.settings: Optional[SchedSettings] = None
         self._started: List[Scheduler] = []
 
+    def validate_settings(self, settings: Any) -> None:
+        """Check `flyer_sched_*` (one `ValueError` line when bad): flyer calls this before binding."""
+        SchedSettings.from_env(getattr(settings, "environ", None))
+
     def setup(self, app: Any, settings: Any) -> None:
         from fastapi import Depends
 

@@ -40,7 +40,7 @@ def create_router(
 
     from flyer_sched._models import LeaderTask, RemovedJob, ScheduledJob, ScheduledJobs
     from flyer_sched._store import LockStoreError
-    from flyer_status import envelope
+    from flyer_status import current_renderer
     from flyer_status.schemas import DataResponse, ErrorResponse
 
     if schedulers is None:
@@ -50,14 +50,15 @@ def create_router(
     chosen = list(schedulers)
 
     def error(code: int, message: str, detail: str) -> Any:
-        body = envelope(code, message, detail, None)
+        body = current_renderer().body(code, message, detail)  # the app's envelope and code base
         return JSONResponse(body, status_code=code)
 
     def not_found(job_id: str) -> Any:
         return error(404, "Not Found", f"no scheduled job with id {job_id!r}")
 
     def store_down(exc: Exception) -> Any:
-        return error(503, "Service Unavailable", f"lock store unreachable: {exc}")
+        # The store's own message can name its URL: the kind of failure is enough here.
+        return error(503, "Service Unavailable", f"lock store unreachable ({type(exc).__name__})")
 
     def job_response(scheduler: "Scheduler", job_id: str) -> Any:
         job = scheduler.get_job(job_id)
