@@ -1,4 +1,5 @@
 import pytest
+
 from flyer_mcp._call import ArgumentError, build_request
 from flyer_mcp._tools import ApiTool, Argument
 

@@ -10,9 +10,9 @@ from typing import Any, List
 
 import httpx
 import pytest
-from flyer_mcp import SUPPORTED, McpPlugin
 
 from flyer_core import create_app
+from flyer_mcp import SUPPORTED, McpPlugin
 
 needs_mcp = pytest.mark.skipif(
     sys.version_info < (3, 10), reason="MCP needs Python 3.10+: the MCP SDK does not install here"

@@ -1,4 +1,5 @@
 import pytest
+
 from flyer_mcp import McpSettings, settings_fields
 
 

@@ -7,11 +7,11 @@ from typing import Any, Dict, List
 
 import pytest
 from fastapi import APIRouter, FastAPI
-from flyer_mcp import McpPlugin, ToolFilter
-from flyer_mcp._tools import build_tools, hidden_path
 from pydantic import BaseModel
 
 from flyer_core import create_app
+from flyer_mcp import McpPlugin, ToolFilter
+from flyer_mcp._tools import build_tools, hidden_path
 
 needs_mcp = pytest.mark.skipif(
     sys.version_info < (3, 10), reason="MCP needs Python 3.10+: the MCP SDK does not install here"
