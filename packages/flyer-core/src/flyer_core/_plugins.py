@@ -95,22 +95,33 @@ async def _call(function: Any) -> Any:
     return await _maybe_await(function())
 
 
-def validate_plugins(plugins: Iterable[LoadedPlugin], settings: Settings) -> None:
-    """Call every plugin's `validate_settings(settings)`: a bad value is a `SettingsError`."""
+def _call_each(
+    plugins: Iterable[LoadedPlugin], hook: str, args: Tuple[Any, ...], failed: str, why: bool
+) -> None:
+    """Call `hook(*args)` on every plugin that has it, in order.
+
+    A leaf reports a bad variable as a one-line `ValueError`: that becomes a `SettingsError`
+    naming the plugin; anything else a `StartupError` saying it `failed` (with the exception's
+    text when `why`).
+    """
     for item in plugins:
-        validate = getattr(item.plugin, "validate_settings", None)
-        if validate is None:
+        function = getattr(item.plugin, hook, None)
+        if function is None:
             continue
         try:
-            validate(settings)
+            function(*args)
         except (SettingsError, StartupError):
             raise
         except ValueError as exc:
             raise SettingsError(f"plugin {item.name!r}: {exc}") from None
         except Exception as exc:
-            raise StartupError(
-                f"plugin {item.name!r} failed to check its settings: {type(exc).__name__}"
-            ) from exc
+            reason = f"{type(exc).__name__}: {exc}" if why else type(exc).__name__
+            raise StartupError(f"plugin {item.name!r} failed to {failed}: {reason}") from exc
+
+
+def validate_plugins(plugins: Iterable[LoadedPlugin], settings: Settings) -> None:
+    """Call every plugin's `validate_settings(settings)`: a bad value is a `SettingsError`."""
+    _call_each(plugins, "validate_settings", (settings,), "check its settings", why=False)
 
 
 def check_plugin_settings(settings: Settings) -> None:
@@ -124,21 +135,7 @@ def check_plugin_settings(settings: Settings) -> None:
 def setup_plugins(plugins: List[LoadedPlugin], app: FastAPI, settings: Settings) -> None:
     """Validate every plugin's settings, then call each `setup(app, settings)` in order."""
     validate_plugins(plugins, settings)
-    for item in plugins:
-        setup = getattr(item.plugin, "setup", None)
-        if setup is None:
-            continue
-        try:
-            setup(app, settings)
-        except (SettingsError, StartupError):
-            raise
-        except ValueError as exc:
-            # Leaf settings report a bad variable as a one-line ValueError.
-            raise SettingsError(f"plugin {item.name!r}: {exc}") from None
-        except Exception as exc:
-            raise StartupError(
-                f"plugin {item.name!r} failed to set up: {type(exc).__name__}: {exc}"
-            ) from exc
+    _call_each(plugins, "setup", (app, settings), "set up", why=True)
 
 
 async def start_plugins(plugins: List[LoadedPlugin], timeout: float) -> None:
