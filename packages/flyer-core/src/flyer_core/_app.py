@@ -134,7 +134,7 @@ def create_app(
     kwargs["responses"] = {**ERROR_RESPONSES, **(fastapi_kwargs.get("responses") or {})}
     kwargs["lifespan"] = _lifespan(fastapi_kwargs.get("lifespan"))
     # The one envelope renderer of this app: flyer_status_code_base is applied there only.
-    renderer = EnvelopeRenderer(settings.status_code_base)
+    renderer = EnvelopeRenderer(settings.status_code_base, settings.lang)
     app = _FlyerFastAPI(**kwargs)
     app.flyer_request_options = {
         "access_log": settings.access_log,
@@ -142,6 +142,7 @@ def create_app(
         "trusted_proxies": settings.trusted_proxy_networks,
         "max_body_size": settings.max_body_size,
         "renderer": renderer,
+        "negotiate_language": settings.lang_negotiate,
     }
     app.state.flyer_settings = settings
     app.state.flyer_auth = auth

@@ -17,7 +17,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from flyer_core._logging import logger
-from flyer_status import EnvelopeRenderer, FlyerError, is_known, phrase
+from flyer_status import EnvelopeRenderer, FlyerError, is_known, phrase, renderer_var
 from flyer_status.schemas import ErrorResponse
 
 ERROR_RESPONSES: Dict[Union[int, str], Dict[str, Any]] = {
@@ -75,7 +75,9 @@ class ErrorHandlers:
         data: Any = None,
         headers: Optional[Mapping[str, str]] = None,
     ) -> Response:
-        return envelope_response(self.renderer, status, code, message, detail, data, headers)
+        # The request's renderer when the middleware chose one (its language), else the app's.
+        renderer = renderer_var.get() or self.renderer
+        return envelope_response(renderer, status, code, message, detail, data, headers)
 
     async def http_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

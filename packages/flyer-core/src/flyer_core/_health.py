@@ -19,7 +19,7 @@ from flyer_core._auth import REALM, Utf8Basic
 from flyer_core._handlers import envelope_response
 from flyer_core._logging import logger
 from flyer_core._plugins import check_plugins
-from flyer_status import request_id_var
+from flyer_status import renderer_var, request_id_var
 
 _ALIVE = b'{"code":200,"message":"OK","detail":"","data":{"status":"alive"},"request_id":"'
 _START = {
@@ -83,7 +83,7 @@ async def ready(request: Request) -> Response:
     if not await _authenticated(request):
         report = {name: {"ok": bool(result.get("ok"))} for name, result in report.items()}
     data = {"checks": report}
-    renderer = state.flyer_envelope
+    renderer = renderer_var.get() or state.flyer_envelope
     if ok:
         return envelope_response(renderer, 200, 200, "OK", "", data)
     failing = sorted(name for name, result in report.items() if not result["ok"])

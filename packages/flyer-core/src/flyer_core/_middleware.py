@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flyer_core._logging import access_logger, log_access
 from flyer_core._settings import Network
-from flyer_status import EnvelopeRenderer, renderer_var, request_id_var
+from flyer_status import EnvelopeRenderer, preferred_language, renderer_var, request_id_var
 
 _VALID_ID = re.compile(rb"^[A-Za-z0-9._~:+/=-]{1,128}$")
 _INFO = logging.INFO
@@ -83,6 +83,15 @@ def _last_line(text: str) -> str:
     return _QUALIFIED.sub("", lines[-1].strip()) if lines else ""
 
 
+def _negotiated(renderer: EnvelopeRenderer, headers: Any) -> EnvelopeRenderer:
+    """`renderer` in the language the request's Accept-Language prefers (its own otherwise)."""
+    for name, value in headers:
+        if name == b"accept-language":
+            language = preferred_language(value.decode("latin-1"))
+            return renderer if language is None else renderer.localized(language)
+    return renderer
+
+
 class RequestMiddleware:
     """Request id, trusted client address, access log, X-Process-Time and body limit."""
 
@@ -95,6 +104,7 @@ class RequestMiddleware:
         trusted_proxies: Tuple[Network, ...] = (),
         max_body_size: int = 0,
         renderer: Optional[EnvelopeRenderer] = None,
+        negotiate_language: bool = False,
         liveness: Optional[ASGIApp] = None,
         liveness_paths: FrozenSet[str] = frozenset(),
         error_handler: Optional[Callable[[Request, Exception], Awaitable[Response]]] = None,
@@ -108,7 +118,10 @@ class RequestMiddleware:
         self.trusted_proxies = trusted_proxies
         self.max_body_size = max_body_size
         self.renderer = renderer if renderer is not None else EnvelopeRenderer()
-        self.offset = bool(self.renderer.code_base)
+        # Plugins' routes find the app's renderer in `renderer_var`; the plain one they get
+        # without it is the same unless there is an offset or another language.
+        self.publish = bool(self.renderer.code_base) or self.renderer.lang != "en"
+        self.negotiate_language = negotiate_language
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -137,9 +150,14 @@ class RequestMiddleware:
 
         # Every log line of this request gets the id from this variable (see _logging).
         token = request_id_var.set(request_id)
-        # Plugins' routes find the app's renderer here; without an offset the plain one
-        # they get anyway is the same, so the default costs nothing per request.
-        renderer_token = renderer_var.set(self.renderer) if self.offset else None
+        # The renderer of this request (its language, when negotiated) goes where handlers and
+        # plugins' routes look; the default (no offset, English) costs nothing per request.
+        renderer = self.renderer
+        if self.negotiate_language:
+            renderer = _negotiated(renderer, scope["headers"])
+        renderer_token = (
+            renderer_var.set(renderer) if self.publish or renderer is not self.renderer else None
+        )
         id_header = (b"x-request-id", raw_id)
         status = 0
 
@@ -200,7 +218,7 @@ class RequestMiddleware:
         """413 for a declared length over the limit: the answer goes out at once, then the
         body is read and dropped (bounded) before the connection closes, so the client reads
         the 413 instead of a reset."""
-        payload = self.renderer.render(
+        payload = (renderer_var.get() or self.renderer).render(
             413, "", f"the request body is larger than {limit} bytes", None, request_id
         )
         await send(

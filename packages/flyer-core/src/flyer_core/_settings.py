@@ -39,6 +39,8 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from flyer_status import LANGUAGES
+
 PREFIX = "flyer_"
 DEFAULT_ENV_FILE = ".env"
 
@@ -79,6 +81,7 @@ _EXPECTED: Dict[str, str] = {
     "log_file_backup_count": "an integer >= 0",
     "trusted_proxies": "a comma-separated list of IP addresses or networks (CIDR), or *",
     "status_code_base": "an integer >= 0",
+    "lang": "one of en, zh",
     "max_body_size": "a size in bytes >= 0 (e.g. 1048576, 512k, 10m; 0 = no limit)",
     "ready_timeout": "a number of seconds > 0",
     "max_header_size": "a size in bytes >= 1024 (e.g. 65536, 64k)",
@@ -242,6 +245,10 @@ class Settings(BaseSettings):
         "", description="Proxies whose X-Forwarded-For is trusted (IPs/CIDRs, comma-separated)"
     )
     status_code_base: int = Field(0, ge=0, description="Added to every non-200 body code")
+    lang: str = Field("en", description="Language of flyer's envelope messages: en or zh")
+    lang_negotiate: bool = Field(
+        False, description="Answer in the language a request's Accept-Language prefers"
+    )
     cors_origins: str = Field("", description="CORS allowed origins, comma-separated (off)")
     cors_allow_credentials: bool = Field(False, description="CORS: allow credentials")
     cors_allow_methods: str = Field("*", description="CORS: allowed methods, comma-separated")
@@ -320,6 +327,14 @@ class Settings(BaseSettings):
             return _LOG_LEVELS[value.strip().lower()]
         except KeyError:
             raise ValueError("bad level") from None
+
+    @field_validator("lang")
+    @classmethod
+    def _check_lang(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in LANGUAGES:
+            raise ValueError("bad language")
+        return value
 
     @field_validator("log_format")
     @classmethod

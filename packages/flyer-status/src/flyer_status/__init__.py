@@ -6,9 +6,15 @@ models live in `flyer_status.schemas` (install `flyer-status[models]`).
 
 from flyer_status import status
 from flyer_status.__about__ import __version__
-from flyer_status._codes import code_name, describe, http_status_for, is_known, phrase
+from flyer_status._codes import LANGUAGES, code_name, describe, http_status_for, is_known, phrase
 from flyer_status._context import get_request_id, request_id_var
-from flyer_status._envelope import EnvelopeRenderer, current_renderer, envelope, renderer_var
+from flyer_status._envelope import (
+    EnvelopeRenderer,
+    current_renderer,
+    envelope,
+    preferred_language,
+    renderer_var,
+)
 from flyer_status._errors import (
     FlyerError,
     ThirdPartyDataError,
@@ -21,6 +27,7 @@ from flyer_status._errors import (
 )
 
 __all__ = [
+    "LANGUAGES",
     "EnvelopeRenderer",
     "FlyerError",
     "ThirdPartyDataError",
@@ -39,6 +46,7 @@ __all__ = [
     "http_status_for",
     "is_known",
     "phrase",
+    "preferred_language",
     "renderer_var",
     "request_id_var",
     "status",

@@ -7,7 +7,8 @@ from typing import Dict
 from flyer_status._table import CODES, CodeInfo
 
 _BY_CODE: Dict[int, CodeInfo] = {info.code: info for info in CODES}
-_LANGS = ("en", "zh")
+LANGUAGES = ("en", "zh")
+"""The languages flyer writes its phrases and messages in."""
 
 # Third-party codes travel with a real gateway status: the body says which upstream failure.
 _THIRD_PARTY_HTTP_STATUS: Dict[int, int] = {
@@ -22,8 +23,8 @@ _THIRD_PARTY_HTTP_STATUS: Dict[int, int] = {
 
 
 def _info(code: int, lang: str) -> CodeInfo:
-    if lang not in _LANGS:
-        raise ValueError(f"lang={lang!r}: expected one of {', '.join(_LANGS)}")
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang={lang!r}: expected one of {', '.join(LANGUAGES)}")
     try:
         return _BY_CODE[int(code)]
     except (KeyError, TypeError, ValueError):
