@@ -13,7 +13,7 @@ from flyer_core.__about__ import __version__
 from flyer_core._app import create_app
 from flyer_core._errors import StartupError
 from flyer_core._logging import configure_logging, logger
-from flyer_core._plugins import LoadedPlugin, check_plugin_settings
+from flyer_core._plugins import FlyerPlugin, LoadedPlugin, check_plugin_settings
 from flyer_core._report import settings_report
 from flyer_core._runners import run_dev, run_prod
 from flyer_core._settings import Settings, SettingsError, load_settings
@@ -33,6 +33,7 @@ from flyer_status import (
 __all__ = [
     "APIRouter",
     "FlyerError",
+    "FlyerPlugin",
     "LoadedPlugin",
     "Settings",
     "SettingsError",

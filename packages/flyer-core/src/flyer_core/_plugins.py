@@ -19,7 +19,7 @@ import importlib.metadata
 import inspect
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Protocol, Tuple, runtime_checkable
 
 from fastapi import FastAPI
 from fastapi.encoders import jsonable_encoder
@@ -30,6 +30,31 @@ from flyer_core._settings import Settings, SettingsError
 
 GROUP = "flyer.plugins"
 DEFAULT_ORDER = 100
+
+
+@runtime_checkable
+class FlyerPlugin(Protocol):
+    """What flyer-core calls on a plugin, in this order: `validate_settings(settings)` before
+    anything binds, `setup(app, settings)` while the app is built, `await startup()` and
+    `await shutdown()` around the app's life; `settings_fields()` for `flyer config`.
+
+    Every shipped plugin satisfies it (`isinstance(plugin, FlyerPlugin)`). A plugin may also
+    have `async check()` for `{base}/ready`. Core calls these duck-typed, so a plugin that has
+    only some of them still loads.
+    """
+
+    name: str
+    order: int
+
+    def validate_settings(self, settings: Any) -> None: ...
+
+    def setup(self, app: Any, settings: Any) -> None: ...
+
+    async def startup(self) -> None: ...
+
+    async def shutdown(self) -> None: ...
+
+    def settings_fields(self) -> List[Dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)

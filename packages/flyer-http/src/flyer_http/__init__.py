@@ -18,6 +18,7 @@ from flyer_http._defaults import ASYNC_NAMES, SYNC_NAMES, default_client
 from flyer_http._defaults import release as release_default_clients
 from flyer_http._errors import raise_for_status
 from flyer_http._metrics import CallOutcome, RetryEvent
+from flyer_http._plugin import HttpPlugin
 from flyer_http._policy import (
     IDEMPOTENT_METHODS,
     RETRY_EXCEPTIONS,
@@ -36,6 +37,7 @@ __all__ = [
     "AsyncClient",
     "CallOutcome",
     "Client",
+    "HttpPlugin",
     "HttpSettings",
     "RetryChoice",
     "RetryEvent",

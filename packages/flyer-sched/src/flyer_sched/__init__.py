@@ -13,6 +13,7 @@ from flyer_sched._executors import AsyncIOExecutor, ThreadPoolExecutor
 from flyer_sched._file_store import FileLockStore
 from flyer_sched._leader import Lease, current_lease
 from flyer_sched._memory_store import MemoryLockStore
+from flyer_sched._plugin import SchedPlugin
 from flyer_sched._redis_store import RedisLockStore
 from flyer_sched._router import create_router
 from flyer_sched._schedulers import AsyncIOScheduler, BackgroundScheduler, Scheduler
@@ -36,6 +37,7 @@ __all__ = [
     "RedisLockStore",
     "RunEvent",
     "RunHook",
+    "SchedPlugin",
     "SchedSettings",
     "Scheduler",
     "ThreadPool",
