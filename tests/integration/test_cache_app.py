@@ -53,6 +53,9 @@ def _client_names(url: str) -> List[str]:
         admin.close()
 
 
+AUTH = ("ops", "pw")  # the credentials the apps below are given in their .env
+
+
 def test_cache_plugin_in_an_app_with_redis_from_dotenv(
     private_redis: Any, tmp_path: Path, serve_app: Callable[..., Any]
 ) -> None:
@@ -60,10 +63,13 @@ def test_cache_plugin_in_an_app_with_redis_from_dotenv(
     env_file = tmp_path / ".env"
     env_file.write_text(
         f"flyer_redis_url={private_redis.url}?client_name={name}\nflyer_ready_timeout=3\n"
+        # The full readiness report (backend names) is for authenticated callers only.
+        "flyer_auth_enable=1\nflyer_auth_user=ops\nflyer_auth_pass=pw\n"
     )
     computed: List[int] = []
     app = _app(env_file, computed, namespace=name)
     with serve_app(app) as client:
+        client.auth = AUTH
         assert name not in _client_names(private_redis.url)  # nothing connects at start-up
         ready = client.get("/flyer/ready")
         assert ready.status_code == 200
@@ -107,10 +113,13 @@ def test_cache_plugin_without_redis_uses_memory(
     tmp_path: Path, serve_app: Callable[..., Any]
 ) -> None:
     env_file = tmp_path / ".env"
-    env_file.write_text("flyer_ready_timeout=3\n")
+    env_file.write_text(
+        "flyer_ready_timeout=3\nflyer_auth_enable=1\nflyer_auth_user=ops\nflyer_auth_pass=pw\n"
+    )
     computed: List[int] = []
     app = _app(env_file, computed, namespace="flyer-it-memory")
     with serve_app(app) as client:
+        client.auth = AUTH
         ready = client.get("/flyer/ready")
         assert ready.status_code == 200
         assert ready.json()["data"]["checks"]["cache"] == {"ok": True, "backend": "memory"}

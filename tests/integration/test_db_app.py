@@ -96,7 +96,11 @@ def test_db_plugin_in_an_app_with_the_database_from_dotenv(
     name = f"flyer_it_{uuid.uuid4().hex[:10]}"
     via_proxy = server.set(port=proxy.port).render_as_string(hide_password=False)
     env_file = tmp_path / ".env"
-    env_file.write_text(f"flyer_db_url={via_proxy}\nflyer_ready_timeout=3\n")
+    env_file.write_text(
+        f"flyer_db_url={via_proxy}\nflyer_ready_timeout=3\n"
+        # The full readiness report (each database) is for authenticated callers only.
+        "flyer_auth_enable=1\nflyer_auth_user=ops\nflyer_auth_pass=pw\n"
+    )
     settings = load_settings(str(env_file), environ={})
     app = create_app(apps=None, settings=settings)
 
@@ -127,6 +131,7 @@ def test_db_plugin_in_an_app_with_the_database_from_dotenv(
     notes.create(engine)
     try:
         with serve_app(app, timeout=15) as client:
+            client.auth = ("ops", "pw")  # the credentials its .env gives the app
             ready = client.get("/flyer/ready")
             assert ready.status_code == 200, ready.text
             (checked,) = [
