@@ -8,11 +8,12 @@ requests and run the plugins' shutdown within `flyer_graceful_timeout`.
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar, Dict, Optional
+from typing import Any, ClassVar, Dict, List, Optional
 
 from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
+from flyer_core._plugins import LoadedPlugin, call_server_hook
 from flyer_core._settings import Settings
 
 try:
@@ -64,6 +65,20 @@ class GunicornLogger(glogging.Logger):  # type: ignore[misc]
 
 def bind_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+
+
+def server_hooks(plugins: List[LoadedPlugin]) -> Dict[str, Any]:
+    """gunicorn server hooks (run in the master) calling the plugins' server hooks:
+    `worker_exited(pid)` as each worker is reaped, `server_stopped()` at exit. (The runner
+    calls `prepare_server` itself, before gunicorn starts.)"""
+
+    def child_exit(server: Any, worker: Any) -> None:
+        call_server_hook(plugins, "worker_exited", worker.pid)
+
+    def on_exit(server: Any) -> None:
+        call_server_hook(plugins, "server_stopped")
+
+    return {"child_exit": child_exit, "on_exit": on_exit}
 
 
 def gunicorn_options(

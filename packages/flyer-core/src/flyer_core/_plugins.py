@@ -6,6 +6,11 @@ Every member is optional: `name`, `order` (default 100), `validate_settings(sett
 `settings_fields()`. Start-up runs in `(order, name)` order; shutdown in reverse, bounded in
 time.
 
+Server hooks, for plugins that keep state shared by the worker processes of `flyer serve`,
+all called in the serving (master) process: `prepare_server(settings)` before any worker
+starts, `worker_exited(pid)` when a worker process has exited (killed ones included) and
+`server_stopped()` when the server exits.
+
 `validate_settings(settings)` reads the plugin's variables from `settings.environ` and raises
 a one-line `ValueError` on a bad one (naming the variable, never showing a secret). flyer
 calls it for every plugin before any plugin is set up, and the runners and the CLI call it
@@ -238,6 +243,26 @@ async def check_plugins(
         else:
             report[name] = _normalise(task.result())
     return all(r["ok"] for r in report.values()), report
+
+
+def call_server_hook(plugins: Iterable[LoadedPlugin], hook: str, *args: Any) -> None:
+    """Call the server hook `hook(*args)` on every plugin that has it, in order.
+
+    `prepare_server` failing stops start-up (`StartupError`); the others are logged, since
+    the server is already running or stopping."""
+    for item in plugins:
+        function = getattr(item.plugin, hook, None)
+        if function is None:
+            continue
+        try:
+            function(*args)
+        except Exception as exc:
+            if hook == "prepare_server":
+                raise StartupError(
+                    f"plugin {item.name!r} failed to prepare the server: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            logger.error(f"plugin {hook} failed", plugin=item.name, error=type(exc).__name__)
 
 
 def plugin_names(plugins: Optional[List[LoadedPlugin]]) -> List[str]:

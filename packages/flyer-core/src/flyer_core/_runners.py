@@ -9,7 +9,7 @@ from typing import Any, Dict, NoReturn, Optional
 
 from flyer_core._errors import StartupError
 from flyer_core._logging import configure_logging
-from flyer_core._plugins import check_plugin_settings
+from flyer_core._plugins import call_server_hook, check_plugin_settings, discover_plugins
 from flyer_core._settings import Settings, SettingsError, load_settings
 
 _TARGET_VARIABLE = "FLYER_CORE_RUN_APP"
@@ -112,13 +112,23 @@ def run_prod(
         raise ValueError(f"server={server!r}: expected one of {', '.join(SERVERS)}")
     settings = _settings(settings)
     _project_on_path()
+    try:
+        # In this process, before any worker starts: what the workers share is made here.
+        plugins = discover_plugins()
+        call_server_hook(plugins, "prepare_server", settings)
+    except StartupError as exc:
+        _fail(exc, 3)
     if server == "granian":
-        _run_granian(app, settings, workers=workers, host=host, port=port)
+        try:
+            _run_granian(app, settings, workers=workers, host=host, port=port)
+        finally:
+            call_server_hook(plugins, "server_stopped")
         return
     from flyer_core._edge import uvicorn_options as edge_options
-    from flyer_core._gunicorn import GunicornApplication, gunicorn_options
+    from flyer_core._gunicorn import GunicornApplication, gunicorn_options, server_hooks
 
     options = gunicorn_options(settings, workers=workers, host=host, port=port)
+    options.update(server_hooks(plugins))
     GunicornApplication(app, options, edge=edge_options(settings)).run()
 
 
