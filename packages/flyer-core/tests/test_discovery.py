@@ -113,3 +113,18 @@ def test_many_apps_in_one_process(project: Any, serve: Any, make_settings: Any) 
         assert httpx.get(url_a + "/a/one").json()["data"] == "one"
         assert httpx.get(url_b + "/b/one").json()["data"] == "one"
         assert httpx.get(url_a + "/b/one").status_code == 404
+
+
+def test_every_enabled_app_package_is_listed_for_plugins(project: Any, make_settings: Any) -> None:
+    # Plugins read their own exports (flyer-mq's `mq`) from these, routers or not.
+    apps = project(
+        {
+            "b_events": "mq = 'subscribers only'\n",
+            "a_api": app_code("a_api"),
+            "off": app_code("off", "__ENABLED__ = False"),
+        }
+    )
+    app = create_app(apps, make_settings(), plugins=[])
+    listed = [(name, getattr(module, "mq", None)) for name, module in app.state.flyer_app_modules]
+    assert listed == [(f"{apps}.a_api", None), (f"{apps}.b_events", "subscribers only")]
+    assert create_app(None, make_settings(), plugins=[]).state.flyer_app_modules == []

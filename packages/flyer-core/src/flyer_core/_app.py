@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from flyer_core._auth import AuthDependency, auth_dependencies, basic_auth
-from flyer_core._discovery import discover_apps
+from flyer_core._discovery import discover_apps, enabled_apps
 from flyer_core._docs import asset, docs_pages, html_endpoint, redirect_to
 from flyer_core._handlers import AUTH_RESPONSES, ERROR_RESPONSES, ErrorHandlers
 from flyer_core._health import Liveness, ReadyData, ready
@@ -194,8 +194,10 @@ def create_app(
     with _guarded_routes(app, management_guard(settings, auth), guard_responses):
         setup_plugins(loaded, app, settings)
 
+    # Every enabled app package, for plugins that read their own exports from them at start-up.
+    app.state.flyer_app_modules = [] if apps is None else enabled_apps(apps)
     if apps is not None:
-        for found in discover_apps(apps):
+        for found in discover_apps(apps, app.state.flyer_app_modules):
             protected = auth is not None and found.auth
             app.include_router(
                 found.router,
