@@ -1,0 +1,49 @@
+"""What flyer-http and flyer-sched report, recorded as metrics (and job runs as spans)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional
+
+from flyer_telemetry._metrics import Metrics
+
+_current: List[Metrics] = []
+
+
+def set_current(metrics: Optional[Metrics]) -> None:
+    """The metrics `http_metrics_hooks()` record into: the last app set up in this process."""
+    _current[:] = [] if metrics is None else [metrics]
+
+
+def http_metrics_hooks() -> Dict[str, Callable[[Any], None]]:
+    """`on_retry` and `on_complete` for a flyer-http client: its calls, retries and outcomes
+    counted in the app's metrics (`AsyncClient(**http_metrics_hooks())`)."""
+
+    def on_retry(event: Any) -> None:
+        if _current:
+            _current[0].http_retries.labels(event.method, event.host).inc()
+
+    def on_complete(outcome: Any) -> None:
+        if _current:
+            _current[0].http_calls.labels(outcome.method, outcome.host, outcome.outcome).inc()
+
+    return {"on_retry": on_retry, "on_complete": on_complete}
+
+
+class JobRuns:
+    """A flyer-sched run hook: every tick's outcome counted, and traced when tracing is on."""
+
+    def __init__(self, metrics: Optional[Metrics], tracer: Any = None) -> None:
+        self.metrics = metrics
+        self.tracer = tracer
+
+    def __call__(self, event: Any) -> None:
+        if self.metrics is not None:
+            self.metrics.job_runs.labels(event.job_id, event.outcome).inc()
+            if event.outcome == "skipped":
+                self.metrics.job_skips.labels(event.job_id, event.reason or "unknown").inc()
+            elif event.outcome in ("success", "error"):
+                self.metrics.job_duration.labels(event.job_id).observe(event.duration)
+        if self.tracer is not None:
+            from flyer_telemetry._tracing import job_span
+
+            job_span(self.tracer, event)

@@ -1,0 +1,217 @@
+"""Every metric flyer exports, the ASGI middleware counting requests and the exposition.
+
+With `PROMETHEUS_MULTIPROC_DIR` set (as `flyer serve` does) the values live in files every
+worker of the server shares, and a scrape of any worker reads them all; otherwise they live
+in a registry of this app.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional, Tuple
+
+from flyer_telemetry._process import sample
+from flyer_telemetry._routes import route_template
+from flyer_telemetry._shared import multiprocess_dir
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+logger = logging.getLogger("flyer.telemetry")
+
+Scope = Dict[str, Any]
+Message = Dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
+# Durations in seconds: from a cached answer to a slow upstream.
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """The metrics of one process (multiprocess mode) or one app (otherwise)."""
+
+    def __init__(self, registry: Optional[CollectorRegistry]) -> None:
+        from prometheus_client import Counter, Gauge, Histogram
+
+        self.registry = registry
+        self.multiprocess = registry is None
+        self.requests = Counter(
+            "flyer_requests",
+            "HTTP requests answered, by method, route template and status",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "flyer_request_duration_seconds",
+            "Time to answer an HTTP request, by method and route template",
+            ["method", "route"],
+            buckets=BUCKETS,
+            registry=registry,
+        )
+        self.in_flight = Gauge(
+            "flyer_requests_in_flight",
+            "HTTP requests being answered",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.cpu = Gauge(
+            "flyer_process_cpu_seconds",
+            "CPU time (user + system) of the worker process",
+            registry=registry,
+            multiprocess_mode="liveall",
+        )
+        self.rss = Gauge(
+            "flyer_process_resident_memory_bytes",
+            "Resident memory of the worker process",
+            registry=registry,
+            multiprocess_mode="liveall",
+        )
+        self.fds = Gauge(
+            "flyer_process_open_fds",
+            "Open file descriptors of the worker process",
+            registry=registry,
+            multiprocess_mode="liveall",
+        )
+        self.start_time = Gauge(
+            "flyer_process_start_time_seconds",
+            "When the worker process started its app (Unix time)",
+            registry=registry,
+            multiprocess_mode="liveall",
+        )
+        self.http_calls = Counter(
+            "flyer_http_client_calls",
+            "Calls made through flyer-http clients, by method, host and outcome",
+            ["method", "host", "outcome"],
+            registry=registry,
+        )
+        self.http_retries = Counter(
+            "flyer_http_client_retries",
+            "Retries made by flyer-http clients, by method and host",
+            ["method", "host"],
+            registry=registry,
+        )
+        self.job_runs = Counter(
+            "flyer_sched_runs",
+            "Ticks of scheduled jobs in this server, by job and outcome",
+            ["job", "outcome"],
+            registry=registry,
+        )
+        self.job_skips = Counter(
+            "flyer_sched_skips",
+            "Ticks of scheduled jobs not run here, by job and reason",
+            ["job", "reason"],
+            registry=registry,
+        )
+        self.job_duration = Histogram(
+            "flyer_sched_run_duration_seconds",
+            "Time a scheduled job's run took, by job",
+            ["job"],
+            buckets=BUCKETS,
+            registry=registry,
+        )
+        self.start_time.set(time.time())
+        self._children: Dict[Tuple[str, str, int], Tuple[Any, Any]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one answered request."""
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(method, route, str(status)),
+                self.duration.labels(method, route),
+            )
+            if len(self._children) < 10_000:  # bounded: route templates, not raw paths
+                self._children[key] = children
+        counter, histogram = children
+        counter.inc()
+        histogram.observe(seconds)
+
+    def update_process(self) -> None:
+        """Refresh this process's CPU, memory and descriptor gauges."""
+        cpu, rss, fds = sample()
+        self.cpu.set(cpu)
+        if rss is not None:
+            self.rss.set(rss)
+        if fds is not None:
+            self.fds.set(fds)
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every value (every worker's, in multiprocess mode)."""
+        from prometheus_client import CollectorRegistry, generate_latest
+
+        if self.registry is not None:
+            return bytes(generate_latest(self.registry))
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return bytes(generate_latest(registry))
+
+
+_PROCESS_METRICS: Optional[Tuple[int, Metrics]] = None
+
+
+def metrics_for_app() -> Metrics:
+    """The metrics an app records into: shared by the process in multiprocess mode (its
+    values are the process's files), a fresh registry per app otherwise."""
+    global _PROCESS_METRICS
+    if multiprocess_dir() is None:
+        from prometheus_client import CollectorRegistry
+
+        return Metrics(CollectorRegistry(auto_describe=True))
+    if _PROCESS_METRICS is not None and _PROCESS_METRICS[0] == os.getpid():
+        return _PROCESS_METRICS[1]
+    from prometheus_client import values
+
+    if values.ValueClass is values.MutexValue:
+        # prometheus-client chose its value store when first imported, before the variable
+        # was set: this process's values would stay in memory, invisible to the scrapes.
+        logger.error(
+            "prometheus-client was imported before PROMETHEUS_MULTIPROC_DIR was set: "
+            "this process's metrics are not shared with the other workers"
+        )
+    metrics = Metrics(None)
+    _PROCESS_METRICS = (os.getpid(), metrics)
+    return metrics
+
+
+class MetricsMiddleware:
+    """Pure ASGI: counts every HTTP request by method, route template and status."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = perf_counter()
+        status = 500
+
+        def send_status(message: Message) -> Awaitable[None]:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            return send(message)
+
+        in_flight = self.metrics.in_flight
+        in_flight.inc()
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            in_flight.dec()
+            method = scope["method"]
+            self.metrics.observe(
+                method if method in _METHODS else "OTHER",
+                route_template(scope),
+                status,
+                perf_counter() - start,
+            )

@@ -1,0 +1,256 @@
+"""OpenTelemetry traces: the provider of this worker, server spans, job spans, log fields.
+
+Everything here is made when an app is set up, in the worker process that serves it (gunicorn
+imports the app in each worker, after fork): nothing at import. The exporter is the OTLP one,
+configured by the standard `OTEL_*` variables; its queue is bounded and its failures are
+logged once, then at most once a minute.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, Awaitable, Dict, Optional, Sequence
+
+from flyer_telemetry._metrics import ASGIApp, Message, Receive, Scope, Send
+from flyer_telemetry._routes import route_template
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExportResult
+    from opentelemetry.trace import Tracer
+
+logger = logging.getLogger("flyer.telemetry")
+
+PROTOCOLS = ("http/protobuf",)
+#: Seconds between two log lines about a failing exporter, after the first.
+REPORT_EVERY = 60.0
+_EXPORTER_LOGGERS = (
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.http",
+    "opentelemetry.sdk.trace.export",
+)
+
+
+def check_environment(environ: Optional[Dict[str, str]] = None) -> None:
+    """The `OTEL_*` variables flyer reads, checked: one `ValueError` line when one is bad."""
+    source = os.environ if environ is None else environ
+    for variable in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        value = source.get(variable)
+        if value is not None and value.strip() and value.strip() not in PROTOCOLS:
+            raise ValueError(f"{variable}={value!r}: expected one of {', '.join(PROTOCOLS)}")
+    exporter = source.get("OTEL_TRACES_EXPORTER")
+    if exporter is not None and exporter.strip() not in ("", "otlp", "none"):
+        raise ValueError(f"OTEL_TRACES_EXPORTER={exporter!r}: expected otlp or none")
+
+
+class ReportingExporter:
+    """The OTLP exporter, its failures logged once at ERROR, then once per `REPORT_EVERY`
+    seconds with the number of failed batches (the exporter's own lines are kept quiet)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.failures = 0
+        self.reported_at: Optional[float] = None
+        self.lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        from opentelemetry.sdk.trace.export import SpanExportResult
+
+        try:
+            result = self.inner.export(spans)
+            error = None
+        except Exception as exc:  # an exporter must not raise; count it as a failure
+            result, error = SpanExportResult.FAILURE, type(exc).__name__
+        if result is not SpanExportResult.SUCCESS:
+            self._failed(len(spans), error)
+        return result  # type: ignore[no-any-return]
+
+    def _failed(self, spans: int, error: Optional[str]) -> None:
+        with self.lock:
+            self.failures += 1
+            now = time.monotonic()
+            if self.reported_at is not None and now - self.reported_at < REPORT_EVERY:
+                return
+            first = self.reported_at is None
+            failures, self.failures, self.reported_at = self.failures, 0, now
+        logger.error(
+            "trace export failed" if first else "trace export still failing",
+            extra={"failed_batches": failures, "spans": spans, "error": error or "export failed"},
+        )
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return bool(self.inner.force_flush(timeout_millis))
+
+
+class _Quiet(logging.Filter):
+    """Drops the exporter's per-batch lines: `ReportingExporter` reports failures itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.CRITICAL
+
+
+class Tracing:
+    """This worker's tracer provider, its exporter and the tracer flyer's spans come from."""
+
+    def __init__(self, provider: TracerProvider, exporter: Optional[ReportingExporter]) -> None:
+        self.provider = provider
+        self.exporter = exporter
+        self.tracer: Tracer = provider.get_tracer("flyer_telemetry")
+        self.instrumented_httpx = False
+
+    @classmethod
+    def from_environment(cls) -> Tracing:
+        """A provider as the `OTEL_*` variables say: service name and resource attributes,
+        sampler (`OTEL_TRACES_SAMPLER`), OTLP/HTTP endpoint, headers, timeout, batch sizes."""
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        check_environment()
+        provider = TracerProvider(resource=Resource.create())
+        exporter: Optional[ReportingExporter] = None
+        if os.environ.get("OTEL_TRACES_EXPORTER", "otlp").strip() != "none":
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            exporter = ReportingExporter(OTLPSpanExporter())
+            # The queue is bounded (OTEL_BSP_MAX_QUEUE_SIZE, 2048): a dead collector drops
+            # spans, never grows memory, and never slows a request.
+            provider.add_span_processor(BatchSpanProcessor(exporter))  # type: ignore[arg-type]
+            for name in _EXPORTER_LOGGERS:
+                quiet = logging.getLogger(name)
+                if not any(isinstance(f, _Quiet) for f in quiet.filters):
+                    quiet.addFilter(_Quiet())
+        return cls(provider, exporter)
+
+    def start(self) -> None:
+        """Client spans for every httpx client of this process (flyer-http's included), with
+        `traceparent` injected into the outgoing requests."""
+        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+        instrumentor = HTTPXClientInstrumentor()
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument(tracer_provider=self.provider)
+            self.instrumented_httpx = True
+
+    def shutdown(self) -> None:
+        """Stop instrumenting httpx; export what is queued (bounded by the exporter's timeout)."""
+        if self.instrumented_httpx:
+            from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+            HTTPXClientInstrumentor().uninstrument()
+            self.instrumented_httpx = False
+        self.provider.shutdown()
+
+
+def _ids(span: Any) -> Optional[Dict[str, str]]:
+    context = span.get_span_context()
+    if not context.is_valid or not context.trace_flags.sampled:
+        return None
+    return {"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}"}
+
+
+class TracingMiddleware:
+    """Pure ASGI: a server span per request, named `METHOD /route/{template}`, continuing an
+    incoming W3C `traceparent`; its ids bound to the request's log lines."""
+
+    def __init__(self, app: ASGIApp, tracer: Tracer) -> None:
+        from opentelemetry import context, trace
+        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+        self.app = app
+        self.tracer = tracer
+        self.propagator = TraceContextTextMapPropagator()
+        self.context = context
+        self.trace = trace
+        from opentelemetry.trace import SpanKind, StatusCode
+
+        self.server = SpanKind.SERVER
+        self.error = StatusCode.ERROR
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        carrier = {}
+        for name, value in scope["headers"]:
+            if name == b"traceparent" or name == b"tracestate":
+                carrier[name.decode("latin-1")] = value.decode("latin-1")
+        parent = self.propagator.extract(carrier) if carrier else None
+        method = scope["method"]
+        span = self.tracer.start_span(
+            method,
+            context=parent,
+            kind=self.server,
+            attributes={"http.request.method": method, "url.path": scope["path"]},
+        )
+        token = self.context.attach(self.trace.set_span_in_context(span, parent))
+        ids = _ids(span)
+        if ids is not None:
+            # Bound for the rest of this request's task: every line it writes, flyer's access
+            # line included (written as the request ends), carries the trace.
+            import structlog
+
+            structlog.contextvars.bind_contextvars(**ids)
+        status = 500
+        start = perf_counter()
+
+        def send_status(message: Message) -> Awaitable[None]:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            return send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        except Exception as exc:
+            span.record_exception(exc)
+            raise
+        finally:
+            if span.is_recording():
+                route = route_template(scope)
+                span.update_name(f"{method} {route}")
+                span.set_attribute("http.route", route)
+                span.set_attribute("http.response.status_code", status)
+                span.set_attribute("flyer.duration_ms", round((perf_counter() - start) * 1000, 3))
+                if status >= 500:
+                    span.set_status(self.error)
+            span.end()
+            self.context.detach(token)
+
+
+def job_span(tracer: Tracer, event: Any) -> None:
+    """A span for one flyer-sched run (after the fact): tick, outcome, lock and fencing token."""
+    from opentelemetry.trace import SpanKind, StatusCode
+
+    end = time.time_ns()
+    start = end - int(event.duration * 1_000_000_000)
+    attributes: Dict[str, Any] = {
+        "flyer.job.id": event.job_id,
+        "flyer.job.tick": event.scheduled_time.isoformat(),
+        "flyer.job.outcome": event.outcome,
+        "flyer.job.manual": bool(event.manual),
+    }
+    for key, value in (
+        ("flyer.job.reason", event.reason),
+        ("flyer.job.lock_id", event.lock_id),
+        ("flyer.job.fencing_token", event.fencing_token),
+        ("flyer.job.error", event.error),
+    ):
+        if value is not None:
+            attributes[key] = value
+    attributes["flyer.job.lock"] = "acquired" if event.lock_id else "none"
+    if event.outcome == "skipped":
+        attributes["flyer.job.lock"] = "not acquired"
+    span = tracer.start_span(
+        f"job {event.job_id}", kind=SpanKind.INTERNAL, start_time=start, attributes=attributes
+    )
+    if event.outcome == "error":
+        span.set_status(StatusCode.ERROR, event.error or "error")
+    span.end(end_time=end)
