@@ -72,7 +72,7 @@ def project(
             str(python),
             *LOCAL,
             "-r",
-            str(root / "requirements.txt"),
+            str(root / "pyproject.toml"),
             *groups,
         ],
         env=flyer_env(UV_PYTHON_DOWNLOADS="never"),

@@ -29,7 +29,7 @@ def _one_line_error(result: Any, *needles: str) -> None:
 
 @pytest.mark.parametrize("target", ["/proc/nope", "/proc/nope/shop", "/dev/null/shop"])
 def test_an_impossible_directory_is_one_line(flyer, tmp_path: Path, target: str) -> None:
-    result = flyer("create", "shop", "--dir", target, cwd=tmp_path)
+    result = flyer("create", "--no-lock", "shop", "--dir", target, cwd=tmp_path)
     _one_line_error(result, target)
     assert not os.path.exists(target)
 
@@ -40,7 +40,7 @@ def test_a_read_only_folder_is_one_line_and_untouched(flyer, tree, tmp_path: Pat
     parent.mkdir()
     parent.chmod(0o555)
     try:
-        result = flyer("create", "shop", "--dir", str(parent / "shop"), cwd=tmp_path)
+        result = flyer("create", "--no-lock", "shop", "--dir", str(parent / "shop"), cwd=tmp_path)
         _one_line_error(result, "Permission denied")
         assert list(parent.iterdir()) == []
     finally:
@@ -71,7 +71,7 @@ def create_failing(
         monkeypatch.setattr(create_module, what, flaky)
         monkeypatch.chdir(cwd)
         capsys.readouterr()
-        code = main(["create", *args])
+        code = main(["create", "--no-lock", *args])
         monkeypatch.setattr(create_module, what, original)
         return Outcome(code, capsys.readouterr().err)
 
@@ -103,7 +103,7 @@ def test_a_failure_part_way_with_force_restores_the_directory(
     nth: int,
 ) -> None:
     root = tmp_path / "shop"
-    assert flyer("create", "shop", cwd=tmp_path).returncode == 0
+    assert flyer("create", "--no-lock", "shop", cwd=tmp_path).returncode == 0
     (root / "main.py").write_text("my own main")
     (root / "notes.txt").write_text("mine")
     (root / "app" / "items" / "router.py").unlink()
@@ -114,14 +114,14 @@ def test_a_failure_part_way_with_force_restores_the_directory(
 
 
 def test_success_leaves_no_temporary_folder(flyer, tmp_path: Path) -> None:
-    assert flyer("create", "shop", cwd=tmp_path).returncode == 0
+    assert flyer("create", "--no-lock", "shop", cwd=tmp_path).returncode == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shop"]
-    assert flyer("create", "shop", "--force", cwd=tmp_path).returncode == 0
+    assert flyer("create", "--no-lock", "shop", "--force", cwd=tmp_path).returncode == 0
     assert not [p for p in (tmp_path / "shop").iterdir() if p.name.startswith(".flyer")]
 
 
 def test_the_project_keeps_the_usual_permissions(flyer, tmp_path: Path) -> None:
-    assert flyer("create", "shop", cwd=tmp_path).returncode == 0
+    assert flyer("create", "--no-lock", "shop", cwd=tmp_path).returncode == 0
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "shop").stat().st_mode & 0o777 == 0o777 & ~umask

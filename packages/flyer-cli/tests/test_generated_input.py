@@ -28,7 +28,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         }
     )
     created = subprocess.run(
-        [sys.executable, "-m", "flyer_cli", "create", "shop", "--dir", str(root)],
+        [sys.executable, "-m", "flyer_cli", "create", "--no-lock", "shop", "--dir", str(root)],
         env=env,
         capture_output=True,
         text=True,

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+
 import pytest
 
-from flyer_cli._template import render, render_project, template_values
+from flyer_cli._template import (
+    flyer_dependencies,
+    render,
+    render_project,
+    template_values,
+    uv_sources,
+)
 
 
 def test_render_replaces_known_placeholders_only() -> None:
@@ -34,3 +44,25 @@ def test_rendered_paths_drop_the_suffix_and_make_dotfiles() -> None:
     assert files["start.sh"].mode == 0o755
     assert files["main.py"].mode == 0o644
     assert b"/shop" in files["settings.py"].content
+
+
+def test_dot_folders_get_their_dot_too() -> None:
+    files = {item.path for item in render_project("shop", "/shop")}
+    assert ".github/workflows/ci.yml" in files
+    assert ".python-version" in files
+
+
+def test_sources_are_written_only_for_a_flyer_source(tmp_path: Path) -> None:
+    assert flyer_dependencies() == ["flyer-core", "flyer-cli", "flyer-db"]
+    assert template_values("shop", "/shop")["uv_sources"] == ""
+    checkout = tmp_path / 'a "quoted" checkout'
+    table = uv_sources(checkout)
+    assert "[tool.uv.sources]" in table
+    for dist in flyer_dependencies():
+        path = json.dumps(str(checkout / "packages" / dist))
+        assert f"\n{dist} = {{ path = {path}, editable = true }}" in table
+
+
+def test_the_python_placeholder_is_this_interpreter() -> None:
+    assert template_values("shop", "/shop")["python"] == "{}.{}".format(*sys.version_info[:2])
+    assert template_values("Shop-API", "/shop")["compose_name"] == "shop-api"

@@ -1,10 +1,13 @@
 """`flyer create`: validate the inputs, render the template, write it inside the target only.
 
 Everything is checked and rendered in memory before the first byte is written, so a bad
-name, prefix or directory leaves the disk untouched. The files are then written into a
+name, prefix, directory or `--flyer-source` leaves the disk untouched. The files are then written into a
 temporary folder and moved into place: a new project folder is renamed into place in one
 step; into an existing folder (empty, or with `--force`) each file is moved in, and a failure
 part-way moves every replaced file back. Either way a failure leaves nothing half-written.
+
+Then `uv lock` pins the dependencies in `uv.lock` when uv is on PATH; without uv, or when
+locking fails, the project stands as written and one line says how to make the lock later.
 """
 
 from __future__ import annotations
@@ -13,13 +16,14 @@ import os
 import re
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path, PurePosixPath
-from typing import List, Optional, Tuple
+from typing import List, Optional, TextIO, Tuple
 
 from flyer_cli._errors import CliError
-from flyer_cli._template import RenderedFile, render_project
+from flyer_cli._template import RenderedFile, flyer_dependencies, render_project
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
 _PREFIX = re.compile(r"(/[A-Za-z0-9._-]+)+\Z")
@@ -52,6 +56,19 @@ def validate_prefix(prefix: str) -> str:
             "(segments of letters, digits, '.', '_' and '-', no trailing '/')"
         )
     return prefix
+
+
+def validate_flyer_source(path: str) -> Path:
+    """The flyer checkout `path` (absolute), or a CliError naming the package it lacks."""
+    root = Path(path).expanduser().resolve()
+    for dist in flyer_dependencies():
+        if not (root / "packages" / dist / "pyproject.toml").is_file():
+            raise CliError(
+                f"--flyer-source {path!r}: expected a flyer checkout, whose packages/ folder "
+                f"holds {', '.join(flyer_dependencies())}; packages/{dist}/pyproject.toml "
+                "is missing"
+            )
+    return root
 
 
 def _is_empty_dir(path: Path) -> bool:
@@ -193,11 +210,17 @@ def _reason(exc: OSError) -> str:
 
 
 def create_project(
-    name: str, *, prefix: Optional[str] = None, directory: Optional[str] = None, force: bool = False
+    name: str,
+    *,
+    prefix: Optional[str] = None,
+    directory: Optional[str] = None,
+    force: bool = False,
+    flyer_source: Optional[str] = None,
 ) -> List[Path]:
     """Generate project `name` into `directory` (default `./name`); return the written paths."""
     name = validate_name(name)
     prefix = validate_prefix(prefix if prefix is not None else f"/{name}")
+    source = validate_flyer_source(flyer_source) if flyer_source is not None else None
     target = Path(directory if directory is not None else name)
     shown = str(target)
     try:
@@ -212,7 +235,7 @@ def create_project(
                     "(generated files are overwritten, others are kept)"
                 )
         root = target.resolve()
-        files = render_project(name=name, prefix=prefix)
+        files = render_project(name=name, prefix=prefix, flyer_source=source)
         _check_destination(root, files)
         if root.exists():
             _write_into(root, files)
@@ -225,17 +248,77 @@ def create_project(
     return [root.joinpath(*_parts(item)) for item in files]
 
 
+LOCK_TIMEOUT = 600.0
+
+
+def _uv_failure(stderr: str) -> str:
+    """uv's reason in one line: its `error:` line and the first `cause:` (or hint) after it."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    picked = [line for line in lines if line.startswith("error:")][:1]
+    picked += [line for line in lines if line.startswith(("cause:", "Caused by:"))][:1]
+    return " ".join("; ".join(picked or lines[-1:]).split()) or "uv printed no reason"
+
+
+def lock_project(root: Path, shown: str, out: TextIO, err: TextIO) -> bool:
+    """Run `uv lock` in `root` with this Python; say what happened in one line. True if locked."""
+    redo = f"run `uv lock` in {shlex.quote(shown)}"
+    uv = shutil.which("uv")
+    if uv is None:
+        out.write(f"uv.lock: skipped, uv is not on PATH; install uv and {redo} to make it.\n")
+        return False
+    # --directory, not cwd: a version manager's shim for `uv` (pyenv) would otherwise obey the
+    # project's new .python-version before uv even starts.
+    command = [uv, "lock", "--quiet", "--directory", str(root), "--python", sys.executable]
+    try:
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=LOCK_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        reason = f"uv lock took longer than {LOCK_TIMEOUT:.0f} s"
+    except OSError as exc:
+        reason = f"uv could not run: {_reason(exc)}"
+    else:
+        if result.returncode == 0 and (root / "uv.lock").is_file():
+            out.write("uv.lock: the dependencies are locked (uv lock).\n")
+            return True
+        reason = _uv_failure(result.stderr)
+    err.write(f"flyer: warning: uv.lock was not written ({reason}); {redo} once that is fixed.\n")
+    return False
+
+
 def create_command(
-    name: str, *, prefix: Optional[str], directory: Optional[str], force: bool
+    name: str,
+    *,
+    prefix: Optional[str],
+    directory: Optional[str],
+    force: bool,
+    flyer_source: Optional[str] = None,
+    lock: bool = True,
 ) -> int:
-    """`flyer create`: generate the project and say what to do next."""
-    written = create_project(name, prefix=prefix, directory=directory, force=force)
+    """`flyer create`: generate the project, lock its dependencies, say what to do next."""
+    written = create_project(
+        name, prefix=prefix, directory=directory, force=force, flyer_source=flyer_source
+    )
     target = directory if directory is not None else name
     out = sys.stdout
-    out.write(f"Created project {name!r} in {target} ({len(written)} files).\n\n")
-    out.write("Next steps:\n")
+    out.write(f"Created project {name!r} in {target} ({len(written)} files).\n")
+    root = Path(target).resolve()
+    if lock:
+        locked = lock_project(root, target, out, sys.stderr)
+    else:
+        locked = False
+        out.write(
+            f"uv.lock: skipped (--no-lock); run `uv lock` in {shlex.quote(target)} to make it.\n"
+        )
+    out.write("\nNext steps:\n")
     if os.path.abspath(target) != os.getcwd():
         out.write(f"  cd {shlex.quote(target)}\n")
+    if locked:
+        out.write("  uv sync              # .venv with the locked dependencies, pytest and ruff\n")
     out.write("  flyer run            # development server with reload on :8080\n")
     out.write("  python -m pytest     # the project's own tests\n")
     return 0

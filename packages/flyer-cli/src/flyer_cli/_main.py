@@ -72,6 +72,20 @@ def _add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
+def _add_lock_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-lock",
+        action="store_true",
+        help="write no uv.lock (by default `uv lock` runs when uv is on PATH)",
+    )
+    parser.add_argument(
+        "--flyer-source",
+        metavar="PATH",
+        help="take the flyer-* packages from this flyer checkout (editable paths in "
+        "[tool.uv.sources]) instead of the package index: for working on flyer itself",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full `flyer` argument parser (exposed for tests and shell completion tools)."""
     parser = _Parser(
@@ -102,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write into a non-empty directory, overwriting the generated files",
     )
+    _add_lock_options(create)
 
     create_app = commands.add_parser(
         "create_app",
@@ -115,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     create_app.add_argument(
         "--force", action="store_true", help="write into a non-empty current directory"
     )
+    _add_lock_options(create_app)
 
     run = commands.add_parser(
         "run",
@@ -179,7 +195,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "create":
         from flyer_cli._create import create_command
 
-        return create_command(args.name, prefix=args.prefix, directory=args.dir, force=args.force)
+        return create_command(
+            args.name,
+            prefix=args.prefix,
+            directory=args.dir,
+            force=args.force,
+            flyer_source=args.flyer_source,
+            lock=not args.no_lock,
+        )
     if command == "create_app":
         import os
 
@@ -193,7 +216,14 @@ def _dispatch(args: argparse.Namespace) -> int:
                 f"{exc.message}; it is the current directory's name, so use "
                 "`flyer create NAME --dir .`"
             ) from None
-        return create_command(name, prefix=args.prefix, directory=".", force=args.force)
+        return create_command(
+            name,
+            prefix=args.prefix,
+            directory=".",
+            force=args.force,
+            flyer_source=args.flyer_source,
+            lock=not args.no_lock,
+        )
     if command == "run":
         from flyer_cli._servers import run_command
 
