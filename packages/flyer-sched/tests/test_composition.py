@@ -71,3 +71,38 @@ def test_jobs_listeners_and_pauses_carry_over_from_one_lifespan_to_the_next(
     assert "interval[0:00:00.100000], paused" in out.getvalue()
     scheduler.modify_job("tick", name="renamed")
     assert scheduler.get_job("tick").name == "renamed"
+
+
+def test_executors_report_errors_and_refuse_a_run_past_max_instances(
+    make_scheduler: Callable[..., Any], caplog: Any
+) -> None:
+    import threading
+
+    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES
+
+    scheduler = make_scheduler()
+    errors: List[Any] = []
+    refused: List[str] = []
+    scheduler.add_listener(errors.append, EVENT_JOB_ERROR)
+    scheduler.add_listener(lambda event: refused.append(event.job_id), EVENT_JOB_MAX_INSTANCES)
+
+    def broken_listener(event: Any) -> None:
+        raise RuntimeError("listener bug")
+
+    scheduler.add_listener(broken_listener, EVENT_JOB_ERROR)
+    release = threading.Event()
+
+    def fails() -> None:
+        raise ValueError("job bug")
+
+    scheduler.add_job(fails, "interval", seconds=0.1, id="fails")
+    scheduler.add_job(release.wait, "interval", seconds=0.05, id="slow", max_instances=1)
+    scheduler.start()
+    try:
+        _wait(lambda: errors and "slow" in refused)
+    finally:
+        release.set()
+    assert errors[0].job_id == "fails"
+    assert isinstance(errors[0].exception, ValueError)
+    assert any(r.getMessage() == "Error notifying listener" for r in caplog.records)
+    scheduler.shutdown()

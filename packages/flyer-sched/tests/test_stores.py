@@ -134,6 +134,27 @@ def test_redis_claim_retried_with_the_same_token_is_still_ours(redis_url: str, p
     store.close()
 
 
+def test_redis_scripts_work_after_a_script_flush(private_redises: Any) -> None:
+    # A restarted or flushed Redis no longer knows the scripts' SHA1s: the store sends them again.
+    import redis
+
+    server = private_redises()
+    store = RedisLockStore(url=server.url, prefix="flush")
+    admin = redis.Redis.from_url(server.url)
+    try:
+        assert store.claim("job:f", T0, "tok-a", "host:1", 5).acquired
+        assert store.release("job:f", "tok-a")
+        admin.script_flush()
+        assert store.claim("job:f", T0 + SECOND, "tok-b", "host:1", 5).acquired
+        assert store.renew("job:f", "tok-b", 5)
+        admin.script_flush()
+        assert store.release("job:f", "tok-b")
+        assert store.status("job:f").holder is None
+    finally:
+        admin.close()
+        store.close()
+
+
 def test_redis_fencing_survives_a_store_that_lost_its_keys(
     redis_url: str, prefix: str, redis_client: Any
 ) -> None:

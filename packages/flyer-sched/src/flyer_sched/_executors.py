@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import threading
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
-from apscheduler.executors.base import BaseExecutor, run_job
+from apscheduler.executors.base import BaseExecutor, MaxInstancesReachedError, run_job
 from apscheduler.util import iscoroutinefunction_partial
 
 from flyer_sched._events import RunEvent, RunHooks
@@ -193,21 +194,56 @@ async def run_ticks_async(
     return events
 
 
-class _FlyerExecutor(BaseExecutor):  # type: ignore[misc]
-    """What both executors share: built on APScheduler's executor extension interface
-    (`start`, `shutdown`, `_do_submit_job`, reporting through `_run_job_success` and
-    `_run_job_error`), with the job store alias and run reporter given by the flyer scheduler
-    that owns the executor. A flyer scheduler makes fresh executors for every `start()`."""
+class _FlyerExecutor:
+    """What both executors share. They implement APScheduler's executor interface through its
+    public methods only (`start`, `shutdown`, `submit_job`, raising `MaxInstancesReachedError`)
+    and are registered as virtual subclasses of its `BaseExecutor`, so every scheduler accepts
+    them. A run's events go to the listeners of the flyer scheduler that owns the executor;
+    under a plain APScheduler scheduler the runs happen and are logged, and listeners hear only
+    the scheduler's own events. A flyer scheduler makes fresh executors for every `start()`."""
 
     def __init__(self) -> None:
-        super().__init__()
+        BaseExecutor.register(type(self))  # public ABC API; idempotent
         self.flyer_owner: Any = None
         self._flyer_logger_name = "apscheduler.executors.default"
+        self._flyer_log = logging.getLogger(self._flyer_logger_name)
         self._flyer_futures: Set[Any] = set()
+        self._flyer_mutex = threading.RLock()
+        self._flyer_instances: Dict[str, int] = {}
 
     def start(self, scheduler: Any, alias: str) -> None:
-        super().start(scheduler, alias)
+        """Called by the scheduler when it starts, or when the executor is added to a running one."""
         self._flyer_logger_name = f"apscheduler.executors.{alias}"
+        self._flyer_log = logging.getLogger(self._flyer_logger_name)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Release the executor's resources (waiting for running jobs when `wait`)."""
+
+    def submit_job(self, job: Any, run_times: List[Any]) -> None:
+        """Run `job` once per run time; raises `MaxInstancesReachedError` when `job` already
+        runs `job.max_instances` times on this executor."""
+        with self._flyer_mutex:
+            running = self._flyer_instances.get(job.id, 0)
+            if running >= job.max_instances:
+                raise MaxInstancesReachedError(job)
+            # Counted first: a run that finishes at once is uncounted by its done callback.
+            self._flyer_instances[job.id] = running + 1
+            try:
+                self._flyer_submit(job, run_times)
+            except BaseException:
+                self._flyer_uncount(job.id)
+                raise
+
+    def _flyer_uncount(self, job_id: str) -> None:
+        with self._flyer_mutex:
+            left = self._flyer_instances.get(job_id, 0) - 1
+            if left > 0:
+                self._flyer_instances[job_id] = left
+            else:
+                self._flyer_instances.pop(job_id, None)
+
+    def _flyer_submit(self, job: Any, run_times: List[Any]) -> None:
+        raise NotImplementedError
 
     def _flyer_alias(self, job: Any) -> str:
         owner = self.flyer_owner
@@ -218,14 +254,20 @@ class _FlyerExecutor(BaseExecutor):  # type: ignore[misc]
 
     def _flyer_done(self, job: Any, future: Any) -> None:
         self._flyer_futures.discard(future)
+        self._flyer_uncount(job.id)
         if future.cancelled():
-            self._run_job_error(job.id, asyncio.CancelledError(), None)
+            exc: BaseException = asyncio.CancelledError()
+            self._flyer_log.error("Error running job %s", job.id, exc_info=(type(exc), exc, None))
             return
-        exc = future.exception()
-        if exc is not None:
-            self._run_job_error(job.id, exc, exc.__traceback__)
-        else:
-            self._run_job_success(job.id, future.result())
+        error = future.exception()
+        if error is not None:
+            info = (type(error), error, error.__traceback__)
+            self._flyer_log.error("Error running job %s", job.id, exc_info=info)
+            return
+        owner = self.flyer_owner
+        if owner is not None:
+            for event in future.result():
+                owner.flyer_dispatch(event)
 
     def running_futures(self) -> List[Any]:
         """Futures of the runs submitted and not finished yet."""
@@ -250,7 +292,7 @@ class ThreadPoolExecutor(_FlyerExecutor):
         if pool is not None:
             pool.shutdown(wait)
 
-    def _do_submit_job(self, job: Any, run_times: List[Any]) -> None:
+    def _flyer_submit(self, job: Any, run_times: List[Any]) -> None:
         pool = self._flyer_pool
         if pool is None:
             raise RuntimeError("the executor is not started")
@@ -287,7 +329,7 @@ class AsyncIOExecutor(_FlyerExecutor):
         self._flyer_futures.clear()
         self._held.close()
 
-    def _do_submit_job(self, job: Any, run_times: List[Any]) -> None:
+    def _flyer_submit(self, job: Any, run_times: List[Any]) -> None:
         loop = self._loop
         if loop is None:
             raise RuntimeError("the executor is not started")

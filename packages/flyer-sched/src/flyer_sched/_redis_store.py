@@ -10,10 +10,11 @@ lock's two keys live in one Redis Cluster slot:
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 import urllib.parse
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Tuple, Type
 
 from flyer_sched._store import Claim, LockStatus, LockStore, LockStoreError, tick_time
 
@@ -96,6 +97,9 @@ end
 return 0
 """
 
+_SCRIPTS = (_CLAIM, _RENEW, _RELEASE)
+_SHAS = tuple(hashlib.sha1(script.encode()).hexdigest() for script in _SCRIPTS)
+
 
 def _text(value: Any) -> Optional[str]:
     if value is None or value is False:
@@ -158,7 +162,9 @@ class RedisLockStore(LockStore):
         self._client = client
         self._url = url
         self.prefix = prefix
-        self._scripts: Optional[List[Any]] = None
+        self._keys_cache: Dict[str, Tuple[str, str]] = {}
+        # RedisError and NoScriptError, imported on first use
+        self._errors: Optional[Tuple[Type[Exception], Type[Exception]]] = None
         self._mutex = threading.Lock()
         # Redis's clock minus ours (monotonic), in microseconds, and the round trip it came from.
         self._offset: Optional[Tuple[float, float, float]] = None
@@ -185,22 +191,34 @@ class RedisLockStore(LockStore):
             )
         return self._client
 
-    def _keys(self, name: str) -> List[str]:
-        tag = urllib.parse.quote(name, safe=":._-@/")
-        return [f"{self.prefix}:{{{tag}}}:state", f"{self.prefix}:{{{tag}}}:run"]
+    def _keys(self, name: str) -> Tuple[str, str]:
+        keys = self._keys_cache.get(name)
+        if keys is None:
+            tag = urllib.parse.quote(name, safe=":._-@/")
+            keys = (f"{self.prefix}:{{{tag}}}:state", f"{self.prefix}:{{{tag}}}:run")
+            if len(self._keys_cache) >= 10_000:
+                self._keys_cache.clear()
+            self._keys_cache[name] = keys
+        return keys
 
-    def _script(self, index: int) -> Any:
-        if self._scripts is None:
-            client = self.client
-            self._scripts = [client.register_script(s) for s in (_CLAIM, _RENEW, _RELEASE)]
-        return self._scripts[index]
+    def _redis_errors(self) -> Tuple[Type[Exception], Type[Exception]]:
+        if self._errors is None:
+            from redis.exceptions import NoScriptError, RedisError
+
+            self._errors = (RedisError, NoScriptError)
+        return self._errors
 
     def _call(self, index: int, keys: Sequence[str], args: Sequence[Any]) -> Any:
-        from redis.exceptions import RedisError
-
+        """Run script `index` by its SHA1 (EVALSHA); by its source (EVAL, which also caches it
+        in Redis) when Redis does not know it yet, e.g. after a restart or SCRIPT FLUSH."""
+        redis_error, no_script = self._errors or self._redis_errors()
+        client = self._client or self.client
         try:
-            return self._script(index)(keys=list(keys), args=list(args))
-        except RedisError as exc:
+            try:
+                return client.evalsha(_SHAS[index], len(keys), *keys, *args)
+            except no_script:
+                return client.eval(_SCRIPTS[index], len(keys), *keys, *args)
+        except redis_error as exc:
             raise LockStoreError(f"redis lock store: {exc}") from exc
 
     @property
@@ -246,8 +264,7 @@ class RedisLockStore(LockStore):
 
     def _release_abandoned(self) -> int:
         """Release every abandoned token in one round trip; the number of locks freed."""
-        from redis.exceptions import RedisError
-
+        redis_error = self._redis_errors()[0]
         now = time.monotonic()
         with self._mutex:
             for key in [k for k, until in self._abandoned.items() if until < now]:
@@ -258,9 +275,9 @@ class RedisLockStore(LockStore):
         try:
             pipe = self.client.pipeline(transaction=False)
             for name, token in pending:
-                self._script(2)(keys=self._keys(name)[1:], args=[token], client=pipe)
+                pipe.eval(_RELEASE, 1, self._keys(name)[1], token)
             freed = sum(int(r) for r in pipe.execute())
-        except RedisError:
+        except redis_error:
             return 0
         with self._mutex:
             for key in pending:
@@ -278,6 +295,7 @@ class RedisLockStore(LockStore):
     ) -> Claim:
         ttl_ms = max(1, int(ttl * 1000))
         tick_arg = "" if tick is None else str(tick)
+        keys = self._keys(name)
         floor = self._fences.get(name)
         timeout = self.claim_timeout
         for attempt in range(2):
@@ -285,7 +303,7 @@ class RedisLockStore(LockStore):
             args = [tick_arg, token, holder, ttl_ms, deadline, floor or "", int(grace * 1000)]
             sent = time.monotonic()
             try:
-                reply = self._call(0, self._keys(name), args)
+                reply = self._call(0, keys, args)
             except LockStoreError:
                 self._abandon(name, token, ttl)
                 raise
@@ -314,11 +332,11 @@ class RedisLockStore(LockStore):
 
     def renew(self, name: str, token: str, ttl: float) -> bool:
         ttl_ms = max(1, int(ttl * 1000))
-        return bool(int(self._call(1, self._keys(name)[1:], [token, ttl_ms])))
+        return bool(int(self._call(1, self._keys(name)[1:], (token, ttl_ms))))
 
     def release(self, name: str, token: str) -> bool:
         try:
-            return bool(int(self._call(2, self._keys(name)[1:], [token])))
+            return bool(int(self._call(2, self._keys(name)[1:], (token,))))
         except LockStoreError:
             self._abandon(name, token, 24 * 3600.0)  # released once Redis answers again
             raise
@@ -361,9 +379,7 @@ class RedisLockStore(LockStore):
             raise LockStoreError(f"redis lock store: {exc}") from exc
 
     def warm(self) -> None:
-        import redis.exceptions  # noqa: F401
-
-        self._script(0)
+        self._redis_errors()
 
     def ping(self) -> bool:
         from redis.exceptions import RedisError
@@ -377,5 +393,4 @@ class RedisLockStore(LockStore):
         if self._url is not None and self._client is not None:
             self._client.close()
             self._client = None
-            self._scripts = None
             self._claim_timeout_cache = None

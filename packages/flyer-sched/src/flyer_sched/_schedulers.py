@@ -457,6 +457,18 @@ class FlyerScheduler:
         with self._flyer_mutex:
             self._flyer_listeners = [(c, m) for c, m in self._flyer_listeners if c != callback]
 
+    def flyer_dispatch(self, event: Any) -> None:
+        """Hand a run's event (executed, error, missed) from flyer's executors to the
+        listeners whose mask takes it; a listener that raises is logged and skipped."""
+        with self._flyer_mutex:
+            listeners = list(self._flyer_listeners)
+        for callback, mask in listeners:
+            if event.code & mask:
+                try:
+                    callback(event)
+                except BaseException:
+                    logger.exception("Error notifying listener")
+
     def scheduled_job(
         self,
         trigger: Any,
