@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -126,6 +127,88 @@ def project(tmp_path: Path) -> Path:
         timeout=120,
     )
     return root
+
+
+class OtlpReceiver:
+    """A loopback OTLP/HTTP receiver: decodes every `POST /v1/traces` (protobuf) it gets.
+
+    `delay` makes it a server that never answers in time; `spans()` lists what arrived."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+            ExportTraceServiceResponse,
+        )
+
+        received: List[Dict[str, object]] = []
+        self.received = received
+        self.lock = threading.Lock()
+        lock = self.lock
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if delay:
+                    time.sleep(delay)
+                request = ExportTraceServiceRequest()
+                request.ParseFromString(body)
+                with lock:
+                    for resource_spans in request.resource_spans:
+                        service = {
+                            a.key: a.value.string_value for a in resource_spans.resource.attributes
+                        }.get("service.name")
+                        for scope_spans in resource_spans.scope_spans:
+                            for span in scope_spans.spans:
+                                received.append(
+                                    {
+                                        "service": service,
+                                        "name": span.name,
+                                        "kind": span.kind,
+                                        "trace_id": span.trace_id.hex(),
+                                        "span_id": span.span_id.hex(),
+                                        "parent_id": span.parent_span_id.hex(),
+                                        "attributes": {
+                                            a.key: _any_value(a.value) for a in span.attributes
+                                        },
+                                    }
+                                )
+                payload = ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://{LOOPBACK}:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def spans(self) -> List[Dict[str, object]]:
+        with self.lock:
+            return list(self.received)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _any_value(value: object) -> object:
+    kind = value.WhichOneof("value")  # type: ignore[attr-defined]
+    return getattr(value, kind) if kind else None
+
+
+@pytest.fixture
+def receiver() -> Iterator[OtlpReceiver]:
+    found = OtlpReceiver()
+    yield found
+    found.close()
 
 
 @pytest.fixture
