@@ -543,3 +543,75 @@ def test_redis_url_as_backend(redis_url: str, redis_client: redis.Redis, ns: str
     value()
     assert redis_client.get(value.cache_key()) == b'[1,"a"]'
     assert 0 < redis_client.pttl(value.cache_key()) <= 60_000
+
+
+class _GatedLockBackend(RedisBackend):
+    """Real Redis; a caller's lock attempt waits at a gate (as when its process is descheduled
+    between missing the value and taking the lock, while another process stores the value)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.arrived = threading.Event()
+        self.gate = threading.Event()
+        self.agate = asyncio.Event()
+
+    def add(self, key: str, value: Any, ttl: Any = None) -> bool:
+        self.arrived.set()
+        self.gate.wait(30)
+        return super().add(key, value, ttl)
+
+    async def aadd(self, key: str, value: Any, ttl: Any = None) -> bool:
+        self.arrived.set()
+        await asyncio.wait_for(self.agate.wait(), 30)
+        return await super().aadd(key, value, ttl)
+
+
+def test_a_caller_that_takes_the_lock_after_another_stored_the_value_does_not_recompute(
+    redis_url: str, redis_client: redis.Redis, ns: str
+) -> None:
+    counter = Counter()
+
+    def make(backend: Any) -> Any:
+        @cached(ttl=30, backend=backend, namespace=ns, key="late")
+        def compute() -> int:
+            counter.hit(None)
+            return 5
+
+        return compute
+
+    gated = _GatedLockBackend.from_url(redis_url)
+    results: List[int] = []
+    late = threading.Thread(target=lambda: results.append(make(gated)()))
+    late.start()
+    assert gated.arrived.wait(30)  # the late caller missed the value and waits at the lock
+    assert make(RedisBackend.from_url(redis_url))() == 5  # another process computes and stores
+    gated.gate.set()
+    late.join(30)
+    assert results == [5]
+    assert len(counter.calls) == 1
+
+
+async def test_async_caller_that_takes_the_lock_after_another_stored_the_value_does_not_recompute(
+    redis_url: str, redis_client: redis.Redis, ns: str, aclose: None
+) -> None:
+    counter = Counter()
+    gated = _GatedLockBackend.from_url(redis_url)
+
+    def make(backend: Any) -> Any:
+        @cached(ttl=30, backend=backend, namespace=ns, key="alate")
+        async def compute() -> int:
+            counter.hit(None)
+            return 6
+
+        return compute
+
+    late = asyncio.ensure_future(make(gated)())
+    for _ in range(3000):  # the late caller missed the value and waits at the lock
+        if gated.arrived.is_set():
+            break
+        await asyncio.sleep(0.01)
+    assert gated.arrived.is_set()
+    assert await make(RedisBackend.from_url(redis_url))() == 6
+    gated.agate.set()
+    assert await late == 6
+    assert len(counter.calls) == 1

@@ -8,6 +8,8 @@ The flow of a call (sync and async alike):
 3. With a store shared between processes (Redis), also take the key's lock in the store
    (`SET key:lock token NX PX lock_timeout`); callers in other processes that find it
    taken poll the store for the value until the lock goes away or `lock_timeout` passes.
+   Whoever takes the lock reads the key once more: another process may have stored the
+   value between this caller's miss and its lock.
 4. Compute, store the result with its TTL (exceptions propagate and nothing is stored;
    None only with `cache_none=True`), release the lock by token (a Lua compare-and-delete).
 
@@ -289,7 +291,9 @@ class _Cache:
             if value is not _MISS:
                 return value
         try:
-            return self._compute(backend, key, args, kwargs)
+            # Another process may have stored the value between our miss and our lock.
+            value = self._read(backend, key)
+            return value if value is not _MISS else self._compute(backend, key, args, kwargs)
         finally:
             try:
                 backend.delete_if_equal(lock_key, token)
@@ -363,6 +367,10 @@ class _Cache:
             if value is not _MISS:
                 return value
         try:
+            # Another process may have stored the value between our miss and our lock.
+            value = await self._aread(backend, key)
+            if value is not _MISS:
+                return value
             return await self._acompute(backend, key, args, kwargs)
         finally:
             try:
