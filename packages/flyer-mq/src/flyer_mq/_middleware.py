@@ -1,0 +1,151 @@
+"""FastStream middlewares: request ids in and out, bounded retries, dead letters, one log line.
+
+Imported only where FastStream is installed (Python 3.10+).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from typing import Any, Awaitable, Callable, Dict, Optional
+
+from faststream import BaseMiddleware
+
+from flyer_status import request_id_var
+
+logger = logging.getLogger("flyer.mq")
+
+REQUEST_ID_HEADER = "x-request-id"
+_VALID_ID = re.compile(r"^[A-Za-z0-9._~:+/=-]{1,128}$")
+# Pause between the tries of a handler that raised: 0.1 s, doubled each time, at most 2 s.
+_BACKOFF_START, _BACKOFF_MAX = 0.1, 2.0
+
+
+def outgoing_headers() -> Dict[str, str]:
+    """The headers a message published now carries: the current request id, and the W3C
+    `traceparent` when OpenTelemetry tracing is on."""
+    headers: Dict[str, str] = {}
+    request_id = request_id_var.get()
+    if request_id:
+        headers[REQUEST_ID_HEADER] = request_id
+    try:
+        from opentelemetry import propagate
+    except ImportError:
+        return headers
+    propagate.inject(headers)
+    return headers
+
+
+def incoming_request_id(headers: Any) -> str:
+    """The message's `X-Request-ID` when it is a sane token, else a fresh id."""
+    found: Optional[str] = None
+    if isinstance(headers, dict):
+        for key, value in headers.items():
+            if str(key).lower() == REQUEST_ID_HEADER:
+                found = value.decode() if isinstance(value, bytes) else str(value)
+                break
+    if found and _VALID_ID.match(found):
+        return found
+    return uuid.uuid4().hex
+
+
+class ContextMiddleware(BaseMiddleware[Any, Any]):
+    """Broker-wide: every message published carries the current request id (and trace)."""
+
+    async def publish_scope(self, call_next: Callable[[Any], Awaitable[Any]], cmd: Any) -> Any:
+        headers = outgoing_headers()
+        if headers:
+            cmd.add_headers(headers, override=False)
+        return await call_next(cmd)
+
+
+DeadLetter = Callable[[Any, str, Dict[str, str]], Awaitable[bool]]
+
+
+class HandleMiddleware(BaseMiddleware[Any, Any]):
+    """Per subscriber: binds the message's request id, tries the handler up to `tries` times,
+    then hands the message to `dead_letter`; logs one line per message handled."""
+
+    destination: str = ""
+    tries: int = 3
+    dead_letter: Optional[DeadLetter] = None
+
+    @classmethod
+    def bound(cls, destination: str, tries: int, dead_letter: DeadLetter) -> type:
+        """A subclass of this middleware for one subscriber."""
+        attributes = {"destination": destination, "tries": tries, "dead_letter": dead_letter}
+        return type("HandleMiddleware", (cls,), attributes)
+
+    async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
+        request_id = incoming_request_id(getattr(msg, "headers", None))
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        outcome = "ok"
+        attempt = 0
+        try:
+            delay = _BACKOFF_START
+            while True:
+                attempt += 1
+                try:
+                    return await call_next(msg)
+                except Exception as exc:
+                    if attempt >= self.tries:
+                        outcome = await self._give_up(msg, exc, attempt)
+                        return None
+                    logger.warning(
+                        "mq handler failed, retrying",
+                        extra={
+                            "destination": self.destination,
+                            "attempt": attempt,
+                            "error": type(exc).__name__,
+                        },
+                        exc_info=exc,
+                    )
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, _BACKOFF_MAX)
+        except BaseException:
+            outcome = "error"
+            raise
+        finally:
+            logger.info(
+                "mq message",
+                extra={
+                    "destination": self.destination,
+                    "outcome": outcome,
+                    "attempts": attempt,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "message_id": getattr(msg, "message_id", None),
+                    "request_id": request_id,
+                },
+            )
+            request_id_var.reset(token)
+
+    async def _give_up(self, msg: Any, exc: Exception, attempts: int) -> str:
+        body = getattr(msg, "body", b"")
+        size = len(body) if isinstance(body, (bytes, bytearray)) else None
+        headers = {
+            "x-flyer-dead-letter-from": self.destination,
+            "x-flyer-error": type(exc).__name__,
+            "x-flyer-attempts": str(attempts),
+        }
+        request_id = request_id_var.get()
+        if request_id:
+            headers[REQUEST_ID_HEADER] = request_id
+        sent = False
+        if self.dead_letter is not None:
+            sent = await self.dead_letter(body, self.destination, headers)
+        logger.error(
+            "mq message dead-lettered" if sent else "mq message dropped after its last try",
+            extra={
+                "destination": self.destination,
+                "attempts": attempts,
+                "error": type(exc).__name__,
+                "message_id": getattr(msg, "message_id", None),
+                "size": size,
+            },
+            exc_info=exc,
+        )
+        return "dead_lettered" if sent else "dropped"
