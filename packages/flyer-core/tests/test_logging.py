@@ -107,8 +107,8 @@ def test_server_lines_during_a_request_carry_no_stale_request_id(
     assert all("request_id" not in line for line in after)
 
 
-def test_access_fast_lane_writes_the_same_line_as_the_record_path(
-    make_settings: Any, capsys: Any, monkeypatch: Any
+def test_the_access_line_is_the_line_structlogs_chain_writes(
+    make_settings: Any, capsys: Any
 ) -> None:
     from flyer_core._logging import log_access
 
@@ -121,27 +121,51 @@ def test_access_fast_lane_writes_the_same_line_as_the_record_path(
         "client": "10.0.0.1",
         "request_id": "rid-1",
     }
-    log_access(**fields)  # pytest's capture handler is on the root: the record path
-    slow = json.loads(capsys.readouterr().out)
-    root = logging.getLogger()
+    log_access(**fields)
+    flyer_line = json.loads(capsys.readouterr().out)
+    logging.getLogger("flyer.access").info("request", extra=fields)  # the generic path
+    chain_line = json.loads(capsys.readouterr().out)
+    assert sorted(flyer_line) == sorted(chain_line)
+    assert {k: v for k, v in flyer_line.items() if k != "timestamp"} == {
+        k: v for k, v in chain_line.items() if k != "timestamp"
+    }
+    assert flyer_line["path"] == '/x/"quoted"/ü'
+
+
+def test_filters_on_the_access_logger_and_its_handlers_are_honoured(
+    make_settings: Any, capsys: Any, monkeypatch: Any
+) -> None:
+    from flyer_core._logging import access_logger, log_access
+
+    configure_logging(make_settings())
+    root = logging.getLogger()  # flyer's handlers only, as in a served app (no pytest capture)
     monkeypatch.setattr(
         root, "handlers", [h for h in root.handlers if hasattr(h, "_flyer_handler")]
     )
-    log_access(**fields)  # only flyer's JSON console handler: the fast lane
-    out = capsys.readouterr().out
-    fast = json.loads(out)
-    assert out.count("\n") == 1
-    assert list(fast) == list(slow)
-    assert {k: v for k, v in fast.items() if k != "timestamp"} == {
-        k: v for k, v in slow.items() if k != "timestamp"
-    }
-    assert fast["path"] == '/x/"quoted"/ü'
+
+    def not_health(record: logging.LogRecord) -> bool:
+        return getattr(record, "path", "") != "/health_check"
+
+    access_logger.addFilter(not_health)
+    (console,) = root.handlers
+
+    def not_bots(record: logging.LogRecord) -> bool:
+        return getattr(record, "client", "") != "10.9.9.9"
+
+    console.addFilter(not_bots)
+    try:
+        for path, client in [("/health_check", "1.1.1.1"), ("/a", "10.9.9.9"), ("/b", "1.1.1.1")]:
+            log_access("GET", path, 200, 0.5, client, "r")
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    finally:
+        access_logger.removeFilter(not_health)
+        console.removeFilter(not_bots)
+    assert [line["path"] for line in lines] == ["/b"]
 
 
 def test_a_handler_added_later_gets_access_records(
     make_settings: Any, capsys: Any, monkeypatch: Any
 ) -> None:
-    # The fast lane's verdict on the handlers is cached; adding a handler must undo it.
     from flyer_core._logging import log_access
 
     configure_logging(make_settings())
@@ -149,7 +173,7 @@ def test_a_handler_added_later_gets_access_records(
     flyer_only = [h for h in root.handlers if hasattr(h, "_flyer_handler")]
     monkeypatch.setattr(root, "handlers", flyer_only)
     fields = {"method": "GET", "path": "/a", "status": 200, "duration_ms": 0.25}
-    log_access(**fields, client="127.0.0.1", request_id="r1")  # fast lane
+    log_access(**fields, client="127.0.0.1", request_id="r1")
     assert json.loads(capsys.readouterr().out)["request_id"] == "r1"
 
     seen: list = []

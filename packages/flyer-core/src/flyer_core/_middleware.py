@@ -40,38 +40,8 @@ class BodyTooLarge(HTTPException):
 
 def new_request_id() -> str:
     """A fresh request id: 32 lower-case hex digits (128 bits from the operating system's
-    random source)."""
-    return _new_request_id()[0]
-
-
-# Ids are made 256 at a time: one os.urandom call and one hex conversion instead of a few
-# per request. A forked child drops the parent's unused ones, so no two processes share any.
-_ID_BATCH = 256
-_unused_ids: List[Tuple[str, bytes]] = []
-_fork_hooked = False
-
-
-def _new_request_id() -> Tuple[str, bytes]:
-    """A fresh request id, as text and as the bytes of its header value."""
-    try:
-        return _unused_ids.pop()
-    except IndexError:
-        return _make_request_ids()
-
-
-def _make_request_ids() -> Tuple[str, bytes]:
-    global _fork_hooked
-    if not _fork_hooked and hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=_unused_ids.clear)
-        _fork_hooked = True
-    digits = os.urandom(16 * _ID_BATCH).hex()
-    made = [
-        (digits[i : i + 32], digits[i : i + 32].encode("ascii"))
-        for i in range(0, 32 * _ID_BATCH, 32)
-    ]
-    first = made.pop()
-    _unused_ids.extend(made)
-    return first
+    random source, drawn per request, so no two processes, forked or not, share one)."""
+    return os.urandom(16).hex()
 
 
 _QUALIFIED = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*\.)+(?=[A-Za-z_][A-Za-z0-9_]*: )")
@@ -144,7 +114,8 @@ class RequestMiddleware:
         if incoming is not None and _VALID_ID.match(incoming):
             request_id, raw_id = incoming.decode("ascii"), incoming
         else:
-            request_id, raw_id = _new_request_id()
+            request_id = os.urandom(16).hex()
+            raw_id = request_id.encode("ascii")
         if self.trusted_proxies:
             self._from_proxy(scope)
 
