@@ -336,15 +336,27 @@ def test_compose_wires_the_app_through_variables_flyer_reads(project: Path) -> N
 
 
 def _docker_compose() -> List[str]:
-    docker = shutil.which("docker")
-    if docker is not None:
+    """A Compose v2 client (`docker compose` or a v2 `docker-compose`), or [] when none is here.
+
+    Compose v1 (1.x) predates the Compose Specification this file follows (`name:`).
+    """
+    candidates = []
+    if shutil.which("docker"):
+        candidates.append([str(shutil.which("docker")), "compose"])
+    if shutil.which("docker-compose"):
+        candidates.append([str(shutil.which("docker-compose"))])
+    for command in candidates:
         probe = subprocess.run(
-            [docker, "compose", "version"], capture_output=True, timeout=60, check=False
+            [*command, "version", "--short"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
-        if probe.returncode == 0:
-            return [docker, "compose"]
-    standalone = shutil.which("docker-compose")
-    return [standalone] if standalone is not None else []
+        version = probe.stdout.strip().lstrip("v")
+        if probe.returncode == 0 and version[:1].isdigit() and int(version.split(".")[0]) >= 2:
+            return command
+    return []
 
 
 def test_docker_compose_config_accepts_the_file(project: Path) -> None:
