@@ -26,8 +26,6 @@ from typing import (
     Union,
 )
 
-from dotenv import dotenv_values
-from dotenv.parser import parse_stream
 from pydantic import (
     Field,
     SecretBytes,
@@ -40,6 +38,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from flyer_status import LANGUAGES
+from flyer_status import settings as toolkit
 
 PREFIX = "flyer_"
 DEFAULT_ENV_FILE = ".env"
@@ -54,7 +53,6 @@ _LOG_LEVELS = {
 }
 _LOG_FORMATS = ("auto", "console", "json")
 _BASE_URL = re.compile(r"^(/[A-Za-z0-9._~-]+)*/?$")
-_ENV_KEY = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=")
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
@@ -97,7 +95,7 @@ _LOAD: ContextVar[Optional[Tuple[Optional[str], Mapping[str, str]]]] = ContextVa
 )
 
 
-class SettingsError(ValueError):
+class SettingsError(toolkit.SettingsError):
     """A setting has a bad value; `str(err)` is one line naming variable, value and rule."""
 
 
@@ -117,33 +115,16 @@ def merged_environ(
 
 
 def read_env_file(env_file: Optional[str]) -> Dict[str, str]:
-    """The variables of a `.env` file (keys as written), or nothing when there is no file."""
-    if not env_file or not os.path.isfile(env_file):
-        return {}
-    try:
-        _check_env_file(env_file)
-        values = dotenv_values(env_file, encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"{env_file}: cannot be read: {type(exc).__name__}") from None
-    return {k: v for k, v in values.items() if v is not None}
+    """The variables of a `.env` file (keys as written), or nothing when there is no file.
 
-
-def _check_env_file(env_file: str) -> None:
-    """Raise `SettingsError` at the first line of `env_file` that is not `NAME=value`.
-
-    python-dotenv's reader skips such a line with a warning, so a typo (an unclosed quote)
-    would silently drop a setting, e.g. turn auth off. The value is never shown: it may
-    be a secret.
+    Read strictly by `flyer_status.settings` (the one `.env` grammar every package uses): a
+    line that is not `NAME=value` raises `SettingsError` naming the file and line, never the
+    value, where python-dotenv's own reader would skip it (and, say, turn auth off).
     """
-    with open(env_file, encoding="utf-8") as stream:
-        for binding in parse_stream(stream):
-            if binding.error:
-                key = _ENV_KEY.match(binding.original.string)
-                what = f"{key.group(1)}: " if key else ""
-                raise SettingsError(
-                    f"{env_file}, line {binding.original.line}: {what}cannot be parsed: "
-                    "expected NAME=value, quotes closed (value not shown)"
-                )
+    try:
+        return toolkit.read_env_file(env_file)
+    except toolkit.SettingsError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 class _FlyerSource(PydanticBaseSettingsSource):

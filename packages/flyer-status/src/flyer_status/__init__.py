@@ -4,7 +4,7 @@ Codes, phrases, errors and `envelope()` need nothing but the standard library; t
 models live in `flyer_status.schemas` (install `flyer-status[models]`).
 """
 
-from flyer_status import status
+from flyer_status import settings, status
 from flyer_status.__about__ import __version__
 from flyer_status._codes import LANGUAGES, code_name, describe, http_status_for, is_known, phrase
 from flyer_status._context import get_request_id, request_id_var
@@ -17,6 +17,7 @@ from flyer_status._envelope import (
 )
 from flyer_status._errors import (
     FlyerError,
+    SettingsError,
     ThirdPartyDataError,
     ThirdPartyError,
     ThirdPartyNetworkError,
@@ -30,6 +31,7 @@ __all__ = [
     "LANGUAGES",
     "EnvelopeRenderer",
     "FlyerError",
+    "SettingsError",
     "ThirdPartyDataError",
     "ThirdPartyError",
     "ThirdPartyNetworkError",
@@ -49,5 +51,6 @@ __all__ = [
     "preferred_language",
     "renderer_var",
     "request_id_var",
+    "settings",
     "status",
 ]

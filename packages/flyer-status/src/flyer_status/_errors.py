@@ -120,3 +120,8 @@ class ThirdPartyRetryError(ThirdPartyError):
 
     code = 606
     http_status = 502
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value, or `.env` a bad line: `str(err)` is one line naming the
+    variable (or file and line) and what is allowed, never a secret's value."""
