@@ -117,6 +117,18 @@ def broker_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+def url_of(request: pytest.FixtureRequest) -> Callable[[str], str]:
+    """`url_of(kind)`: the URL of that real broker (Kafka: the tests' Tansu)."""
+
+    def get(kind: str) -> str:
+        if kind == "kafka":
+            return str(request.getfixturevalue("tansu_url"))
+        return SHARED_URLS[kind]
+
+    return get
+
+
+@pytest.fixture
 def topic() -> str:
     """A destination name no other test run uses."""
     return f"flyer-test-{uuid.uuid4().hex[:12]}"

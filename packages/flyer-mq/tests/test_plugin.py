@@ -141,7 +141,7 @@ async def test_routes_publish_and_subscribers_handle_with_the_request_id(
             await wait_for(lambda: len(orders.DEAD) >= 1)
             (dead,) = orders.DEAD
             assert dead[1] == failing
-            assert _lines(caplog, "mq message dead-lettered")
+            await wait_for(lambda: bool(_lines(caplog, "mq message dead-lettered")))
         await asyncio.sleep(0.5)
         assert len(orders.FAILED) == 2  # not retried past its tries
 

@@ -7,7 +7,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
 
-from flyer_mq._middleware import outgoing_headers
+from flyer_mq._headers import outgoing_headers
 from flyer_mq._settings import MQSettings, parse_url
 from flyer_mq._support import SUPPORTED, UNSUPPORTED_REASON
 

@@ -16,7 +16,8 @@ from flyer_mq._brokers import (
     subscribe,
     subscriber_options,
 )
-from flyer_mq._middleware import ContextMiddleware, HandleMiddleware, outgoing_headers
+from flyer_mq._headers import outgoing_headers
+from flyer_mq._middleware import ContextMiddleware, HandleMiddleware
 from flyer_mq._router import MQRouter
 from flyer_mq._settings import BrokerURL, MQSettings
 
