@@ -84,6 +84,7 @@ def test_a_new_project_passes_its_tests_ruff_and_uv_lock_check(flyer, tmp_path: 
             assert f'name = "{dist}"' in lock, dist
         checked = _uv_lock_check(uv, root)
         assert checked.returncode == 0, checked.stdout + checked.stderr
+        _install_as_the_dockerfile_does(uv, root, tmp_path / "image")
     else:
         assert "uv.lock: skipped, uv is not on PATH" in created.stdout
         assert not (root / "uv.lock").exists()
@@ -120,6 +121,42 @@ def test_a_changed_dependency_fails_uv_lock_check(flyer, tmp_path: Path) -> None
     checked = _uv_lock_check(uv, root)
     assert checked.returncode != 0
     assert "uv lock" in checked.stderr
+
+
+def _install_as_the_dockerfile_does(uv: str, project: Path, image: Path) -> None:
+    """The Dockerfile's dependency layer, without Docker: its first COPY's files alone in a
+    folder, then its `uv sync` line, with this Python in place of the image's."""
+    lines = (project / "Dockerfile").read_text().splitlines()
+    copied = next(line for line in lines if line.startswith("COPY ")).split()[1:-1]
+    (sync,) = [line for line in lines if line.startswith("RUN uv sync")]
+    args = sync.split()[3:]
+    python = args.index("--python")
+    del args[python : python + 2]
+    image.mkdir()
+    for name in copied:
+        shutil.copy2(str(project / name), str(image / name))
+    venv = image / "venv"
+    result = subprocess.run(
+        [uv, "sync", "--directory", str(image), *args, "--python", sys.executable],
+        cwd=str(image.parent),
+        env={**_env(), "UV_PROJECT_ENVIRONMENT": str(venv), "UV_PYTHON_DOWNLOADS": "never"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    installed = {path.name for path in (venv / "bin").iterdir()}
+    assert "flyer" in installed  # start.sh's command
+    assert not {"pytest", "ruff"} & installed  # the test and lint groups stay out
+    probe = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import flyer_core, flyer_db, pymysql"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert probe.returncode == 0, probe.stderr
 
 
 def test_without_uv_the_lock_is_skipped_in_one_line(flyer, tmp_path: Path) -> None:
