@@ -151,6 +151,24 @@ def test_crud_and_transactions_on_every_backend(
     assert table_name not in database
 
 
+def test_a_table_created_in_a_rolled_back_transaction_is_created_again(
+    postgres_url: str, table_name: str, open_db: Callable[..., Any]
+) -> None:
+    # PostgreSQL rolls DDL back: the table object must forget the structure it cached.
+    database = open_db(url=postgres_url)
+    table = database[table_name]
+    with pytest.raises(KeyError), database:  # noqa: PT012 - the block is the transaction
+        table.insert({"name": "gone", "n": 1})
+        raise KeyError("rolled back")
+    assert table_name not in database
+    try:
+        assert table.insert({"name": "kept", "n": 2}) is not None
+        assert [r["name"] for r in database[table_name].find()] == ["kept"]
+        assert database[table_name] is table
+    finally:
+        table.drop()
+
+
 def test_the_url_forms_and_sharing(tmp_path: Path, open_db: Callable[..., Any]) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     database = open_db(url=url)

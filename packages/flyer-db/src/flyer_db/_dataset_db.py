@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import logging
 import threading
-from typing import Any, Callable, List, Optional, TypeVar, cast
+from typing import Any, Callable, Dict, List, Optional, TypeVar, cast
 
 import dataset
 from dataset.util import ResultIter, normalize_table_name
@@ -30,6 +31,9 @@ logger = logging.getLogger("flyer.db")
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
+
+# dataset 1 (SQLAlchemy 1.4, Python < 3.10) never closes the connection a streamed result opened.
+_DATASET_MAJOR = int(importlib.metadata.version("dataset").split(".")[0])
 
 # Connections a forked child inherited from its parent: kept referenced so that garbage
 # collection never closes (and so never talks on) the parent's sockets; never used.
@@ -59,6 +63,8 @@ class RetryingDatabase(dataset.Database):
     def __init__(self, url: str, *, retry: Optional[RetryPolicy] = None, **kwargs: Any) -> None:
         super().__init__(url, **kwargs)
         self.retry = retry or RetryPolicy()
+        # flyer's own table cache (dataset's is internal): name -> RetryingTable.
+        self._flyer_tables: Dict[str, RetryingTable] = {}
         self._flyer = _ThreadState()
         self._safe_url = safe_url(url)
         if self.engine is not None:
@@ -234,15 +240,25 @@ class RetryingDatabase(dataset.Database):
             if not error.connection_invalidated:
                 raise
             # The server ended the transaction with the connection: nothing is left to undo.
-            self._flush_tables()
         finally:
+            self._flyer_forget_metadata()
             if not self.in_transaction:
                 self._drop()
+
+    def _flyer_forget_metadata(self) -> None:
+        """After a rollback the tables' cached structure may be wrong (a table or column
+        created in the transaction is gone): every table reads it again on next use."""
+        with self.lock:
+            tables = list(self._flyer_tables.values())
+        for table in tables:
+            table.flyer_reset()
 
     def close(self) -> None:
         """Close every connection and the pool; the object is unusable afterwards (idempotent)."""
         if self.engine is not None:
             super().close()
+        with self.lock:
+            self._flyer_tables = {}
 
     def create_table(
         self,
@@ -256,8 +272,9 @@ class RetryingDatabase(dataset.Database):
             raise TypeError("primary_type: expected a db.types type, not a string")
         name = normalize_table_name(table_name)
         with self.lock:
-            if name not in self._tables:
-                self._tables[name] = RetryingTable(
+            table = self._flyer_tables.get(name)
+            if table is None:
+                table = self._flyer_tables[name] = RetryingTable(
                     self,
                     name,
                     primary_id=primary_id,
@@ -265,15 +282,16 @@ class RetryingDatabase(dataset.Database):
                     primary_increment=primary_increment,
                     auto_create=True,
                 )
-            return cast(RetryingTable, self._tables[name])
+            return table
 
     def load_table(self, table_name: str) -> RetryingTable:
         """A table that must exist; see `dataset.Database.load_table`."""
         name = normalize_table_name(table_name)
         with self.lock:
-            if name not in self._tables:
-                self._tables[name] = RetryingTable(self, name)
-            return cast(RetryingTable, self._tables[name])
+            table = self._flyer_tables.get(name)
+            if table is None:
+                table = self._flyer_tables[name] = RetryingTable(self, name)
+            return table
 
 
 def _operation(method: F, *, buffer: bool = False) -> F:
@@ -283,15 +301,15 @@ def _operation(method: F, *, buffer: bool = False) -> F:
     @functools.wraps(method)
     def run(self: RetryingTable, *args: Any, **kwargs: Any) -> Any:
         def call() -> Any:
-            if SA_MAJOR < 2 and self._table is not None:
+            if SA_MAJOR < 2 and dataset.Table.exists.__get__(self):
                 # dataset 1 binds table metadata to the connection of the moment and runs
                 # insert_many through it: point it at this operation's connection.
-                cast(Any, self._table.metadata).bind = self.db.executable
+                cast(Any, dataset.Table.table.__get__(self).metadata).bind = self.db.executable
             return method(self, *args, **kwargs)
 
         streamed = bool(kwargs.get("_streamed"))
         result = self._database._run(call, name, buffer=buffer and not streamed)
-        if streamed and isinstance(result, ResultIter) and getattr(result, "_conn", None) is None:
+        if streamed and _DATASET_MAJOR < 2 and isinstance(result, ResultIter):
             # dataset 1 never closes the connection it opened to stream a result, and the
             # transaction left open on it blocks DDL (MariaDB's metadata lock) for ever.
             connection = getattr(result.result_proxy, "connection", None)
@@ -320,6 +338,14 @@ class _ClosingResultIter(ResultIter):
 
 class RetryingTable(dataset.Table):
     """A `dataset.Table` whose methods run as retried operations of a `RetryingDatabase`."""
+
+    def __init__(self, database: RetryingDatabase, table_name: str, **options: Any) -> None:
+        super().__init__(database, table_name, **options)
+        self._flyer_options = options
+
+    def flyer_reset(self) -> None:
+        """Forget the table's cached structure (read again from the database on next use)."""
+        dataset.Table.__init__(self, self.db, self.name, **self._flyer_options)
 
     @property
     def _database(self) -> RetryingDatabase:
