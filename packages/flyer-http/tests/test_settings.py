@@ -57,7 +57,7 @@ def test_environment_is_the_default_source(monkeypatch: pytest.MonkeyPatch) -> N
         ("flyer_http_retry_attempts", "two", "expected an integer >= 1"),
         ("flyer_http_retry_max_delay", "-1", "expected a number >= 0"),
         ("flyer_http_retry_multiplier", "inf", "expected a number >= 0"),
-        ("flyer_http_log_level", "loud", "expected 'debug' or 'info'"),
+        ("flyer_http_log_level", "loud", "expected one of debug, info"),
     ],
 )
 def test_bad_values_fail_in_one_line(variable: str, value: str, message: str) -> None:

@@ -1,4 +1,4 @@
-"""flyer-db's settings, read from the ancestor's `flyer_db_*` variables (the environment by default)."""
+"""flyer-db's settings, read from the ancestor's `flyer_db_*` variables (environment and `.env`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from sqlalchemy.engine import URL
 
-from flyer_db._url import mysql_url, normalize_url, parse_port, safe_url
+from flyer_db._url import mysql_url, normalize_url, safe_url
+from flyer_status import settings
 
 DEFAULT_SQLITE_FILE = "flyer.db"
 
@@ -68,56 +69,43 @@ class DBSettings:
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> DBSettings:
         """Settings from `flyer_db_*` variables (case-insensitive); unset ones keep defaults.
 
+        `environ` None reads the process environment over `./.env`, as an app would.
         `max_overflow` comes from `flyer_db_max_overflow`, else `flyer_threads` (as the
-        ancestor read it), else 64.
+        ancestor read it), else 64. A bad value raises `flyer_status.SettingsError`, one line.
         """
-        source = os.environ if environ is None else environ
-        values = {key.lower(): value for key, value in source.items()}
+        env = settings.environment(environ)
         found: Dict[str, Any] = {}
-
-        def text(suffix: str) -> Optional[str]:
-            return values.get(f"flyer_db_{suffix}")
-
         for suffix, field in (("user", "user"), ("pass", "password"), ("host", "host")):
-            if text(suffix) is not None:
-                found[field] = text(suffix)
-        if text("name") is not None:
-            found["name"] = text("name")
-        if text("port") is not None:
-            found["port"] = parse_port(text("port"), "flyer_db_port")
-        charset = text("charset") if text("charset") is not None else text("chartset")
+            if f"flyer_db_{suffix}" in env:
+                found[field] = env[f"flyer_db_{suffix}"]
+        if "flyer_db_name" in env:
+            found["name"] = env["flyer_db_name"]
+        found["port"] = env.port("flyer_db_port", cls.port)
+        variable = "flyer_db_charset" if env.raw("flyer_db_charset") else "flyer_db_chartset"
+        charset = env.text(variable, None)
         if charset is not None:
-            if not charset.strip().isidentifier():
-                variable = (
-                    "flyer_db_charset" if text("charset") is not None else "flyer_db_chartset"
+            if not charset.isidentifier():
+                raise settings.SettingsError(
+                    f"{variable}={env[variable]!r}: expected a character set name like utf8mb4"
                 )
-                raise ValueError(
-                    f"{variable}={charset!r}: expected a character set name like utf8mb4"
-                )
-            found["charset"] = charset.strip()
-        overflow = ("flyer_db_max_overflow", text("max_overflow"))
-        if overflow[1] is None and values.get("flyer_threads") is not None:
-            overflow = ("flyer_threads", values["flyer_threads"])
-        for field, (variable, raw), minimum in (
-            ("recycle_rate", ("flyer_db_recycle_rate", text("recycle_rate")), -1),
-            ("pool_size", ("flyer_db_pool_size", text("pool_size")), 0),
-            ("max_overflow", overflow, -1),
-        ):
-            if raw is not None:
-                found[field] = parse_int(variable, raw, minimum)
-        url = text("url")
-        if url is not None and url.strip():
+            found["charset"] = charset
+        overflow = "flyer_db_max_overflow"
+        if env.raw(overflow) is None and env.raw("flyer_threads") is not None:
+            overflow = "flyer_threads"
+        found["recycle_rate"] = env.integer("flyer_db_recycle_rate", cls.recycle_rate, -1)
+        found["pool_size"] = env.integer("flyer_db_pool_size", cls.pool_size, 0)
+        found["max_overflow"] = env.integer(overflow, cls.max_overflow, -1)
+        url = env.text("flyer_db_url", None)
+        if url is not None:
             try:
                 normalize_url(url)  # fail at start-up, not on the first query
             except ValueError as exc:  # its text never holds the URL's password
                 reason = str(exc)
                 if reason.startswith("database URL: "):
                     reason = reason[len("database URL: ") :]
-                raise ValueError(f"flyer_db_url: {reason}") from None
-            found["database_url"] = url.strip()
-        found["server"] = bool(found.get("database_url")) or any(
-            text(part) is not None for part in _SERVER_PARTS
-        )
+                raise settings.SettingsError(f"flyer_db_url: {reason}") from None
+            found["database_url"] = url
+        found["server"] = bool(url) or any(f"flyer_db_{part}" in env for part in _SERVER_PARTS)
         return cls(**found)
 
     @property
@@ -158,8 +146,9 @@ def parse_int(what: str, value: Union[int, str, None], minimum: int) -> Optional
     """An integer >= `minimum` from an int or a string (`getenv` gives strings); None for None."""
     if value is None:
         return None
-    text = str(value).strip()
-    digits = text[1:] if text.startswith("-") else text
-    if not isinstance(value, bool) and digits.isdigit() and int(text) >= minimum:
-        return int(text)
-    raise ValueError(f"{what}={value!r}: expected an integer >= {minimum}")
+    if not isinstance(value, bool) and isinstance(value, (int, str)):
+        try:
+            return settings.parse_integer(what, str(value), minimum)
+        except settings.SettingsError:
+            pass  # said below with the value as given (an int shows without quotes)
+    raise settings.SettingsError(f"{what}={value!r}: expected an integer >= {minimum}")

@@ -1,13 +1,12 @@
-"""flyer-http's settings, read from `flyer_http_*` variables (the environment by default)."""
+"""flyer-http's settings, read from `flyer_http_*` variables (the environment and `.env` by default)."""
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import os
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from flyer_http._policy import RetryPolicy
+from flyer_status import settings
 
 _FIELDS: Tuple[Tuple[str, str, str], ...] = (
     # (field, default as text, help)
@@ -37,15 +36,22 @@ class HttpSettings:
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> HttpSettings:
-        """Settings from `flyer_http_*` variables (case-insensitive); unset ones keep defaults."""
-        source = os.environ if environ is None else environ
-        values = {key.lower(): value for key, value in source.items()}
-        found: Dict[str, Any] = {}
-        for field, _, _ in _FIELDS:
-            variable = f"flyer_http_{field}"
-            if variable in values:
-                found[field] = _parse(variable, field, values[variable])
-        return cls(**found)
+        """Settings from `flyer_http_*` variables (case-insensitive); unset ones keep defaults.
+
+        `environ` None reads the process environment over `./.env`, as an app would. A bad
+        value raises `flyer_status.SettingsError` (a `ValueError`), one line.
+        """
+        env = settings.environment(environ)
+        return cls(
+            timeout=env.seconds("flyer_http_timeout", cls.timeout),
+            retry_attempts=env.integer("flyer_http_retry_attempts", cls.retry_attempts, 1),
+            retry_max_delay=env.number("flyer_http_retry_max_delay", cls.retry_max_delay),
+            retry_multiplier=env.number("flyer_http_retry_multiplier", cls.retry_multiplier),
+            retry_max_wait=env.number("flyer_http_retry_max_wait", cls.retry_max_wait),
+            log_level=env.choice("flyer_http_log_level", cls.log_level, ("debug", "info")),
+            sensitive_headers=env.names("flyer_http_sensitive_headers"),
+            sensitive_params=env.names("flyer_http_sensitive_params"),
+        )
 
     def retry_policy(self) -> RetryPolicy:
         """The retry policy these settings describe."""
@@ -73,28 +79,3 @@ def settings_fields() -> List[Dict[str, Any]]:
         {"name": f"flyer_http_{field}", "default": default, "secret": False, "help": text}
         for field, default, text in _FIELDS
     ]
-
-
-def _parse(variable: str, field: str, raw: str) -> Any:
-    text = raw.strip()
-    if field == "retry_attempts":
-        if text.isdigit() and int(text) >= 1:
-            return int(text)
-        raise ValueError(f"{variable}={raw!r}: expected an integer >= 1")
-    if field == "log_level":
-        if text.lower() in {"debug", "info"}:
-            return text.lower()
-        raise ValueError(f"{variable}={raw!r}: expected 'debug' or 'info'")
-    if field in {"sensitive_headers", "sensitive_params"}:
-        return tuple(name.strip() for name in text.split(",") if name.strip())
-    try:
-        number = float(text)
-    except ValueError:
-        number = math.nan
-    if field == "timeout":
-        if number > 0 and not math.isinf(number):
-            return number
-        raise ValueError(f"{variable}={raw!r}: expected a number of seconds > 0")
-    if number >= 0 and not math.isinf(number):
-        return number
-    raise ValueError(f"{variable}={raw!r}: expected a number >= 0")

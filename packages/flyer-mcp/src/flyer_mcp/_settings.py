@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from flyer_status import settings
 
 _FIELDS: Tuple[Tuple[str, str, str], ...] = (
     # (field, default as text, help)
@@ -15,9 +15,8 @@ _FIELDS: Tuple[Tuple[str, str, str], ...] = (
     ("include_operations", "", "comma-separated operation ids: only these become tools"),
     ("exclude_operations", "", "comma-separated operation ids that never become tools"),
 )
-_SEPARATORS = re.compile(r"[,|;]")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
+# Commas, and FastFlyer's `|` and `;`.
+_SEPARATORS = ",|;"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,18 +31,19 @@ class McpSettings:
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> McpSettings:
-        """Settings from `flyer_mcp_*` variables (case-insensitive).
+        """Settings from `flyer_mcp_*` variables (case-insensitive); `environ` None reads the
+        process environment over `./.env`, as an app would.
 
         Raises `ValueError` with one line naming the variable, its value and what is allowed.
         """
-        source = os.environ if environ is None else environ
-        values = {key.lower(): value for key, value in source.items()}
-        found: Dict[str, Any] = {}
-        for field, _, _ in _FIELDS:
-            variable = f"flyer_mcp_{field}"
-            if variable in values:
-                found[field] = _parse(variable, field, values[variable])
-        return cls(**found)
+        env = settings.environment(environ)
+        return cls(
+            enabled=env.boolean("flyer_mcp_enabled", cls.enabled),
+            include_tags=env.names("flyer_mcp_include_tags", _SEPARATORS),
+            exclude_tags=env.names("flyer_mcp_exclude_tags", _SEPARATORS),
+            include_operations=env.names("flyer_mcp_include_operations", _SEPARATORS),
+            exclude_operations=env.names("flyer_mcp_exclude_operations", _SEPARATORS),
+        )
 
 
 def settings_fields() -> List[Dict[str, Any]]:
@@ -56,17 +56,4 @@ def settings_fields() -> List[Dict[str, Any]]:
 
 def split_names(text: str) -> Tuple[str, ...]:
     """`"a, b|c;;d"` -> `("a", "b", "c", "d")`: commas, and FastFlyer's `|` and `;`."""
-    return tuple(name.strip() for name in _SEPARATORS.split(text) if name.strip())
-
-
-def _parse(variable: str, field: str, raw: str) -> Any:
-    if field == "enabled":
-        text = raw.strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise ValueError(
-            f"{variable}={raw!r}: expected a boolean (1/0, true/false, yes/no, on/off)"
-        )
-    return split_names(raw)
+    return settings.parse_names(text, _SEPARATORS)
