@@ -70,14 +70,14 @@ def _lines(log: Path) -> List[Dict[str, Any]]:
     return found
 
 
-def _until(check: Any, what: str, timeout: float = 60) -> Any:
+def _until(check: Any, what: Any, timeout: float = 60) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = check()
         if found:
             return found
         time.sleep(0.3)
-    pytest.fail(what)
+    pytest.fail(what())
 
 
 def test_one_trace_id_across_two_services_and_their_log_lines(
@@ -119,7 +119,9 @@ def test_one_trace_id_across_two_services_and_their_log_lines(
             clients = [s for s in spans if s["service"] == "a" and s["kind"] == 3]
             return spans if wanted <= names and clients else None
 
-        spans = _until(request_spans, "the request's spans did not arrive")
+        spans = _until(
+            request_spans, lambda: f"the request's spans did not arrive: {receiver.spans()}"
+        )
         jobs = _until(
             lambda: [s for s in receiver.spans() if s["name"] == "job heartbeat"],
             "no span for the scheduled job's run",

@@ -3,7 +3,7 @@
 Everything here is made when an app is set up, in the worker process that serves it (gunicorn
 imports the app in each worker, after fork): nothing at import. The exporter is the OTLP one,
 configured by the standard `OTEL_*` variables; its queue is bounded and its failures are
-logged once, then at most once a minute.
+logged once, then at most once every 5 minutes.
 """
 
 from __future__ import annotations
@@ -27,12 +27,13 @@ logger = logging.getLogger("flyer.telemetry")
 
 PROTOCOLS = ("http/protobuf",)
 #: Seconds between two log lines about a failing exporter, after the first.
-REPORT_EVERY = 60.0
-_EXPORTER_LOGGERS = (
-    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
-    "opentelemetry.exporter.otlp.proto.http",
-    "opentelemetry.sdk.trace.export",
-)
+REPORT_EVERY = 300.0
+# Loggers whose per-batch and per-span lines (failed exports, retries, a full queue) would
+# repeat for as long as the collector is down: `ReportingExporter` says it once instead.
+_QUIET_LOGGERS = {
+    "opentelemetry.exporter.otlp": logging.CRITICAL,
+    "opentelemetry.sdk": logging.ERROR,
+}
 
 
 def check_environment(environ: Optional[Dict[str, str]] = None) -> None:
@@ -56,10 +57,13 @@ class ReportingExporter:
         self.failures = 0
         self.reported_at: Optional[float] = None
         self.lock = threading.Lock()
+        self.stopped = False
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         from opentelemetry.sdk.trace.export import SpanExportResult
 
+        if self.stopped:
+            return SpanExportResult.FAILURE
         try:
             result = self.inner.export(spans)
             error = None
@@ -68,6 +72,11 @@ class ReportingExporter:
         if result is not SpanExportResult.SUCCESS:
             self._failed(len(spans), error)
         return result  # type: ignore[no-any-return]
+
+    @property
+    def failing(self) -> bool:
+        """Whether an export has failed (then a flush at shutdown would only wait)."""
+        return self.reported_at is not None
 
     def _failed(self, spans: int, error: Optional[str]) -> None:
         with self.lock:
@@ -83,17 +92,12 @@ class ReportingExporter:
         )
 
     def shutdown(self) -> None:
+        """Stop exporting: what is still queued is dropped, a retry in progress ends."""
+        self.stopped = True
         self.inner.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return bool(self.inner.force_flush(timeout_millis))
-
-
-class _Quiet(logging.Filter):
-    """Drops the exporter's per-batch lines: `ReportingExporter` reports failures itself."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.CRITICAL
 
 
 class Tracing:
@@ -123,10 +127,10 @@ class Tracing:
             # The queue is bounded (OTEL_BSP_MAX_QUEUE_SIZE, 2048): a dead collector drops
             # spans, never grows memory, and never slows a request.
             provider.add_span_processor(BatchSpanProcessor(exporter))  # type: ignore[arg-type]
-            for name in _EXPORTER_LOGGERS:
+            for name, level in _QUIET_LOGGERS.items():
                 quiet = logging.getLogger(name)
-                if not any(isinstance(f, _Quiet) for f in quiet.filters):
-                    quiet.addFilter(_Quiet())
+                if quiet.level < level:
+                    quiet.setLevel(level)
         return cls(provider, exporter)
 
     def start(self) -> None:
@@ -139,14 +143,24 @@ class Tracing:
             instrumentor.instrument(tracer_provider=self.provider)
             self.instrumented_httpx = True
 
-    def shutdown(self) -> None:
-        """Stop instrumenting httpx; export what is queued (bounded by the exporter's timeout)."""
+    def shutdown(self, flush_seconds: float = 0.3) -> None:
+        """Stop instrumenting httpx; export what is queued for up to `flush_seconds`, then
+        stop the exporter. Bounded: a collector that is down must not hold the worker's exit
+        (the export thread is a daemon; an export still waiting on the network is dropped)."""
         if self.instrumented_httpx:
             from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
             HTTPXClientInstrumentor().uninstrument()
             self.instrumented_httpx = False
-        self.provider.shutdown()
+        if self.exporter is None or not self.exporter.failing:
+            self.provider.force_flush(timeout_millis=int(flush_seconds * 1000))
+        if self.exporter is not None:
+            self.exporter.shutdown()
+        closing = threading.Thread(
+            target=self.provider.shutdown, name="flyer-telemetry-shutdown", daemon=True
+        )
+        closing.start()
+        closing.join(flush_seconds)
 
 
 def _ids(span: Any) -> Optional[Dict[str, str]]:
