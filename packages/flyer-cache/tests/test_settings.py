@@ -37,7 +37,8 @@ def test_url_wins_and_is_configured() -> None:
     settings = CacheSettings.from_env(
         {"flyer_redis_url": "rediss://:pw@h:6380/2", "flyer_redis_host": "other"}
     )
-    assert settings.url == "rediss://:pw@h:6380/2"
+    assert settings.url is not None
+    assert settings.url.get_secret_value() == "rediss://:pw@h:6380/2"
     assert settings.configured is True
 
 

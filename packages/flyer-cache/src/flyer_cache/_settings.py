@@ -3,26 +3,30 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Union
 
 import redis
 import redis.asyncio
 
 from flyer_cache._async_pools import async_from_url, get_async_redis_pool
 from flyer_cache._pools import from_url, get_redis_pool
-from flyer_cache._urls import check_url, redact_url, url_scheme
+from flyer_cache._urls import URL_SCHEMES, check_url, redact_url, url_scheme
+from flyer_status import settings
+from flyer_status.settings import Secret
+
+DEFAULT_HOST = "localhost"
+DEFAULT_PORT = 6379
+DEFAULT_DB = 1
 
 
-def _integer(name: str, raw: str, low: int, high: Optional[int]) -> int:
-    allowed = f"an integer {low}-{high}" if high is not None else f"an integer >= {low}"
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r}: expected {allowed}") from None
-    if value < low or (high is not None and value > high):
-        raise ValueError(f"{name}={raw!r}: expected {allowed}")
-    return value
+def _secret(value: Union[Secret, str, None]) -> Optional[Secret]:
+    if value is None or isinstance(value, Secret):
+        return value or None
+    return Secret(value) if value else None
+
+
+def _reveal(value: Optional[Secret]) -> Optional[str]:
+    return value.get_secret_value() if value else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,23 +36,27 @@ class CacheSettings:
     `flyer_redis_url` (any URL `from_url` takes) wins over `flyer_redis_host` (localhost),
     `flyer_redis_port` (6379), `flyer_redis_pass` (empty) and `flyer_redis_db` (1).
     Redis counts as configured when `flyer_redis_url` or `flyer_redis_host` is set;
-    otherwise flyer caches in memory. Passwords never show in the repr.
+    otherwise flyer caches in memory. `password` and `url` (which may hold one) are
+    `flyer_status.settings.Secret`s (plain strings given to the constructor are wrapped):
+    they never show in the repr or `flyer config`.
     """
 
-    host: str = "localhost"
-    port: int = 6379
-    password: Optional[str] = dataclasses.field(default=None, repr=False)
-    db: int = 1
-    url: Optional[str] = dataclasses.field(default=None, repr=False)
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    password: Optional[Secret] = dataclasses.field(default=None, repr=False)
+    db: int = DEFAULT_DB
+    url: Optional[Secret] = dataclasses.field(default=None, repr=False)
     configured: bool = False
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "password", _secret(self.password))
+        object.__setattr__(self, "url", _secret(self.url))
         if self.url is not None:
-            url_scheme("url", self.url)
+            url_scheme("url", self.url.get_secret_value())
 
     def __repr__(self) -> str:
         if self.url:
-            where = f"url={redact_url(self.url)!r}"
+            where = f"url={redact_url(self.url.get_secret_value())!r}"
         else:
             secret = "***" if self.password else None
             where = f"host={self.host!r}, port={self.port!r}, db={self.db!r}, password={secret!r}"
@@ -56,39 +64,41 @@ class CacheSettings:
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> CacheSettings:
-        """Settings from `environ` (default: `os.environ`), names matched case-insensitively.
+        """Settings from `environ` (default: the process environment over `./.env`), names
+        matched case-insensitively; unset or blank variables keep the defaults.
 
-        A bad value raises one `ValueError` line naming the variable, the value and what
-        is allowed, e.g. `flyer_redis_port='abc': expected an integer 1-65535`.
+        A bad value raises `flyer_status.SettingsError` (a `ValueError`), one line naming the
+        variable, the value and what is allowed, e.g. `flyer_redis_port='abc': expected an
+        integer 1-65535`; a URL shows with its password masked.
         """
-        source = os.environ if environ is None else environ
-        env: Dict[str, str] = {key.lower(): value for key, value in source.items()}
-        url = env.get("flyer_redis_url", "").strip()
-        host = env.get("flyer_redis_host", "").strip()
-        port = env.get("flyer_redis_port", "").strip()
-        db = env.get("flyer_redis_db", "").strip()
-        if url:
-            check_url("flyer_redis_url", url)  # fail at start-up, never showing a password
+        env = settings.environment(environ)
+        url = env.url("flyer_redis_url", URL_SCHEMES)
+        if url is not None:
+            try:  # fail at start-up, never showing a password
+                check_url("flyer_redis_url", url)
+            except ValueError as exc:
+                raise settings.SettingsError(str(exc)) from None
+        host = env.text("flyer_redis_host", None)
         return cls(
-            host=host or "localhost",
-            port=_integer("flyer_redis_port", port, 1, 65535) if port else 6379,
-            password=env.get("flyer_redis_pass") or None,
-            db=_integer("flyer_redis_db", db, 0, None) if db else 1,
-            url=url or None,
+            host=host or DEFAULT_HOST,
+            port=env.port("flyer_redis_port", DEFAULT_PORT),
+            password=env.secret("flyer_redis_pass"),
+            db=env.integer("flyer_redis_db", DEFAULT_DB, 0),
+            url=_secret(url),
             configured=bool(url or host),
         )
 
     def client(self, **kwargs: Any) -> redis.Redis:
         """The shared client for these settings (`from_url` or `get_redis_pool`)."""
         if self.url:
-            return from_url(self.url, **kwargs)
-        return get_redis_pool(self.host, self.port, self.password, self.db, **kwargs)
+            return from_url(self.url.get_secret_value(), **kwargs)
+        return get_redis_pool(self.host, self.port, _reveal(self.password), self.db, **kwargs)
 
     def async_client(self, **kwargs: Any) -> redis.asyncio.Redis:
         """The running event loop's shared asyncio client for these settings."""
         if self.url:
-            return async_from_url(self.url, **kwargs)
-        return get_async_redis_pool(self.host, self.port, self.password, self.db, **kwargs)
+            return async_from_url(self.url.get_secret_value(), **kwargs)
+        return get_async_redis_pool(self.host, self.port, _reveal(self.password), self.db, **kwargs)
 
 
 def settings_fields() -> List[Dict[str, Any]]:

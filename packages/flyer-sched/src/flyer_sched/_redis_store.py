@@ -114,17 +114,19 @@ def client_from_settings(settings: SchedSettings) -> Redis:
     is installed, else a plain redis-py client. Either way with 2 s connect and reply timeouts,
     so a hung server cannot hold a tick for long."""
     timeouts: Any = {"socket_connect_timeout": 2.0, "socket_timeout": 2.0}
+    url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    password = settings.redis_pass.get_secret_value() if settings.redis_pass else None
     try:
         from flyer_cache import from_url, get_redis_pool
     except ImportError:
         pass
     else:
-        if settings.redis_url:
-            return from_url(settings.redis_url, **timeouts)
+        if url:
+            return from_url(url, **timeouts)
         return get_redis_pool(
             settings.redis_host or "localhost",
             settings.redis_port,
-            settings.redis_pass or None,
+            password,
             settings.redis_db,
             **timeouts,
         )
@@ -134,12 +136,12 @@ def client_from_settings(settings: SchedSettings) -> Redis:
         raise RuntimeError(
             "the Redis lock store needs redis-py: pip install 'flyer-sched[redis]'"
         ) from None
-    if settings.redis_url:
-        return redis.Redis.from_url(settings.redis_url, **timeouts)
+    if url:
+        return redis.Redis.from_url(url, **timeouts)
     return redis.Redis(
         host=settings.redis_host or "localhost",
         port=settings.redis_port,
-        password=settings.redis_pass or None,
+        password=password,
         db=settings.redis_db,
         **timeouts,
     )
