@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import os
 import platform
 import sys
@@ -30,16 +29,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
-# Load the shared runner by path and keep bench/ off sys.path, so a bench script named
-# after a stdlib module (http.py) cannot shadow it.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-_spec = importlib.util.spec_from_file_location("_wrk", _HERE / "_wrk.py")
-assert _spec is not None
-assert _spec.loader is not None
-_wrk = importlib.util.module_from_spec(_spec)
-sys.modules["_wrk"] = _wrk
-_spec.loader.exec_module(_wrk)
+import _wrk  # bench/ is the script's directory, on sys.path
+
 Result, Server, free_port, median = _wrk.Result, _wrk.Server, _wrk.free_port, _wrk.median
 measure_pair = _wrk.measure_pair
 

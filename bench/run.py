@@ -11,8 +11,8 @@ What runs (bench/README.md explains how to read it):
    of requests/s, p50/p99 latency and server CPU time per request; the ratios flyer/FastAPI
    and flyer/Starlette are medians of the per-round ratios.
 2. Start-up: cold start to the first 200 and idle memory (`bench/startup.py`).
-3. flyer-http against raw httpx (`bench/http.py`) and flyer-sched's lock latency on local
-   Redis (`bench/sched_lock.py`), run as they are and their figures read from their output.
+3. flyer-http against raw httpx (`bench/http_client.py`) and flyer-sched's lock latency on
+   local Redis (`bench/sched_lock.py`), each in a fresh process, its figures read as JSON.
 
 Results go to bench/out/results.json (and the table to stdout); `--compare` prints the change
 against an earlier results file.
@@ -20,42 +20,26 @@ against an earlier results file.
 
 from __future__ import annotations
 
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-# bench/http.py is named like the standard library's `http`: keep bench/ off the import path
-# before anything imports `http`.
+import servers  # bench/ is the script's directory, on sys.path
+import startup as startup_module
+
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-
-import argparse  # noqa: E402
-import datetime  # noqa: E402
-import importlib.util  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import re  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from typing import Any, Callable, Dict, List, Optional, Tuple  # noqa: E402
-
 ROOT = HERE.parent
 OUT = HERE / "out"
 
-
-def _load_servers() -> Any:
-    spec = importlib.util.spec_from_file_location("servers", HERE / "servers.py")
-    if spec is None or spec.loader is None:
-        raise ImportError("bench/servers.py not found")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["servers"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-servers = _load_servers()
 HEALTH, ITEM = servers.HEALTH, servers.ITEM
 
 # (key, label, how to start it) for every server of the throughput section.
@@ -250,82 +234,50 @@ def _paired(
 
 
 def _script(name: str, args: List[str], timeout: float) -> Dict[str, Any]:
-    """Run `bench/<name>.py` as it is; keep its output (parsed by the caller)."""
+    """Run `bench/<name>.py --json` in a fresh process; its figures, or why there are none."""
     path = HERE / f"{name}.py"
-    if not path.exists():
-        return {"status": "missing", "output": f"bench/{name}.py does not exist yet"}
     started = time.monotonic()
     try:
         done = subprocess.run(
-            [sys.executable, str(path), *args],
+            [sys.executable, str(path), "--json", *args],
             cwd=str(ROOT),
             capture_output=True,
             text=True,
             timeout=timeout,
             check=False,
         )
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout if isinstance(exc.stdout, str) else ""
-        return {"status": f"timed out after {timeout:.0f} s", "output": out}
-    output = done.stdout + (f"\n[stderr]\n{done.stderr[-3000:]}" if done.returncode else "")
-    return {
-        "status": "ok" if done.returncode == 0 else f"exit {done.returncode}",
-        "seconds": round(time.monotonic() - started, 1),
-        "output": output,
-    }
-
-
-_HTTP_ROW = re.compile(
-    r"^\s+(?P<client>\S.*?)\s+(?P<rps>[\d.]+)\s+(?P<cpu>[\d.]+)\s+throughput\s+(?P<speed>[\d.]+)x"
-    r"\s+CPU\s+(?P<cost>[\d.]+)x",
-    re.MULTILINE,
-)
-
-
-_HTTP_OVERHEAD = re.compile(
-    r"no network .*?httpx (?P<httpx>[\d.]+) us/call, flyer (?P<flyer>[\d.]+) us/call"
-)
+    except subprocess.TimeoutExpired:
+        return {"status": f"timed out after {timeout:.0f} s"}
+    seconds = round(time.monotonic() - started, 1)
+    if done.returncode != 0:
+        return {"status": f"exit {done.returncode}", "stderr": done.stderr[-3000:]}
+    lines = done.stdout.strip().splitlines()
+    return {"status": "ok", "seconds": seconds, "data": json.loads(lines[-1])}
 
 
 def http_bench(rounds: Optional[int], requests: Optional[int]) -> Dict[str, Any]:
-    """`bench/http.py`: flyer_http.Client.get vs raw httpx, sync and async (its own defaults
-    unless `rounds`/`requests` are given)."""
+    """`bench/http_client.py`: flyer_http.Client.get vs raw httpx, sync and async (its own
+    defaults unless `rounds`/`requests` are given)."""
     args = [] if rounds is None else ["--rounds", str(rounds)]
     args += [] if requests is None else ["--requests", str(requests)]
-    result = _script("http", args, 600)
-    sections = re.split(r"^(sync|async)\s+\S+: .*$", result["output"], flags=re.MULTILINE)
-    parsed: Dict[str, Dict[str, Dict[str, float]]] = {}
-    for kind, body in zip(sections[1::2], sections[2::2]):
-        for row in _HTTP_ROW.finditer(body):
-            parsed.setdefault(kind, {})[row["client"].strip()] = {
-                "rps": float(row["rps"]),
-                "cpu_us_per_request": float(row["cpu"]),
-                "throughput_ratio": float(row["speed"]),
-                "cpu_ratio": float(row["cost"]),
-            }
-    result["parsed"] = parsed
-    overhead = _HTTP_OVERHEAD.search(result["output"])
-    if overhead:
-        result["overhead_us_per_call"] = {
-            "httpx": float(overhead["httpx"]),
-            "flyer": float(overhead["flyer"]),
-        }
+    result = _script("http_client", args, 600)
+    data = result.pop("data", None)
+    if data is not None:
+        result["parsed"] = {kind: data[kind] for kind in ("sync", "async")}
+        result["overhead_us_per_call"] = data["overhead_us_per_call"]
     return result
-
-
-_LATENCY_ROW = re.compile(
-    r"^(?P<name>\S.*?)\s+p50\s+(?P<p50>[\d.]+) ms\s+p99\s+(?P<p99>[\d.]+) ms", re.MULTILINE
-)
 
 
 def sched_bench() -> Dict[str, Any]:
     """`bench/sched_lock.py`: lock acquire+release latency on local Redis."""
     url = os.environ.get("FLYER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     result = _script("sched_lock", ["--url", url], 300)
-    result["parsed_ms"] = {
-        row["name"].strip(): {"p50": float(row["p50"]), "p99": float(row["p99"])}
-        for row in _LATENCY_ROW.finditer(result["output"])
-    }
+    data = result.pop("data", None)
+    if data is not None:
+        result["parsed_ms"] = {
+            name: {"p50": row["p50_ms"], "p99": row["p99_ms"], "vs_ping": row["p50_vs_ping"]}
+            for name, row in data["rows"].items()
+        }
     return result
 
 
@@ -401,7 +353,7 @@ def report(results: Dict[str, Any]) -> str:
         lines.append(startup_module.table(su))
     http = results.get("http")
     if http:
-        lines.append(f"\nflyer-http (bench/http.py): {http['status']}")
+        lines.append(f"\nflyer-http (bench/http_client.py): {http['status']}")
         for kind, rows in http.get("parsed", {}).items():
             flyer = rows.get("flyer")
             base = rows.get("httpx")
@@ -420,7 +372,10 @@ def report(results: Dict[str, Any]) -> str:
     if sched:
         lines.append(f"\nflyer-sched lock on local Redis (bench/sched_lock.py): {sched['status']}")
         for name, row in sched.get("parsed_ms", {}).items():
-            lines.append(f"  {name:<36} p50 {row['p50']:6.3f} ms  p99 {row['p99']:6.3f} ms")
+            lines.append(
+                f"  {name:<36} p50 {row['p50']:6.3f} ms  p99 {row['p99']:6.3f} ms  "
+                f"({row['vs_ping']:.1f}x PING p50)"
+            )
     targets = results.get("targets")
     if targets:
         lines.append("\nTargets (ratio = flyer/bare requests/s; CPU = bare/flyer CPU per request)")
@@ -512,9 +467,6 @@ def compare(results: Dict[str, Any], old_path: Path) -> str:
     return "\n".join(lines)
 
 
-startup_module = servers.load("startup")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="interleaved throughput rounds")
@@ -525,8 +477,8 @@ def main() -> None:
     )
     parser.add_argument("--pair-duration", type=float, default=4, help="seconds per paired round")
     parser.add_argument("--startup-rounds", type=int, default=5)
-    parser.add_argument("--http-rounds", type=int, help="bench/http.py --rounds (its default)")
-    parser.add_argument("--http-requests", type=int, help="bench/http.py --requests (its default)")
+    parser.add_argument("--http-rounds", type=int, help="http_client.py --rounds (its default)")
+    parser.add_argument("--http-requests", type=int, help="http_client.py --requests (its default)")
     parser.add_argument(
         "--only",
         default="throughput,startup,http,sched",

@@ -1,6 +1,6 @@
 """flyer-sched lock latency on local Redis: acquire + release, p50 / p99.
 
-    python bench/sched_lock.py [--url redis://127.0.0.1:6379/0] [--n 5000]
+    python bench/sched_lock.py [--url redis://127.0.0.1:6379/0] [--n 5000] [--json]
 
 Measures, on one connection, with a random key prefix (its keys are deleted at the end):
 - `PING` round trip, the floor any Redis operation pays;
@@ -9,15 +9,17 @@ Measures, on one connection, with a random key prefix (its keys are deleted at t
   the lock with the process's renewal thread, and the run's log event.
 Target: acquire + release p99 <= 1 ms on local Redis. On a busy shared machine the p99 of
 every row, PING included, is set by the OS scheduler; compare rows with the PING floor.
+`--json` prints the figures as one JSON object (what `run.py` reads); `run()` returns it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 import uuid
-from typing import Callable, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import redis
 
@@ -42,30 +44,28 @@ def measure(n: int, operation: Callable[[int], None]) -> Tuple[List[float], floa
     return samples, (time.process_time() - cpu) / n * 1e6
 
 
-def report(name: str, measured: Tuple[List[float], float], floor: float) -> None:
+def _row(measured: Tuple[List[float], float], floor: float) -> Dict[str, float]:
     samples, cpu_us = measured
-    p50, p99 = percentile(samples, 0.50), percentile(samples, 0.99)
-    print(
-        f"{name:34s} p50 {p50:7.3f} ms  p99 {p99:7.3f} ms  "
-        f"mean {statistics.fmean(samples):7.3f} ms  client CPU {cpu_us:6.1f} us  "
-        f"({p50 / floor:4.1f}x PING p50)"
-    )
+    p50 = percentile(samples, 0.50)
+    return {
+        "p50_ms": p50,
+        "p99_ms": percentile(samples, 0.99),
+        "mean_ms": statistics.fmean(samples),
+        "client_cpu_us": cpu_us,
+        "p50_vs_ping": p50 / floor,
+    }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--n", type=int, default=5000)
-    args = parser.parse_args()
-
+def run(url: str = "redis://127.0.0.1:6379/0", n: int = 5000) -> Dict[str, Any]:
+    """Every row as data: name -> p50_ms, p99_ms, mean_ms, client_cpu_us, p50_vs_ping."""
     prefix = f"flyer-bench:{uuid.uuid4().hex[:8]}"
-    client = redis.Redis.from_url(args.url)
+    client = redis.Redis.from_url(url)
     store = RedisLockStore(client, prefix=prefix)
     base = 1_800_000_000_000_000
     try:
-        ping = measure(args.n, lambda i: client.ping())
+        ping = measure(n, lambda i: client.ping())
 
-        ticks = iter(range(base, base + 10 * args.n + 1000))
+        ticks = iter(range(base, base + 10 * n + 1000))
 
         def claim_release(i: int) -> None:
             token = uuid.uuid4().hex
@@ -73,26 +73,51 @@ def main() -> None:
             assert claim.acquired, claim
             assert store.release("job:bench", token)
 
-        locks = measure(args.n, claim_release)
+        locks = measure(n, claim_release)
 
         scheduler = BackgroundScheduler(settings=SchedSettings(lock_ttl=30))
         scheduler.lock_store = store
         locked = scheduler.lock("bench-call")(lambda: None)
-        calls = measure(args.n, lambda i: locked())
-
-        floor = percentile(ping[0], 0.5)
-        print(f"flyer-sched lock latency, local Redis, n={args.n} per row")
-        report("PING (floor)", ping, floor)
-        report("acquire + release (claim, release)", locks, floor)
-        report("@lock() no-op call", calls, floor)
-        p99 = percentile(locks[0], 0.99)
-        verdict = "meets" if p99 <= 1.0 else "misses"
-        print(f"acquire + release p99 {p99:.3f} ms {verdict} the 1 ms target")
+        calls = measure(n, lambda i: locked())
     finally:
         keys = list(client.scan_iter(match=f"{prefix}:*"))
         if keys:
             client.delete(*keys)
         client.close()
+    floor = percentile(ping[0], 0.5)
+    return {
+        "n": n,
+        "rows": {
+            "PING (floor)": _row(ping, floor),
+            "acquire + release (claim, release)": _row(locks, floor),
+            "@lock() no-op call": _row(calls, floor),
+        },
+    }
+
+
+def report(results: Dict[str, Any]) -> str:
+    """The figures of `run()` as the text table."""
+    lines = [f"flyer-sched lock latency, local Redis, n={results['n']} per row"]
+    for name, row in results["rows"].items():
+        lines.append(
+            f"{name:34s} p50 {row['p50_ms']:7.3f} ms  p99 {row['p99_ms']:7.3f} ms  "
+            f"mean {row['mean_ms']:7.3f} ms  client CPU {row['client_cpu_us']:6.1f} us  "
+            f"({row['p50_vs_ping']:4.1f}x PING p50)"
+        )
+    p99 = results["rows"]["acquire + release (claim, release)"]["p99_ms"]
+    verdict = "meets" if p99 <= 1.0 else "misses"
+    lines.append(f"acquire + release p99 {p99:.3f} ms {verdict} the 1 ms target")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--n", type=int, default=5000)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    results = run(args.url, args.n)
+    print(json.dumps(results) if args.json else report(results))
 
 
 if __name__ == "__main__":

@@ -21,28 +21,13 @@ import os
 import sys
 import textwrap
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Dict, List, Mapping, Optional
+
+import _wrk as wrk  # bench/ is the script's directory, on sys.path
+import core
 
 HERE = Path(__file__).resolve().parent
 
-
-def load(name: str) -> ModuleType:
-    """Import `bench/<name>.py` by path (bench/ stays off sys.path: `http.py` would shadow
-    the standard library's `http`)."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
-    if spec is None or spec.loader is None:
-        raise ImportError(f"bench/{name}.py not found")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-core = load("core")
-wrk = load("_wrk")
 
 HEALTH: str = core.HEALTH
 ITEM: str = core.ITEM

@@ -28,8 +28,9 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
+import servers  # bench/ is the script's directory, on sys.path
+
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 APPS: List[Tuple[str, str]] = [
     ("bare Starlette", "bare_starlette_full"),
@@ -37,20 +38,6 @@ APPS: List[Tuple[str, str]] = [
     ("flyer (no plugins)", "flyer_app"),
     ("flyer (all plugins)", "flyer_plugins_app"),
 ]
-
-
-def _servers() -> Any:
-    import importlib.util
-
-    if "servers" in sys.modules:
-        return sys.modules["servers"]
-    spec = importlib.util.spec_from_file_location("servers", HERE / "servers.py")
-    if spec is None or spec.loader is None:
-        raise ImportError("bench/servers.py not found")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["servers"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _status(port: int, path: str) -> int:
@@ -85,7 +72,6 @@ def _memory(pid: int) -> Dict[str, float]:
 
 def start_once(module: str, workdir: Path, *, settle: float = 1.0) -> Dict[str, float]:
     """Spawn `uvicorn module:app`, time it to the first 200, then read its idle memory."""
-    servers = _servers()
     port = servers.wrk.free_port()
     cmd = [
         "taskset", "-c", str(servers.wrk.SERVER_CORE),
@@ -130,7 +116,6 @@ def python_start(rounds: int) -> float:
 
 def run(rounds: int = 5) -> Dict[str, Any]:
     """Measure every app `rounds` times, interleaved; return the samples and their medians."""
-    servers = _servers()
     samples: Dict[str, List[Dict[str, float]]] = {label: [] for label, _ in APPS}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)

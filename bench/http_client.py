@@ -8,31 +8,26 @@ over the round / requests), and flyer's ratios to raw httpx as the median of the
 ratios (target: >= 0.95x). On a shared machine requests/s swings from round to round; CPU
 per request is the steadier figure.
 
-    python bench/http.py [--requests 100] [--rounds 101] [--log]
+    python bench/http_client.py [--requests 100] [--rounds 101] [--log] [--json]
 
 Needs flyer-http and uvicorn installed. `--log` also measures flyer with its per-call INFO
 line emitted to a handler that discards it (the default, logging not configured, builds no
-log line at all).
+log line at all). `--json` prints the figures as one JSON object instead (what `run.py` reads);
+`run()` returns the same object.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-
-# This file is named like the standard library's `http` package, which httpx imports: keep
-# its directory off the import path so `import http` finds the real one.
-if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-    del sys.path[0]
-
 import argparse
 import asyncio
+import json
 import logging
 import multiprocessing
+import os
 import socket
 import statistics
 import time
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import httpx
 
@@ -105,7 +100,11 @@ def _async_runner(client: httpx.AsyncClient, url: str, loop: Any) -> Callable[[i
     return lambda n: loop.run_until_complete(many(n))
 
 
-def _compare(name: str, runners: Dict[str, Callable[[int], None]], n: int, rounds: int) -> None:
+def _compare(
+    runners: Dict[str, Callable[[int], None]], n: int, rounds: int
+) -> Dict[str, Dict[str, float]]:
+    """Each client's median requests/s and CPU us per request over interleaved rounds, and
+    its ratios to raw httpx (medians of the per-round ratios)."""
     for run in runners.values():  # warm up pools, imports and caches
         run(max(50, n // 10))
     results: Dict[str, List[Tuple[float, float]]] = {key: [] for key in runners}
@@ -114,17 +113,20 @@ def _compare(name: str, runners: Dict[str, Callable[[int], None]], n: int, round
         for key in keys if i % 2 == 0 else reversed(keys):
             results[key].append(_measure(runners[key], n))
     base = results["httpx"]
-    print(f"\n{name}: {rounds} interleaved rounds of {n} sequential GETs")
-    print(f"  {'client':<22} {'req/s':>8} {'CPU us/req':>11}   {'ratio (median of rounds)':>26}")
-    for key in keys:
-        rps = statistics.median(r for r, _ in results[key])
-        cpu = statistics.median(c for _, c in results[key])
-        speed = statistics.median(r / b for (r, _), (b, _) in zip(results[key], base))
-        cost = statistics.median(b / c for (_, c), (_, b) in zip(results[key], base))
-        print(f"  {key:<22} {rps:8.0f} {cpu:11.1f}   throughput {speed:5.3f}x  CPU {cost:5.3f}x")
+    return {
+        key: {
+            "rps": statistics.median(r for r, _ in results[key]),
+            "cpu_us_per_request": statistics.median(c for _, c in results[key]),
+            "throughput_ratio": statistics.median(
+                r / b for (r, _), (b, _) in zip(results[key], base)
+            ),
+            "cpu_ratio": statistics.median(b / c for (_, c), (_, b) in zip(results[key], base)),
+        }
+        for key in keys
+    }
 
 
-def _overhead(n: int = 20000) -> None:
+def _overhead(n: int = 20000) -> Dict[str, float]:
     """CPU microseconds per call against an in-process transport: flyer's own cost, unhidden."""
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -140,24 +142,22 @@ def _overhead(n: int = 20000) -> None:
     for _ in range(5):
         for key, client in clients.items():
             costs[key].append(_measure(_sync_runner(client, "http://bench.invalid/item"), n)[1])
-    raw, flyer = (statistics.median(costs[k]) for k in ("httpx", "flyer"))
-    print(
-        f"\nno network (mock transport): httpx {raw:.1f} us/call, flyer {flyer:.1f} us/call, "
-        f"flyer adds {flyer - raw:.1f} us"
-    )
+    return {key: statistics.median(values) for key, values in costs.items()}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=100, help="requests per round")
-    parser.add_argument("--rounds", type=int, default=101)
-    parser.add_argument("--log", action="store_true", help="also measure with INFO lines on")
-    args = parser.parse_args()
-
-    _overhead()
+def run(requests: int = 100, rounds: int = 101, log: bool = False) -> Dict[str, Any]:
+    """Every figure of this benchmark, as data: `overhead_us_per_call` (mock transport), then
+    `sync` and `async`, each client -> rps, cpu_us_per_request, throughput_ratio, cpu_ratio."""
+    results: Dict[str, Any] = {
+        "requests": requests,
+        "rounds": rounds,
+        "versions": {"httpx": httpx.__version__, "flyer-http": flyer_http.__version__},
+        "overhead_us_per_call": _overhead(),
+    }
     port = _free_port()
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
     server_core, client_core = cores[-1], cores[0]
+    results["cores"] = {"server": server_core, "client": client_core}
     server = multiprocessing.get_context("spawn").Process(
         target=_serve, args=(port, server_core), daemon=True
     )
@@ -167,15 +167,11 @@ def main() -> None:
         if hasattr(os, "sched_setaffinity") and len(cores) > 1:
             os.sched_setaffinity(0, {client_core})
         url = f"http://127.0.0.1:{port}/item"
-        print(
-            f"server on core {server_core}, client on core {client_core}; "
-            f"httpx {httpx.__version__}, flyer-http {flyer_http.__version__}"
-        )
-
         logger = logging.getLogger("flyer.http")
         with httpx.Client() as raw, flyer_http.Client() as flyer:
             runners = {"httpx": _sync_runner(raw, url), "flyer": _sync_runner(flyer, url)}
-            if args.log:
+            logged: Optional[flyer_http.Client] = None
+            if log:
                 logged = flyer_http.Client()
                 run_logged = _sync_runner(logged, url)
 
@@ -187,7 +183,9 @@ def main() -> None:
                         logger.setLevel(logging.NOTSET)
 
                 runners["flyer, INFO line/call"] = with_log
-            _compare("sync  Client.get", runners, args.requests, args.rounds)
+            results["sync"] = _compare(runners, requests, rounds)
+            if logged is not None:
+                logged.close()
 
         loop = asyncio.new_event_loop()
         raw_async = httpx.AsyncClient()
@@ -197,7 +195,7 @@ def main() -> None:
                 "httpx": _async_runner(raw_async, url, loop),
                 "flyer": _async_runner(flyer_async, url, loop),
             }
-            _compare("async AsyncClient.get", runners, args.requests, args.rounds)
+            results["async"] = _compare(runners, requests, rounds)
         finally:
             loop.run_until_complete(raw_async.aclose())
             loop.run_until_complete(flyer_async.aclose())
@@ -205,6 +203,46 @@ def main() -> None:
     finally:
         server.terminate()
         server.join(10)
+    return results
+
+
+def report(results: Dict[str, Any]) -> str:
+    """The figures of `run()` as the text table."""
+    overhead = results["overhead_us_per_call"]
+    cores = results["cores"]
+    versions = results["versions"]
+    lines = [
+        f"no network (mock transport): httpx {overhead['httpx']:.1f} us/call, "
+        f"flyer {overhead['flyer']:.1f} us/call, "
+        f"flyer adds {overhead['flyer'] - overhead['httpx']:.1f} us",
+        f"server on core {cores['server']}, client on core {cores['client']}; "
+        f"httpx {versions['httpx']}, flyer-http {versions['flyer-http']}",
+    ]
+    for kind, name in (("sync", "sync  Client.get"), ("async", "async AsyncClient.get")):
+        lines.append(
+            f"\n{name}: {results['rounds']} interleaved rounds of "
+            f"{results['requests']} sequential GETs"
+        )
+        lines.append(
+            f"  {'client':<22} {'req/s':>8} {'CPU us/req':>11}   {'ratio (median of rounds)':>26}"
+        )
+        for key, row in results[kind].items():
+            lines.append(
+                f"  {key:<22} {row['rps']:8.0f} {row['cpu_us_per_request']:11.1f}   "
+                f"throughput {row['throughput_ratio']:5.3f}x  CPU {row['cpu_ratio']:5.3f}x"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--requests", type=int, default=100, help="requests per round")
+    parser.add_argument("--rounds", type=int, default=101)
+    parser.add_argument("--log", action="store_true", help="also measure with INFO lines on")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    results = run(args.requests, args.rounds, args.log)
+    print(json.dumps(results) if args.json else report(results))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Start-up time of the `flyer` command (a benchmark, not a test): `flyer --help` and
 `flyer version` against bare `python -c pass`, median of N runs, printed with the ratio.
 
-    python packages/flyer-cli/bench/bench_startup.py [RUNS]
+    python bench/cli_startup.py [RUNS]
 
 Budget: `flyer --help` under 0.3 s. Run it in an environment where flyer-cli is installed.
 """
