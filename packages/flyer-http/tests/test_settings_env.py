@@ -43,3 +43,11 @@ def test_an_unparsable_dot_env_line_is_one_line_with_file_and_line(project: Path
     assert message.startswith(".env, line 2: flyer_http_timeout: cannot be parsed")
     assert "'7" not in message
     assert "\n" not in message
+
+
+def test_flyer_config_rows_come_from_the_model() -> None:
+    from flyer_http._settings import settings_fields
+
+    rows = {row["name"]: row["default"] for row in settings_fields()}
+    assert HttpSettings.from_env(rows) == HttpSettings()
+    assert rows["flyer_http_timeout"] == "5"

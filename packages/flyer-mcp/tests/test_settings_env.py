@@ -18,3 +18,11 @@ def test_a_value_in_dot_env_counts_when_the_package_runs_alone(
     (tmp_path / ".env").write_text("flyer_mcp_enabled=0\nflyer_mcp_exclude_tags='Admin|Ops'\n")
     settings = McpSettings.from_env()
     assert (settings.enabled, settings.exclude_tags) == (False, ("Admin", "Ops"))
+
+
+def test_flyer_config_rows_come_from_the_model() -> None:
+    from flyer_mcp import settings_fields
+
+    rows = {row["name"]: row["default"] for row in settings_fields()}
+    assert McpSettings.from_env(rows) == McpSettings()
+    assert rows["flyer_mcp_enabled"] == "1"

@@ -190,3 +190,9 @@ def test_secret_is_masked_everywhere() -> None:
     assert secret != "hunter2"
     assert not Secret("")
     assert len(secret) == 7
+
+
+def test_default_text_is_what_flyer_config_shows() -> None:
+    values = (5.0, 0.5, 3, True, False, ("a", "b"), (), None, Secret("pw"), "x")
+    shown = [settings.default_text(value) for value in values]
+    assert shown == ["5", "0.5", "3", "1", "0", "a,b", "", "", "********", "x"]

@@ -113,15 +113,20 @@ def settings_fields() -> List[Dict[str, Any]]:
         },
         {
             "name": "flyer_redis_host",
-            "default": "localhost",
+            "default": DEFAULT_HOST,
             "secret": False,
             "help": "Redis host; setting it or the URL turns Redis on (else caches stay in memory)",
         },
-        {"name": "flyer_redis_port", "default": "6379", "secret": False, "help": "Redis port"},
+        {
+            "name": "flyer_redis_port",
+            "default": str(DEFAULT_PORT),
+            "secret": False,
+            "help": "Redis port",
+        },
         {"name": "flyer_redis_pass", "default": "", "secret": True, "help": "Redis password"},
         {
             "name": "flyer_redis_db",
-            "default": "1",
+            "default": str(DEFAULT_DB),
             "secret": False,
             "help": "Redis database number",
         },

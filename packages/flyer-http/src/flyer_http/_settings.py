@@ -8,16 +8,16 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from flyer_http._policy import RetryPolicy
 from flyer_status import settings
 
-_FIELDS: Tuple[Tuple[str, str, str], ...] = (
-    # (field, default as text, help)
-    ("timeout", "5", "seconds an outgoing request may take per network step (httpx timeout)"),
-    ("retry_attempts", "3", "attempts per call, the first included (1: never retry)"),
-    ("retry_max_delay", "60", "seconds after a call started past which no retry begins"),
-    ("retry_multiplier", "2", "backoff: the wait before attempt n+1 is multiplier * 2**(n-1) s"),
-    ("retry_max_wait", "10", "longest single wait between attempts, in seconds"),
-    ("log_level", "info", "level of the one log line per finished call: debug or info"),
-    ("sensitive_headers", "", "comma-separated headers masked in logs (besides Authorization...)"),
-    ("sensitive_params", "", "comma-separated query parameters masked in logged URLs"),
+_HELP: Tuple[Tuple[str, str], ...] = (
+    # (field, help); defaults come from HttpSettings
+    ("timeout", "seconds an outgoing request may take per network step (httpx timeout)"),
+    ("retry_attempts", "attempts per call, the first included (1: never retry)"),
+    ("retry_max_delay", "seconds after a call started past which no retry begins"),
+    ("retry_multiplier", "backoff: the wait before attempt n+1 is multiplier * 2**(n-1) s"),
+    ("retry_max_wait", "longest single wait between attempts, in seconds"),
+    ("log_level", "level of the one log line per finished call: debug or info"),
+    ("sensitive_headers", "comma-separated headers masked in logs (besides Authorization...)"),
+    ("sensitive_params", "comma-separated query parameters masked in logged URLs"),
 )
 
 
@@ -75,7 +75,13 @@ class HttpSettings:
 
 def settings_fields() -> List[Dict[str, Any]]:
     """The variables `HttpSettings.from_env` reads, as `flyer config` lists them."""
+    defaults = HttpSettings()
     return [
-        {"name": f"flyer_http_{field}", "default": default, "secret": False, "help": text}
-        for field, default, text in _FIELDS
+        {
+            "name": f"flyer_http_{field}",
+            "default": settings.default_text(getattr(defaults, field)),
+            "secret": False,
+            "help": text,
+        }
+        for field, text in _HELP
     ]

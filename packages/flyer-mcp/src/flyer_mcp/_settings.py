@@ -7,13 +7,13 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from flyer_status import settings
 
-_FIELDS: Tuple[Tuple[str, str, str], ...] = (
-    # (field, default as text, help)
-    ("enabled", "1", "serve the API's operations as MCP tools at {flyer_base_url}/mcp"),
-    ("include_tags", "", "comma-separated tags: only operations with one of them become tools"),
-    ("exclude_tags", "", "comma-separated tags whose operations never become tools"),
-    ("include_operations", "", "comma-separated operation ids: only these become tools"),
-    ("exclude_operations", "", "comma-separated operation ids that never become tools"),
+_HELP: Tuple[Tuple[str, str], ...] = (
+    # (field, help); defaults come from McpSettings
+    ("enabled", "serve the API's operations as MCP tools at {flyer_base_url}/mcp"),
+    ("include_tags", "comma-separated tags: only operations with one of them become tools"),
+    ("exclude_tags", "comma-separated tags whose operations never become tools"),
+    ("include_operations", "comma-separated operation ids: only these become tools"),
+    ("exclude_operations", "comma-separated operation ids that never become tools"),
 )
 # Commas, and FastFlyer's `|` and `;`.
 _SEPARATORS = ",|;"
@@ -48,9 +48,15 @@ class McpSettings:
 
 def settings_fields() -> List[Dict[str, Any]]:
     """The variables `McpSettings.from_env` reads, as `flyer config` lists them."""
+    defaults = McpSettings()
     return [
-        {"name": f"flyer_mcp_{field}", "default": default, "secret": False, "help": text}
-        for field, default, text in _FIELDS
+        {
+            "name": f"flyer_mcp_{field}",
+            "default": settings.default_text(getattr(defaults, field)),
+            "secret": False,
+            "help": text,
+        }
+        for field, text in _HELP
     ]
 
 

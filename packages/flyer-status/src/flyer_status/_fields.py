@@ -188,6 +188,19 @@ def parse_url(name: str, raw: str, schemes: Sequence[str]) -> str:
     return text
 
 
+def default_text(value: object) -> str:
+    """A field's default as `flyer config` shows it: `5`, `0.5`, `1`/`0`, `a,b`, or empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (tuple, list, frozenset)):
+        return ",".join(str(item) for item in value)
+    return str(value)  # a Secret shows masked
+
+
 class Environment(Mapping[str, str]):
     """Variables by lower-cased name, with typed readers that apply flyer's field rules.
 
