@@ -61,7 +61,11 @@ class TelemetryPlugin:
             from flyer_telemetry._tracing import Tracing, TracingMiddleware
 
             self.tracing = Tracing.from_environment()
-            app.add_middleware(TracingMiddleware, tracer=self.tracing.tracer)
+            app.add_middleware(
+                TracingMiddleware,
+                tracer=self.tracing.tracer,
+                never_roots=self.tracing.never_roots,
+            )
         if own.metrics_enabled:
             from flyer_telemetry._endpoint import mount_metrics
             from flyer_telemetry._hooks import set_current

@@ -109,6 +109,13 @@ class Tracing:
         self.tracer: Tracer = provider.get_tracer("flyer_telemetry")
         self.instrumented_httpx = False
 
+    @property
+    def never_roots(self) -> bool:
+        """Whether the sampler never samples a trace this service would start."""
+        from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, DEFAULT_OFF
+
+        return self.provider.sampler in (ALWAYS_OFF, DEFAULT_OFF)
+
     @classmethod
     def from_environment(cls) -> Tracing:
         """A provider as the `OTEL_*` variables say: service name and resource attributes,
@@ -174,12 +181,15 @@ class TracingMiddleware:
     """Pure ASGI: a server span per request, named `METHOD /route/{template}`, continuing an
     incoming W3C `traceparent`; its ids bound to the request's log lines."""
 
-    def __init__(self, app: ASGIApp, tracer: Tracer) -> None:
+    def __init__(self, app: ASGIApp, tracer: Tracer, never_roots: bool = False) -> None:
         from opentelemetry import context, trace
         from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
         self.app = app
         self.tracer = tracer
+        # The sampler never starts a trace (always_off, parentbased_always_off): a request
+        # that continues none is passed straight through, at no cost.
+        self.never_roots = never_roots
         self.propagator = TraceContextTextMapPropagator()
         self.context = context
         self.trace = trace
@@ -196,6 +206,9 @@ class TracingMiddleware:
         for name, value in scope["headers"]:
             if name == b"traceparent" or name == b"tracestate":
                 carrier[name.decode("latin-1")] = value.decode("latin-1")
+        if not carrier and self.never_roots:
+            await self.app(scope, receive, send)
+            return
         parent = self.propagator.extract(carrier) if carrier else None
         method = scope["method"]
         span = self.tracer.start_span(
