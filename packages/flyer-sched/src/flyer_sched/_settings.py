@@ -183,7 +183,7 @@ _SCHED_FIELDS: List[Dict[str, Any]] = [
     },
     {
         "name": "flyer_sched_lock_ttl",
-        "default": "4",
+        "default": settings.default_text(DEFAULT_TTL),
         "secret": False,
         "help": "Seconds a lock or lease lives without renewal (a dead holder blocks its job "
         "this long); renewed every ttl/4 while held.",
