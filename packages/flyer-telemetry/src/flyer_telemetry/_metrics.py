@@ -195,23 +195,35 @@ class MetricsMiddleware:
             return
         start = perf_counter()
         status = 500
+        recorded = False
+        metrics = self.metrics
 
-        def send_status(message: Message) -> Awaitable[None]:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            return send(message)
-
-        in_flight = self.metrics.in_flight
-        in_flight.inc()
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            in_flight.dec()
+        def record() -> None:
+            nonlocal recorded
+            recorded = True
+            metrics.in_flight.dec()
             method = scope["method"]
-            self.metrics.observe(
+            metrics.observe(
                 method if method in _METHODS else "OTHER",
                 route_template(scope),
                 status,
                 perf_counter() - start,
             )
+
+        def send_status(message: Message) -> Awaitable[None]:
+            nonlocal status
+            kind = message["type"]
+            if kind == "http.response.start":
+                status = message["status"]
+            elif kind == "http.response.body" and not message.get("more_body") and not recorded:
+                # Counted before the last byte goes out: a worker killed once the client has
+                # its answer has already counted it.
+                record()
+            return send(message)
+
+        metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            if not recorded:  # no complete answer went out (an error, a disconnect)
+                record()
