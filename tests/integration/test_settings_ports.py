@@ -32,7 +32,8 @@ READERS: Dict[str, Callable[[Dict[str, str]], int]] = {
     "flyer_redis_port (sched without cache)": _sched_without_cache,
     "flyer_db_port (db)": lambda env: DBSettings.from_env(env).port,
 }
-VALUES = ["1", "8080", "65535", " 8080 ", "08080", "0", "65536", "-1", "abc", "80.5", "1e3"]
+VALUES = ["1", "8080", "65535", " 8080 ", "\t80\n", "08080", "+80", "8_080", "0", "65536", "-1"]
+VALUES += ["abc", "80.5", "1e3", "0x50", "8__080", "\u0663\u0663", "80 80"]
 
 
 def _outcome(read: Callable[[], int]) -> Union[int, str]:

@@ -96,7 +96,8 @@ def test_importing_never_reads_env(tmp_path: Path) -> None:
 
 
 PORTS = [("8080", 8080), (" 1 ", 1), ("65535", 65535), ("0", None), ("65536", None)]
-PORTS += [("-1", None), ("abc", None), ("80.0", None), ("", None)]
+PORTS += [("-1", None), ("abc", None), ("80.0", None), ("", None), ("+80", 80), ("8_080", 8080)]
+PORTS += [("8__080", None), ("_80", None), ("\u0663\u0663", None)]
 
 
 @pytest.mark.parametrize(("raw", "expected"), PORTS)

@@ -31,7 +31,9 @@ DEFAULT_ENV_FILE = ".env"
 BOOLEAN = "a boolean (1/0, true/false, yes/no, on/off)"
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
-_INTEGER = re.compile(r"[+-]?[0-9]+")
+# ASCII digits, optionally signed and grouped by single underscores: what pydantic (and so
+# flyer-core's settings) accepts, never other scripts' digits that `int()` would take.
+_INTEGER = re.compile(r"[+-]?[0-9]+(?:_[0-9]+)*")
 _MASK = "********"
 
 
