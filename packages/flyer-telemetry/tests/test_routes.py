@@ -40,3 +40,18 @@ async def test_templates_include_router_prefixes_with_parameters_named() -> None
     scope = await _scope_of(app, "/api/users/bob")
     assert route_template(scope) == "/api/users/{user_id}"
     assert route_template(await _scope_of(app, "/nowhere/at/all")) == UNMATCHED
+
+
+async def test_one_router_under_two_prefixes_keeps_each_prefix() -> None:
+    app = FastAPI()
+    items = APIRouter(prefix="/items")
+
+    @items.get("/{item_id}")
+    async def item(item_id: int) -> Dict[str, Any]:
+        return {}
+
+    app.include_router(items, prefix="/v1")
+    app.include_router(items, prefix="/v2")
+    for _ in range(2):  # the second time from what was learnt the first
+        assert route_template(await _scope_of(app, "/v1/items/3")) == "/v1/items/{item_id}"
+        assert route_template(await _scope_of(app, "/v2/items/4")) == "/v2/items/{item_id}"

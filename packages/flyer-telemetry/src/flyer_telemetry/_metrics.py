@@ -116,6 +116,10 @@ class Metrics:
             registry=registry,
         )
         self.start_time.set(time.time())
+        # One process: requests in flight are a plain count, read at scrape time.
+        self.in_flight_count = 0
+        if registry is not None:
+            self.in_flight.set_function(lambda: self.in_flight_count)
         self._children: Dict[Tuple[str, str, int], Tuple[Any, Any]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -198,10 +202,15 @@ class MetricsMiddleware:
         recorded = False
         metrics = self.metrics
 
+        shared = metrics.multiprocess
+
         def record() -> None:
             nonlocal recorded
             recorded = True
-            metrics.in_flight.dec()
+            if shared:
+                metrics.in_flight.dec()
+            else:
+                metrics.in_flight_count -= 1
             method = scope["method"]
             metrics.observe(
                 method if method in _METHODS else "OTHER",
@@ -221,7 +230,10 @@ class MetricsMiddleware:
                 record()
             return send(message)
 
-        metrics.in_flight.inc()
+        if shared:
+            metrics.in_flight.inc()
+        else:
+            metrics.in_flight_count += 1
         try:
             await self.app(scope, receive, send_status)
         finally:

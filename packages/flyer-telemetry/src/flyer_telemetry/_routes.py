@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 UNMATCHED = "<unmatched>"
 
@@ -35,15 +35,24 @@ def route_template(scope: Dict[str, Any]) -> str:
     return UNMATCHED
 
 
+_KNOWN: Dict[Tuple[str, str], str] = {}
+
+
 def _with_prefix(scope: Dict[str, Any], template: str) -> str:
     path = scope.get("path", "")
     if path == template or not isinstance(path, str) or ":path}" in template:
         return template
-    parts = path.split("/")
-    extra = len(parts) - len(template.split("/"))
+    extra = path.count("/") - template.count("/")
     if extra <= 0:
         return template
-    prefix: List[str] = parts[: extra + 1]
+    cut = 0
+    for _ in range(extra):
+        cut = path.find("/", cut + 1)
+    key = (template, path[:cut])
+    known = _KNOWN.get(key)
+    if known is not None:
+        return known
+    prefix: List[str] = path[:cut].split("/")
     params = scope.get("path_params") or {}
     if params:
         # A router prefix with parameters (`/users/{uid}`): the name, never the value.
@@ -51,4 +60,7 @@ def _with_prefix(scope: Dict[str, Any], template: str) -> str:
             str(value): name for name, value in params.items() if f"{{{name}" not in template
         }
         prefix = [f"{{{by_value[p]}}}" if p in by_value else p for p in prefix]
-    return "/".join(prefix) + template
+    found = "/".join(prefix) + template
+    if len(_KNOWN) < 4096:  # bounded: a prefix with parameters has a key per value
+        _KNOWN[key] = found
+    return found
