@@ -26,6 +26,12 @@ WELL_FORMED = [
     "'quoted key'=1\n",
     "A=\nB=''\nC=\"\"\n",
 ]
+# Read differently by python-dotenv releases before 1.1 (the one Python 3.8 gets): flyer reads
+# them as current python-dotenv does, whatever release is installed.
+AS_CURRENT_DOTENV = {
+    "A=bare # comment\nB=#kept\nC= # comment only\n": {"A": "bare", "B": "#kept", "C": ""},
+    "\ufeffA=bom\n": {"A": "bom"},
+}
 
 
 @pytest.mark.parametrize("content", WELL_FORMED)
@@ -37,7 +43,7 @@ def test_well_formed_files_read_as_python_dotenv_reads_them(
     env_file = tmp_path / ".env"
     env_file.write_bytes(content.encode("utf-8"))
     theirs = {k: v for k, v in dotenv_values(env_file, encoding="utf-8").items() if v is not None}
-    assert read_env_file(str(env_file)) == theirs
+    assert read_env_file(str(env_file)) == AS_CURRENT_DOTENV.get(content, theirs)
 
 
 def test_core_errors_are_core_settings_errors_and_toolkit_ones(tmp_path: Path) -> None:
