@@ -23,7 +23,7 @@ from packaging.requirements import Requirement
 ROOT = Path(__file__).parent
 PYTHONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
 NEWEST = PYTHONS[-1]
-PACKAGES = ["status", "http", "cache", "db", "sched", "mcp", "mq", "core", "cli"]
+PACKAGES = ["status", "http", "cache", "db", "sched", "mcp", "mq", "telemetry", "core", "cli"]
 STANDALONE = {
     # package -> distributions allowed in its env besides itself (lower-case, "-" form)
     "status": set(),
