@@ -62,6 +62,14 @@ def test_registered_as_the_telemetry_plugin() -> None:
     assert isinstance(entry.load()(), TelemetryPlugin)
 
 
+def test_satisfies_flyers_plugin_protocol() -> None:
+    from flyer_core import FlyerPlugin
+
+    plugin = TelemetryPlugin()
+    assert isinstance(plugin, FlyerPlugin)
+    assert (plugin.name, plugin.order) == ("telemetry", 10)
+
+
 def test_a_bad_setting_fails_validation_in_one_line() -> None:
     settings = types.SimpleNamespace(environ={"flyer_metrics_enabled": "perhaps"})
     with pytest.raises(ValueError, match=r"^flyer_metrics_enabled='perhaps': expected a boolean"):
