@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import time
+from bisect import bisect_left
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Iterator, List, Optional, Tuple
 
 from flyer_telemetry._process import sample
 from flyer_telemetry._routes import route_template
@@ -31,6 +32,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
 # Durations in seconds: from a cached answer to a slow upstream.
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_BOUNDS = (*(repr(b) for b in BUCKETS), "+Inf")
+REQUESTS_HELP = "HTTP requests answered, by method, route template and status"
+DURATION_HELP = "Time to answer an HTTP request, by method and route template"
 
 
 class Metrics:
@@ -41,19 +45,26 @@ class Metrics:
 
         self.registry = registry
         self.multiprocess = registry is None
-        self.requests = Counter(
-            "flyer_requests",
-            "HTTP requests answered, by method, route template and status",
-            ["method", "route", "status"],
-            registry=registry,
-        )
-        self.duration = Histogram(
-            "flyer_request_duration_seconds",
-            "Time to answer an HTTP request, by method and route template",
-            ["method", "route"],
-            buckets=BUCKETS,
-            registry=registry,
-        )
+        if registry is None:
+            # Many processes: every request is written to this process's file at once, so a
+            # worker killed right after answering has counted it.
+            self.requests = Counter(
+                "flyer_requests",
+                REQUESTS_HELP,
+                ["method", "route", "status"],
+                registry=None,
+            )
+            self.duration = Histogram(
+                "flyer_request_duration_seconds",
+                DURATION_HELP,
+                ["method", "route"],
+                buckets=BUCKETS,
+                registry=None,
+            )
+        else:
+            # One process: plain counts, turned into metric families when scraped.
+            self.local = LocalRequests()
+            registry.register(self.local)
         self.in_flight = Gauge(
             "flyer_requests_in_flight",
             "HTTP requests being answered",
@@ -124,6 +135,9 @@ class Metrics:
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered request."""
+        if not self.multiprocess:
+            self.local.observe(method, route, status, seconds)
+            return
         key = (method, route, status)
         children = self._children.get(key)
         if children is None:
@@ -157,6 +171,50 @@ class Metrics:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return bytes(generate_latest(registry))
+
+
+class LocalRequests:
+    """Request counts and durations of one process in plain dicts (cheaper than a metric
+    object per request), exposed as `flyer_requests_total` and
+    `flyer_request_duration_seconds` when the registry is collected."""
+
+    def __init__(self) -> None:
+        self.counts: Dict[Tuple[str, str, int], int] = {}
+        # Per (method, route): one count per bucket, +Inf's, then the sum of seconds.
+        self.durations: Dict[Tuple[str, str], List[float]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        self.counts[key] = self.counts.get(key, 0) + 1
+        histogram = self.durations.get((method, route))
+        if histogram is None:
+            if len(self.durations) >= 10_000:  # bounded: route templates, not raw paths
+                return
+            histogram = self.durations[(method, route)] = [0.0] * (len(BUCKETS) + 2)
+        histogram[bisect_left(BUCKETS, seconds)] += 1
+        histogram[-1] += seconds
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+
+        requests = CounterMetricFamily(
+            "flyer_requests", REQUESTS_HELP, labels=["method", "route", "status"]
+        )
+        for (method, route, status), count in list(self.counts.items()):
+            requests.add_metric([method, route, str(status)], count)
+        yield requests
+        durations = HistogramMetricFamily(
+            "flyer_request_duration_seconds", DURATION_HELP, labels=["method", "route"]
+        )
+        for (method, route), histogram in list(self.durations.items()):
+            counts = list(histogram)
+            cumulative = 0.0
+            buckets = []
+            for bound, hits in zip(_BOUNDS, counts[:-1]):
+                cumulative += hits
+                buckets.append((bound, cumulative))
+            durations.add_metric([method, route], buckets, sum_value=counts[-1])
+        yield durations
 
 
 _PROCESS_METRICS: Optional[Tuple[int, Metrics]] = None
