@@ -15,6 +15,7 @@ import redis.connection
 
 import flyer_cache
 from flyer_cache import _pools, from_url, get_redis_pool
+from flyer_cache._options import default_options
 
 
 def _host_port(url: str) -> Any:
@@ -51,9 +52,7 @@ def test_nothing_connects_until_the_first_command(free_port: int) -> None:
 def test_flyer_defaults_apply_and_keyword_arguments_win(redis_url: str) -> None:
     host, port = _host_port(redis_url)
     options = get_redis_pool(host, port, None, 0).connection_pool.connection_kwargs
-    assert (
-        options["socket_connect_timeout"] == flyer_cache.default_options()["socket_connect_timeout"]
-    )
+    assert options["socket_connect_timeout"] == default_options()["socket_connect_timeout"]
     assert options["socket_timeout"] == 5.0
     assert options["health_check_interval"] == 30
     assert redis.ConnectionError in options["retry_on_error"]

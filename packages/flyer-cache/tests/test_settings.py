@@ -5,12 +5,8 @@ from __future__ import annotations
 import pytest
 import redis
 
-from flyer_cache import (
-    CacheSettings,
-    get_configured_async_redis,
-    get_configured_redis,
-    settings_fields,
-)
+from flyer_cache import CacheSettings, get_configured_async_redis, get_configured_redis
+from flyer_cache._settings import settings_fields
 
 
 def test_defaults_are_the_ancestors_and_nothing_is_configured() -> None:

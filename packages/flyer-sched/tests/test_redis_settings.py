@@ -93,11 +93,11 @@ def test_defaults_are_flyer_caches() -> None:
 
 
 def test_redis_fields_are_listed_once_as_flyer_cache_lists_them() -> None:
-    from flyer_cache import settings_fields as cache_fields
+    from flyer_cache import CachePlugin
     from flyer_sched._settings import settings_fields as sched_fields
 
     redis_rows = [f for f in sched_fields() if f["name"].startswith("flyer_redis_")]
-    assert redis_rows == cache_fields()
+    assert redis_rows == CachePlugin().settings_fields()
 
 
 def test_sched_alone_reads_dot_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,12 +12,7 @@
 
 from flyer_cache.__about__ import __version__
 from flyer_cache._async_pools import async_from_url, close_async_pools, get_async_redis_pool
-from flyer_cache._backend import (
-    CacheBackend,
-    default_backend,
-    resolve_backend,
-    set_default_backend,
-)
+from flyer_cache._backend import CacheBackend, default_backend, set_default_backend
 from flyer_cache._cached import (
     AsyncCachedFunction,
     CacheDecorator,
@@ -27,7 +22,6 @@ from flyer_cache._cached import (
 )
 from flyer_cache._errors import CacheBackendError
 from flyer_cache._memory import MemoryCache
-from flyer_cache._options import default_options
 from flyer_cache._plugin import CachePlugin
 from flyer_cache._pools import close_pools, from_url, get_redis_pool
 from flyer_cache._readiness import aping, aping_error, ping, ping_error
@@ -37,7 +31,6 @@ from flyer_cache._settings import (
     CacheSettings,
     get_configured_async_redis,
     get_configured_redis,
-    settings_fields,
 )
 from flyer_cache._urls import SentinelURL, redact_url
 
@@ -64,7 +57,6 @@ __all__ = [
     "close_async_pools",
     "close_pools",
     "default_backend",
-    "default_options",
     "from_url",
     "get_async_redis_pool",
     "get_configured_async_redis",
@@ -73,7 +65,5 @@ __all__ = [
     "ping",
     "ping_error",
     "redact_url",
-    "resolve_backend",
     "set_default_backend",
-    "settings_fields",
 ]

@@ -134,7 +134,7 @@ def settings_fields() -> List[Dict[str, Any]]:
 
 def _redis_settings_fields() -> List[Dict[str, Any]]:
     try:
-        from flyer_cache import settings_fields as cache_fields
+        from flyer_cache import CachePlugin
     except ImportError:
         return [
             {"name": "flyer_redis_url", "default": "", "secret": True, "help": "Redis URL."},
@@ -158,7 +158,7 @@ def _redis_settings_fields() -> List[Dict[str, Any]]:
                 "help": "Redis database number.",
             },
         ]
-    return cache_fields()
+    return CachePlugin().settings_fields()
 
 
 _SCHED_FIELDS: List[Dict[str, Any]] = [
