@@ -8,7 +8,8 @@ from flyer_db._settings import settings_fields
 
 def test_defaults_are_the_ancestors_and_select_embedded_sqlite() -> None:
     settings = DBSettings.from_env({})
-    assert (settings.user, settings.password, settings.host, settings.port, settings.name) == (
+    password = settings.password.get_secret_value()
+    assert (settings.user, password, settings.host, settings.port, settings.name) == (
         "root",
         "",
         "localhost",
@@ -98,6 +99,18 @@ def test_password_is_never_in_repr() -> None:
     assert "s3cret" not in repr(settings)
     assert "***" in repr(settings)
     assert "s3cret" not in repr(DBSettings.from_env({"flyer_db_pass": "s3cret"}))
+
+
+def test_password_and_url_are_secrets_everywhere() -> None:
+    settings = DBSettings.from_env(
+        {"flyer_db_pass": "s3cret", "flyer_db_url": "mysql://u:hunter2@h/db"}
+    )
+    for shown in (str(settings.password), repr(settings.password), f"{settings.database_url}"):
+        assert "s3cret" not in shown
+        assert "hunter2" not in shown
+    assert settings.password.get_secret_value() == "s3cret"
+    assert settings.url.password == "hunter2"
+    assert DBSettings(password="given").password.get_secret_value() == "given"
 
 
 def test_from_env_reads_the_environment_by_default(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -80,7 +80,7 @@ def get_dataset_pool(
     elif given:
         target = mysql_url(
             settings.user,
-            settings.password,
+            settings.password.get_secret_value(),
             settings.host,
             settings.port,
             settings.name,

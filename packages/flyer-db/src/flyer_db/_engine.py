@@ -11,6 +11,7 @@ from sqlalchemy.engine import URL, Engine
 from flyer_db import _registry
 from flyer_db._settings import DBSettings, parse_int
 from flyer_db._url import mysql_url, normalize_url, parse_port
+from flyer_status.settings import Secret
 
 CONNECT_TIMEOUT = 10  # seconds; libpq would otherwise wait forever for an unresponsive host
 
@@ -85,7 +86,7 @@ def get_mysql_pool(
     )
     url = mysql_url(
         settings.user,
-        settings.password,
+        settings.password.get_secret_value(),
         settings.host,
         settings.port,
         settings.name,
@@ -112,7 +113,7 @@ def settings_from_parts(
     parsed_port = parse_port(port, show=show_port)
     return DBSettings(
         user=defaults.user if user is None else user,
-        password=defaults.password if password is None else password,
+        password=defaults.password if password is None else Secret(password),
         host=defaults.host if host is None else host,
         port=defaults.port if parsed_port is None else parsed_port,
         name=defaults.name if name is None else name,

@@ -45,6 +45,12 @@ _FIELDS: Tuple[Tuple[str, str, bool, str], ...] = (
 _SERVER_PARTS = ("user", "pass", "host", "port", "name")
 
 
+def _secret(value: Union[settings.Secret, str, None]) -> Optional[settings.Secret]:
+    if value is None or isinstance(value, settings.Secret):
+        return value
+    return settings.Secret(value)
+
+
 @dataclasses.dataclass(frozen=True)
 class DBSettings:
     """Where the database is and how the pool behaves; `DBSettings.from_env()` reads `flyer_db_*`.
@@ -54,7 +60,8 @@ class DBSettings:
     """
 
     user: str = "root"
-    password: str = dataclasses.field(default="", repr=False)
+    # Secrets (`flyer_status.settings.Secret`; plain strings given here are wrapped).
+    password: settings.Secret = dataclasses.field(default=settings.Secret(""), repr=False)
     host: str = "localhost"
     port: int = 3306
     name: str = "flyer"
@@ -62,8 +69,12 @@ class DBSettings:
     recycle_rate: int = 900
     pool_size: int = 32
     max_overflow: int = 64
-    database_url: Optional[str] = dataclasses.field(default=None, repr=False)
+    database_url: Optional[settings.Secret] = dataclasses.field(default=None, repr=False)
     server: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "password", _secret(self.password) or settings.Secret(""))
+        object.__setattr__(self, "database_url", _secret(self.database_url))
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> DBSettings:
@@ -112,10 +123,15 @@ class DBSettings:
     def url(self) -> URL:
         """The URL to connect to: `flyer_db_url`, else MySQL from the parts, else SQLite."""
         if self.database_url:
-            return normalize_url(self.database_url)
+            return normalize_url(self.database_url.get_secret_value())
         if self.server:
             return mysql_url(
-                self.user, self.password, self.host, self.port, self.name, self.charset
+                self.user,
+                self.password.get_secret_value(),
+                self.host,
+                self.port,
+                self.name,
+                self.charset,
             )
         return normalize_url(f"sqlite:///{os.path.abspath(DEFAULT_SQLITE_FILE)}")
 
