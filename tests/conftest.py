@@ -203,7 +203,7 @@ def serve_project() -> Callable[..., ContextManager[ServerProcess]]:
     @contextlib.contextmanager
     def serve(base_dir: Path, *, workers: int, **env: str) -> Iterator[ServerProcess]:
         root = base_dir / "demo"
-        created = _run_flyer("create", "demo", "--dir", str(root), cwd=base_dir)
+        created = _run_flyer("create", "demo", "--dir", str(root), "--no-lock", cwd=base_dir)
         assert created.returncode == 0, created.stderr
         port = _free_port()
         flyer = Path(sys.executable).with_name("flyer")

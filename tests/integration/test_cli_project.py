@@ -53,7 +53,7 @@ def project(
         pytest.fail("uv is needed to build the project's virtual environment")
     base = tmp_path_factory.mktemp("cli-project")
     root = base / "demo"
-    created = run_flyer("create", "demo", "--dir", str(root), cwd=base)
+    created = run_flyer("create", "demo", "--dir", str(root), "--no-lock", cwd=base)
     assert created.returncode == 0, created.stderr
     venv = base / "venv"
     subprocess.run([uv, "venv", "-q", "-p", sys.executable, str(venv)], check=True, env=flyer_env())
@@ -261,7 +261,9 @@ def test_the_demo_command_path_answers_health_check(
 ) -> None:
     """What `nox -s demo` runs: create ./demo with --force, then `flyer run` inside it."""
     target = tmp_path / "demo"
-    created = run_flyer("create", "demo", "--dir", str(target), "--force", cwd=tmp_path)
+    created = run_flyer(
+        "create", "demo", "--dir", str(target), "--force", "--no-lock", cwd=tmp_path
+    )
     assert created.returncode == 0, created.stderr
     port = free_port()
     server = start_server(

@@ -89,7 +89,9 @@ def test_fastflyer_task_module_under_two_workers(
     flyer_env: Callable[..., Dict[str, str]],
     start_server: Callable[..., Any],
 ) -> None:
-    created = run_flyer("create", "demo", "--dir", str(tmp_path / "demo"), cwd=tmp_path)
+    created = run_flyer(
+        "create", "demo", "--dir", str(tmp_path / "demo"), "--no-lock", cwd=tmp_path
+    )
     assert created.returncode == 0, created.stderr
     root = tmp_path / "demo"
     (root / "app" / "legacy").mkdir()
