@@ -1,6 +1,6 @@
 """flyer-telemetry's cost: flyer with it against flyer without it, paired in the same run.
 
-    python bench/telemetry.py [--rounds 5] [--duration 4]
+    python bench/telemetry.py [--rounds 5] [--duration 4] [--only 'metrics on' ...]
 
 Each variant is served by uvicorn beside a flyer app without the package, both pinned to
 core 0 and loaded at the same moment by their own wrk on core 1 (`_wrk.measure_pair`), so
@@ -110,7 +110,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=float, default=4)
+    parser.add_argument(
+        "--only", action="append", choices=list(VARIANTS), help="run this variant (repeatable)"
+    )
     args = parser.parse_args()
+    chosen = {k: v for k, v in VARIANTS.items() if not args.only or k in args.only}
 
     sink = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
     threading.Thread(target=sink.serve_forever, daemon=True).start()
@@ -121,7 +125,7 @@ def main() -> None:
         (workdir / "bench_telemetry_app.py").write_text(APP)
         base = _server("without flyer-telemetry", workdir, _environment(workdir, sink_url))
         try:
-            for variant, extra in VARIANTS.items():
+            for variant, extra in chosen.items():
                 server = _server(variant, workdir, _environment(workdir, sink_url, **extra))
                 rps: List[float] = []
                 cpu: List[float] = []

@@ -255,6 +255,9 @@ class MetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if not self.metrics.multiprocess:
+            await self._one_process(scope, receive, send)
+            return
         start = perf_counter()
         status = 500
         recorded = False
@@ -297,3 +300,29 @@ class MetricsMiddleware:
         finally:
             if not recorded:  # no complete answer went out (an error, a disconnect)
                 record()
+
+    async def _one_process(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The same counts in one process: nothing else reads them, so they are taken after
+        the answer, with less work per request."""
+        metrics = self.metrics
+        start = perf_counter()
+        status = 500
+
+        def send_status(message: Message) -> Awaitable[None]:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            return send(message)
+
+        metrics.in_flight_count += 1
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            metrics.in_flight_count -= 1
+            method = scope["method"]
+            metrics.local.observe(
+                method if method in _METHODS else "OTHER",
+                route_template(scope),
+                status,
+                perf_counter() - start,
+            )
