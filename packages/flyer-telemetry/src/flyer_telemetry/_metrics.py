@@ -263,15 +263,10 @@ class MetricsMiddleware:
         recorded = False
         metrics = self.metrics
 
-        shared = metrics.multiprocess
-
         def record() -> None:
             nonlocal recorded
             recorded = True
-            if shared:
-                metrics.in_flight.dec()
-            else:
-                metrics.in_flight_count -= 1
+            metrics.in_flight.dec()
             method = scope["method"]
             metrics.observe(
                 method if method in _METHODS else "OTHER",
@@ -291,10 +286,7 @@ class MetricsMiddleware:
                 record()
             return send(message)
 
-        if shared:
-            metrics.in_flight.inc()
-        else:
-            metrics.in_flight_count += 1
+        metrics.in_flight.inc()
         try:
             await self.app(scope, receive, send_status)
         finally:
