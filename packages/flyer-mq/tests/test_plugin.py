@@ -192,3 +192,62 @@ async def test_a_no_op_with_one_log_line_before_python_3_10(
     assert line.startswith("mq off: flyer-mq needs Python 3.10+")
     async with app.router.lifespan_context(app):
         assert await plugin.check() == {"ok": True, "enabled": False}
+
+
+@needs_faststream
+async def test_an_idempotent_subscriber_handles_a_message_id_once(
+    topic: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any, url_of: Any
+) -> None:
+    import redis
+
+    monkeypatch.setenv("flyer_mq_url", url_of("rabbit"))
+    monkeypatch.setenv("flyer_mq_idempotency_url", url_of("redis"))
+    monkeypatch.setenv("flyer_mq_group", f"g{uuid.uuid4().hex[:10]}")
+    name = f"mqidem_{uuid.uuid4().hex[:8]}"
+    (tmp_path / name / "once").mkdir(parents=True)
+    (tmp_path / name / "__init__.py").write_text("")
+    (tmp_path / name / "once" / "__init__.py").write_text(
+        "from flyer_mq import MQRouter\n"
+        "mq = MQRouter()\n"
+        "CALLS = []\n"
+        f"@mq.subscriber({topic!r}, idempotent=True)\n"
+        "async def once(body: dict) -> None:\n"
+        "    CALLS.append(body)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugin = MQPlugin()
+    app = create_app(apps=name, env_file=None, plugins=[plugin])
+    try:
+        async with app.router.lifespan_context(app):
+            module = sys.modules[f"{name}.once"]
+            await publish({"n": 1}, topic, message_id="order-1")
+            await wait_for(lambda: len(module.CALLS) == 1)
+            await publish({"n": 1}, topic, message_id="order-1")  # a duplicate delivery
+            await publish({"n": 2}, topic, message_id="order-2")
+            await wait_for(lambda: len(module.CALLS) == 2)
+            await asyncio.sleep(0.5)
+            assert module.CALLS == [{"n": 1}, {"n": 2}]
+    finally:
+        client = redis.Redis.from_url(url_of("redis"))
+        for key in client.scan_iter(f"flyer-mq:seen:*:{topic}:*"):
+            client.delete(key)
+        client.close()
+        for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+            del sys.modules[loaded]
+
+
+@needs_faststream
+async def test_idempotent_subscribers_need_a_redis(
+    topic: str, monkeypatch: pytest.MonkeyPatch, url_of: Any
+) -> None:
+    from flyer_mq import MQRouter, MQSettings
+    from flyer_mq._service import Service
+
+    mq = MQRouter()
+
+    @mq.subscriber(topic, idempotent=True)
+    async def once(body: dict) -> None: ...
+
+    service = Service(MQSettings.from_env({"flyer_mq_url": url_of("rabbit")}))
+    with pytest.raises(ValueError, match=r"^flyer_mq_idempotency_url is not set"):
+        service.mount(mq)

@@ -50,6 +50,8 @@ def test_credentials_are_parsed_and_never_shown() -> None:
         ("flyer_mq_retries", "0", "expected an integer 1-100"),
         ("flyer_mq_publish_timeout", "soon", "expected a number of seconds"),
         ("flyer_mq_dead_letter_suffix", "/", "expected 1-32 letters"),
+        ("flyer_mq_idempotency_url", "amqp://u:hunter2@h/", "expected a redis:// URL"),
+        ("flyer_mq_idempotency_ttl", "-1", "expected an integer 1-31536000"),
     ],
 )
 def test_a_bad_value_fails_in_one_line_naming_the_variable(
@@ -72,6 +74,8 @@ def test_settings_fields_list_every_variable_with_its_default() -> None:
         "flyer_mq_retries",
         "flyer_mq_dead_letter_suffix",
         "flyer_mq_publish_timeout",
+        "flyer_mq_idempotency_url",
+        "flyer_mq_idempotency_ttl",
     }
     assert fields["flyer_mq_url"]["secret"] is True
     assert fields["flyer_mq_group"]["default"] == "flyer"

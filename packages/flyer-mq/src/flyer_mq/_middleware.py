@@ -33,6 +33,24 @@ class ContextMiddleware(BaseMiddleware[Any, Any]):
 DeadLetter = Callable[[Any, str, Dict[str, str]], Awaitable[bool]]
 
 
+class Seen:
+    """Message ids handled already, in Redis: `flyer-mq:seen:<group>:<destination>:<id>`."""
+
+    def __init__(self, client: Any, group: str, ttl: int) -> None:
+        self.client = client
+        self.group = group
+        self.ttl = ttl
+
+    def key(self, destination: str, message_id: str) -> str:
+        return f"flyer-mq:seen:{self.group}:{destination}:{message_id}"
+
+    async def handled(self, destination: str, message_id: str) -> bool:
+        return bool(await self.client.exists(self.key(destination, message_id)))
+
+    async def remember(self, destination: str, message_id: str) -> None:
+        await self.client.set(self.key(destination, message_id), "1", ex=self.ttl)
+
+
 class HandleMiddleware(BaseMiddleware[Any, Any]):
     """Per subscriber: binds the message's request id, tries the handler up to `tries` times,
     then hands the message to `dead_letter`; logs one line per message handled."""
@@ -40,11 +58,19 @@ class HandleMiddleware(BaseMiddleware[Any, Any]):
     destination: str = ""
     tries: int = 3
     dead_letter: Optional[DeadLetter] = None
+    seen: Optional[Seen] = None
 
     @classmethod
-    def bound(cls, destination: str, tries: int, dead_letter: DeadLetter) -> type:
+    def bound(
+        cls, destination: str, tries: int, dead_letter: DeadLetter, seen: Optional[Seen] = None
+    ) -> type:
         """A subclass of this middleware for one subscriber."""
-        attributes = {"destination": destination, "tries": tries, "dead_letter": dead_letter}
+        attributes = {
+            "destination": destination,
+            "tries": tries,
+            "dead_letter": dead_letter,
+            "seen": seen,
+        }
         return type("HandleMiddleware", (cls,), attributes)
 
     async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
@@ -53,15 +79,25 @@ class HandleMiddleware(BaseMiddleware[Any, Any]):
         started = time.perf_counter()
         outcome = "ok"
         attempt = 0
+        message_id = str(getattr(msg, "message_id", "") or "")
         try:
+            seen = self.seen
+            if seen is not None and message_id and await seen.handled(self.destination, message_id):
+                outcome = "duplicate"
+                return None
             delay = _BACKOFF_START
             while True:
                 attempt += 1
                 try:
-                    return await call_next(msg)
+                    result = await call_next(msg)
+                    if self.seen is not None and message_id:
+                        await self.seen.remember(self.destination, message_id)
+                    return result
                 except Exception as exc:
                     if attempt >= self.tries:
                         outcome = await self._give_up(msg, exc, attempt)
+                        if self.seen is not None and message_id:
+                            await self.seen.remember(self.destination, message_id)
                         return None
                     logger.warning(
                         "mq handler failed, retrying",

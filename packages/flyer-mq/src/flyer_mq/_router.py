@@ -15,6 +15,7 @@ class Subscription:
     destination: str
     handler: Callable[..., Any]
     options: Dict[str, Any]
+    idempotent: bool = False
 
 
 class MQRouter:
@@ -40,14 +41,21 @@ class MQRouter:
         self._subscriptions: List[Subscription] = []
         self._publishes: Dict[Callable[..., Any], List[Tuple[str, Dict[str, Any]]]] = {}
 
-    def subscriber(self, destination: str, **options: Any) -> Callable[[F], F]:
-        """Decorator: `handler` consumes `prefix + destination`."""
+    def subscriber(
+        self, destination: str, *, idempotent: bool = False, **options: Any
+    ) -> Callable[[F], F]:
+        """Decorator: `handler` consumes `prefix + destination`.
+
+        `idempotent=True`: a message whose id was handled already (within
+        `flyer_mq_idempotency_ttl`) is acknowledged without calling the handler again; ids
+        are remembered in Redis (`flyer_mq_idempotency_url`) once the handler returned.
+        """
         if not isinstance(destination, str) or not destination:
             raise ValueError("MQRouter.subscriber: the destination must be a non-empty string")
 
         def decorator(handler: F) -> F:
             self._subscriptions.append(
-                Subscription(self.prefix + destination, handler, dict(options))
+                Subscription(self.prefix + destination, handler, dict(options), idempotent)
             )
             return handler
 
@@ -69,7 +77,9 @@ class MQRouter:
         """Take over `other`'s subscriptions (with this router's prefix in front)."""
         for sub in other.subscriptions:
             self._subscriptions.append(
-                Subscription(self.prefix + sub.destination, sub.handler, dict(sub.options))
+                Subscription(
+                    self.prefix + sub.destination, sub.handler, dict(sub.options), sub.idempotent
+                )
             )
         for handler, publishes in other._publishes.items():
             self._publishes.setdefault(handler, []).extend(

@@ -17,7 +17,7 @@ from flyer_mq._brokers import (
     subscriber_options,
 )
 from flyer_mq._headers import outgoing_headers
-from flyer_mq._middleware import ContextMiddleware, HandleMiddleware
+from flyer_mq._middleware import ContextMiddleware, HandleMiddleware, Seen
 from flyer_mq._router import MQRouter
 from flyer_mq._settings import BrokerURL, MQSettings
 
@@ -39,12 +39,14 @@ class Service:
         self.publisher = Publisher(self.broker, self.kind, settings.publish_timeout)
         self.destinations: List[str] = []
         self.running = False
+        self._seen: Optional[Seen] = None
 
     def mount(self, router: MQRouter) -> None:
         """Every subscription of `router` on the broker (before `start`)."""
         for sub in router.subscriptions:
+            seen = self._idempotency() if sub.idempotent else None
             middleware = HandleMiddleware.bound(
-                sub.destination, self.settings.retries, self._dead_letter
+                sub.destination, self.settings.retries, self._dead_letter, seen
             )
             own = make_router(self.kind, [middleware])
             handler: Any = sub.handler
@@ -55,6 +57,23 @@ class Service:
                 decorate(handler)
             self.broker.include_router(own)
             self.destinations.append(sub.destination)
+
+    def _idempotency(self) -> Seen:
+        """The Redis that remembers handled message ids (created once, connects lazily)."""
+        if self._seen is None:
+            url = self.settings.idempotency_url
+            if url is None and self.url.kind == "redis":
+                url = self.url
+            if url is None:
+                raise ValueError(
+                    "flyer_mq_idempotency_url is not set: idempotent=True subscribers need a "
+                    "redis:// URL to remember handled message ids"
+                )
+            import redis.asyncio
+
+            client = redis.asyncio.Redis.from_url(url.raw)
+            self._seen = Seen(client, self.settings.group, self.settings.idempotency_ttl)
+        return self._seen
 
     async def start(self) -> None:
         await self.broker.start()
@@ -74,6 +93,8 @@ class Service:
             return
         self.running = False
         await self.broker.stop()
+        if self._seen is not None:
+            await self._seen.client.aclose()
         logger.info("mq disconnected", extra={"broker": self.kind})
 
     async def ping(self, timeout: float = 3.0) -> bool:

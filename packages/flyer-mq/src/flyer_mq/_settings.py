@@ -33,6 +33,14 @@ _FIELDS: Tuple[Tuple[str, str, bool, str], ...] = (
     ("retries", "3", False, "tries of a handler that raises before its message is dead-lettered"),
     ("dead_letter_suffix", ".dlq", False, "dead-letter destination: the destination + this"),
     ("publish_timeout", "10", False, "seconds a publish may wait for the broker's confirmation"),
+    (
+        "idempotency_url",
+        "",
+        True,
+        "Redis remembering handled message ids for subscribers declared idempotent=True "
+        "(empty: flyer_mq_url when it is redis://)",
+    ),
+    ("idempotency_ttl", "86400", False, "seconds a handled message id is remembered"),
 )
 _GROUP = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SUFFIX = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
@@ -69,6 +77,8 @@ class MQSettings:
     retries: int = 3
     dead_letter_suffix: str = ".dlq"
     publish_timeout: float = 10.0
+    idempotency_url: Optional[BrokerURL] = None
+    idempotency_ttl: int = 86400
 
     @property
     def enabled(self) -> bool:
@@ -163,6 +173,15 @@ def _parse(variable: str, field: str, raw: str) -> Any:
         if not _SUFFIX.match(text):
             raise ValueError(f"{variable}={raw!r}: expected 1-32 letters, digits, '_', '.' or '-'")
         return text
+    if field == "idempotency_url":
+        parsed = parse_url(raw, variable)
+        if parsed is not None and parsed.kind != "redis":
+            raise ValueError(f"{variable}={parsed.redacted!r}: expected a redis:// URL")
+        return parsed
+    if field == "idempotency_ttl":
+        if not text.isdigit() or not 1 <= int(text) <= 31_536_000:
+            raise ValueError(f"{variable}={raw!r}: expected an integer 1-31536000 (seconds)")
+        return int(text)
     if field == "retries":
         if not text.isdigit() or not 1 <= int(text) <= 100:
             raise ValueError(f"{variable}={raw!r}: expected an integer 1-100")
