@@ -65,9 +65,13 @@ class Recorder:
         self.count = count
         self.received: Dict[int, float] = {}
         self.done = asyncio.Event()
+        self.warm = asyncio.Event()
 
     def record(self, body: Any) -> None:
         data = json.loads(body) if isinstance(body, (bytes, str)) else body
+        if int(data["n"]) < 0:
+            self.warm.set()  # the warm-up message: the subscriber is consuming
+            return
         self.received[int(data["n"])] = time.perf_counter()
         if len(self.received) >= self.count:
             self.done.set()
@@ -79,6 +83,8 @@ async def _measure(
     recorder: Recorder,
 ) -> Dict[str, float]:
     sent: Dict[int, float] = {}
+    await publish(json.dumps({"n": -1}).encode())
+    await asyncio.wait_for(recorder.warm.wait(), 60)
     start = time.perf_counter()
     for n in range(count):
         sent[n] = time.perf_counter()
@@ -110,7 +116,6 @@ async def flyer_round(url: str, count: int) -> Dict[str, float]:
     service.mount(mq)
     await service.start()
     try:
-        await asyncio.sleep(1.0)  # Kafka: let the group settle before the clock starts
         return await _measure(count, lambda body: service.publish(body, topic), recorder)
     finally:
         await service.stop()
@@ -136,7 +141,6 @@ async def raw_kafka_round(servers: str, count: int) -> Dict[str, float]:
 
     task = asyncio.ensure_future(consume())
     try:
-        await asyncio.sleep(1.0)
         return await _measure(count, lambda body: producer.send_and_wait(topic, body), recorder)
     finally:
         task.cancel()
