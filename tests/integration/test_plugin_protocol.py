@@ -12,7 +12,7 @@ import pytest
 
 from flyer_core import FlyerPlugin
 
-SHIPPED = {"cache", "db", "http", "mcp", "mq", "sched"}
+SHIPPED = {"cache", "db", "http", "mcp", "mq", "sched", "telemetry"}
 
 
 def _entry_points() -> List[Any]:

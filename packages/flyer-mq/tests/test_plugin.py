@@ -15,9 +15,9 @@ from typing import Any, Callable, List
 
 import httpx
 import pytest
-from flyer_mq import MQPlugin, Producer, publish
 
 from flyer_core import create_app
+from flyer_mq import MQPlugin, Producer, publish
 
 needs_faststream = pytest.mark.skipif(
     sys.version_info < (3, 10),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from flyer_mq import MQSettings, parse_url, settings_fields
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flyer_telemetry._metrics import Metrics
 from prometheus_client import CollectorRegistry, generate_latest
+
+from flyer_telemetry._metrics import Metrics
 
 
 def test_counts_and_cumulative_buckets_with_bounds_inclusive() -> None:

@@ -12,9 +12,9 @@ from typing import Any, Dict, List
 import httpx
 import pytest
 from fastapi import APIRouter
-from flyer_telemetry import TelemetryPlugin
 
 from flyer_core import create_app, logger
+from flyer_telemetry import TelemetryPlugin
 
 
 def _app(monkeypatch: pytest.MonkeyPatch, **env: str) -> Any:

@@ -6,6 +6,7 @@ from typing import Any, Dict
 
 import httpx
 from fastapi import APIRouter, FastAPI
+
 from flyer_telemetry._routes import UNMATCHED, route_template
 
 

@@ -7,9 +7,9 @@ from typing import Any, Dict
 import httpx
 import pytest
 from fastapi import APIRouter
-from flyer_telemetry import TelemetryPlugin
 
 from flyer_core import create_app
+from flyer_telemetry import TelemetryPlugin
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from flyer_telemetry import TelemetrySettings, settings_fields
 
 
