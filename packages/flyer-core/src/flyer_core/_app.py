@@ -30,7 +30,7 @@ from flyer_core._discovery import discover_apps, enabled_apps
 from flyer_core._docs import asset, docs_pages, html_endpoint, redirect_to
 from flyer_core._handlers import AUTH_RESPONSES, ERROR_RESPONSES, ErrorHandlers
 from flyer_core._health import Liveness, ReadyData, ready
-from flyer_core._logging import configure_logging, logger
+from flyer_core._logging import configure_logging, flush_access_lines, logger
 from flyer_core._middleware import RequestMiddleware
 from flyer_core._plugins import (
     LoadedPlugin,
@@ -96,6 +96,7 @@ def _lifespan(user_lifespan: Optional[Lifespan]) -> Lifespan:
         finally:
             await stop_plugins(plugins, timeout)
             logger.info("app stopped")
+            flush_access_lines()
 
     return lifespan
 
