@@ -7,7 +7,8 @@ from typing import Any, List
 
 import pytest
 
-from flyer_http import CallOutcome, RetryEvent
+import flyer_http
+from flyer_http import CallOutcome, RetryEvent, _defaults
 
 
 def test_hooks_count_attempts_retries_and_outcome(
@@ -77,3 +78,71 @@ def test_a_failing_hook_is_logged_not_raised(
     failures = [r for r in caplog.records if "metrics hook" in r.getMessage()]
     assert len(failures) == 2
     assert failures[0].exc_info is not None
+
+
+def test_process_wide_hooks_see_every_client_after_its_own(
+    upstream: Any, make_client: Any, fast: Any
+) -> None:
+    seen: List[Any] = []
+    remove = flyer_http.add_call_hooks(
+        on_retry=lambda e: seen.append(("global", e)),
+        on_complete=lambda o: seen.append(("global", o)),
+    )
+    try:
+        requests = make_client(
+            retry=fast,
+            on_retry=lambda e: seen.append(("own", e)),
+            on_complete=lambda o: seen.append(("own", o)),
+        )
+        assert requests.get(upstream.script("/s", 503)).status_code == 200
+        plain = make_client()
+        assert plain.get(upstream.script("/t", 404)).status_code == 404
+    finally:
+        remove()
+    assert [who for who, _ in seen] == ["own", "global", "own", "global", "global"]
+    assert seen[0][1] is seen[1][1]
+    assert isinstance(seen[0][1], RetryEvent)
+    assert seen[2][1] is seen[3][1]
+    assert isinstance(seen[2][1], CallOutcome)
+    assert (seen[3][1].attempts, seen[3][1].status) == (2, 200)
+    assert (seen[4][1].attempts, seen[4][1].status, seen[4][1].outcome) == (1, 404, "failure")
+    remove()  # a second call does nothing
+    make_client().get(upstream.script("/u"))
+    assert len(seen) == 5
+
+
+def test_process_wide_hooks_reach_the_ready_made_clients(
+    upstream: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_defaults, "_clients", {})
+    outcomes: List[CallOutcome] = []
+    remove = flyer_http.add_call_hooks(on_complete=outcomes.append)
+    try:
+        assert flyer_http.requests.get(upstream.script("/s")).status_code == 200
+    finally:
+        remove()
+        flyer_http.requests.close()
+    assert [(o.method, o.status) for o in outcomes] == [("GET", 200)]
+
+
+def test_a_failing_process_wide_hook_is_logged_not_raised(
+    upstream: Any, make_client: Any, fast: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(event: Any) -> None:
+        raise RuntimeError("metrics backend down")
+
+    outcomes: List[CallOutcome] = []
+    remove = flyer_http.add_call_hooks(on_retry=broken, on_complete=broken)
+    try:
+        requests = make_client(retry=fast, on_complete=outcomes.append)
+        assert requests.get(upstream.script("/s", 503)).status_code == 200
+    finally:
+        remove()
+    failures = [r for r in caplog.records if "metrics hook" in r.getMessage()]
+    assert len(failures) == 2
+    assert len(outcomes) == 1
+
+
+def test_add_call_hooks_rejects_what_it_cannot_call() -> None:
+    with pytest.raises(ValueError, match=r"on_complete=1: expected a callable or None"):
+        flyer_http.add_call_hooks(on_complete=1)  # type: ignore[arg-type]

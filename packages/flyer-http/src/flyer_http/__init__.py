@@ -13,6 +13,7 @@ names), built from the `flyer_http_*` settings on first use.
 from typing import TYPE_CHECKING, Any
 
 from flyer_http.__about__ import __version__
+from flyer_http._call import add_call_hooks
 from flyer_http._client import AsyncClient, Client, RetryChoice
 from flyer_http._defaults import ASYNC_NAMES, SYNC_NAMES, default_client
 from flyer_http._defaults import release as release_default_clients
@@ -43,6 +44,7 @@ __all__ = [
     "RetryEvent",
     "RetryPolicy",
     "__version__",
+    "add_call_hooks",
     "aioclient",
     "aiorequests",
     "client",

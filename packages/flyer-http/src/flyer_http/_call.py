@@ -7,8 +7,9 @@ sleep. A call that succeeds on its first attempt touches none of the retry machi
 from __future__ import annotations
 
 import logging
+import threading
 from time import perf_counter
-from typing import AbstractSet, Any, Dict, Mapping, Optional
+from typing import AbstractSet, Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import httpx
 import tenacity
@@ -28,6 +29,47 @@ RETRY_EXTENSION = "flyer_http.retry"
 ATTEMPTS_EXTENSION = "flyer_http.attempts"
 #: Request extension: whether the body can be sent again, decided from what built it.
 REPLAYABLE_EXTENSION = "flyer_http.replayable"
+
+
+# Hooks every client calls after its own, as tuples so a call reads them without a lock.
+_global_on_retry: Tuple[OnRetry, ...] = ()
+_global_on_complete: Tuple[OnComplete, ...] = ()
+_registrations: List[Tuple[Optional[OnRetry], Optional[OnComplete]]] = []
+_registrations_lock = threading.Lock()
+
+
+def add_call_hooks(
+    on_retry: Optional[OnRetry] = None, on_complete: Optional[OnComplete] = None
+) -> Callable[[], None]:
+    """Call `on_retry` / `on_complete` for every flyer-http client's calls in this process.
+
+    They get the same `RetryEvent` / `CallOutcome` objects as a client's own hooks, after
+    them, the ready-made clients included. A hook that raises is logged and the call goes
+    on. Returns a function that removes this registration (calling it again does nothing).
+    """
+    for name, hook in (("on_retry", on_retry), ("on_complete", on_complete)):
+        if hook is not None and not callable(hook):
+            raise ValueError(f"{name}={hook!r}: expected a callable or None")
+    registration = (on_retry, on_complete)
+    with _registrations_lock:
+        _registrations.append(registration)
+        _publish()
+
+    def remove() -> None:
+        with _registrations_lock:
+            for index, entry in enumerate(_registrations):
+                if entry is registration:
+                    del _registrations[index]
+                    _publish()
+                    return
+
+    return remove
+
+
+def _publish() -> None:
+    global _global_on_retry, _global_on_complete
+    _global_on_retry = tuple(r for r, _ in _registrations if r is not None)
+    _global_on_complete = tuple(c for _, c in _registrations if c is not None)
 
 
 def mark_replayable(request: httpx.Request, kwargs: Mapping[str, Any]) -> httpx.Request:
@@ -244,7 +286,8 @@ class Call:
 
     def _retrying(self, wait: float, status: Optional[int], error: Optional[BaseException]) -> None:
         options = self.options
-        if not logger.isEnabledFor(logging.WARNING) and options.on_retry is None:
+        hooks = _global_on_retry
+        if not logger.isEnabledFor(logging.WARNING) and options.on_retry is None and not hooks:
             return
         now = perf_counter()
         fields = self._fields(now)
@@ -262,7 +305,7 @@ class Call:
                 wait,
                 extra=fields,
             )
-        if options.on_retry is not None:
+        if options.on_retry is not None or hooks:
             event = RetryEvent(
                 method=fields["method"],
                 url=fields["url"],
@@ -273,7 +316,10 @@ class Call:
                 wait=wait,
                 elapsed_ms=round((now - self.started) * 1000, 1),
             )
-            _run_hook(options.on_retry, event)
+            if options.on_retry is not None:
+                _run_hook(options.on_retry, event)
+            for hook in hooks:
+                _run_hook(hook, event)
 
     def _finish(
         self,
@@ -284,7 +330,8 @@ class Call:
         options = self.options
         level = options.log_level if error is None and not exhausted else logging.WARNING
         log = logger.isEnabledFor(level)
-        if not log and options.on_complete is None:
+        hooks = _global_on_complete
+        if not log and options.on_complete is None and not hooks:
             return
         fields = self._fields(perf_counter())
         status = None if response is None else response.status_code
@@ -324,7 +371,7 @@ class Call:
                     tries,
                     extra=fields,
                 )
-        if options.on_complete is not None:
+        if options.on_complete is not None or hooks:
             outcome = CallOutcome(
                 method=fields["method"],
                 url=fields["url"],
@@ -335,7 +382,10 @@ class Call:
                 exhausted=exhausted,
                 elapsed_ms=fields["elapsed_ms"],
             )
-            _run_hook(options.on_complete, outcome)
+            if options.on_complete is not None:
+                _run_hook(options.on_complete, outcome)
+            for hook in hooks:
+                _run_hook(hook, outcome)
 
 
 def _describe(error: Optional[BaseException]) -> Optional[str]:
