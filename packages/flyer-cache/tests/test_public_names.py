@@ -19,6 +19,7 @@ PUBLIC = {
     "SentinelURL",
     "Serializer",
     "__version__",
+    "add_lookup_hook",
     "aping",
     "aping_error",
     "async_from_url",

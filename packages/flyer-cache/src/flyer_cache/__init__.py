@@ -21,6 +21,7 @@ from flyer_cache._cached import (
     cached,
 )
 from flyer_cache._errors import CacheBackendError
+from flyer_cache._events import add_lookup_hook
 from flyer_cache._memory import MemoryCache
 from flyer_cache._plugin import CachePlugin
 from flyer_cache._pools import close_pools, from_url, get_redis_pool
@@ -49,6 +50,7 @@ __all__ = [
     "SentinelURL",
     "Serializer",
     "__version__",
+    "add_lookup_hook",
     "aping",
     "aping_error",
     "async_from_url",

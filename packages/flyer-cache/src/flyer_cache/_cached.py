@@ -42,6 +42,7 @@ from typing import (
 
 from flyer_cache._backend import BackendSpec, CacheBackend, resolve_backend
 from flyer_cache._errors import CacheBackendError
+from flyer_cache._events import report
 from flyer_cache._keys import KeyBuilder, KeySpec
 from flyer_cache._locks import AsyncKeyLocks, KeyLocks
 from flyer_cache._memory import check_ttl
@@ -248,9 +249,15 @@ class _Cache:
         key = self.keys(args, kwargs)
         backend = self.backend
         try:
-            value = self._read(backend, key)
+            try:
+                value = self._read(backend, key)
+            except _StoreDown:
+                report(self.keys.function, backend, "error")
+                raise
             if value is not _MISS:
+                report(self.keys.function, backend, "hit")
                 return value
+            report(self.keys.function, backend, "miss")
             with self.local.hold(key, self.lock_timeout):
                 # Whoever held the lock before us has probably stored the value by now.
                 value = self._read(backend, key)
@@ -322,9 +329,15 @@ class _Cache:
         key = self.keys(args, kwargs)
         backend = self.backend
         try:
-            value = await self._aread(backend, key)
+            try:
+                value = await self._aread(backend, key)
+            except _StoreDown:
+                report(self.keys.function, backend, "error")
+                raise
             if value is not _MISS:
+                report(self.keys.function, backend, "hit")
                 return value
+            report(self.keys.function, backend, "miss")
             async with self.async_local.hold(key, self.lock_timeout):
                 value = await self._aread(backend, key)
                 if value is not _MISS:

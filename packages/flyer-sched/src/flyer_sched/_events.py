@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ class RunEvent:
     fencing_token: Optional[int] = None
     error: Optional[str] = None
     manual: bool = False
+    #: Seconds the claim of the tick's lock took (acquired or not); None when no lock was claimed.
+    lock_wait: Optional[float] = None
 
     def log_fields(self) -> dict[str, object]:
         """The flat, JSON-serialisable fields of the log line."""
@@ -115,6 +118,10 @@ class _Skips:
         return None
 
 
+#: Claims whose run has not been reported yet, at most (a claim is reported right after its run).
+_PENDING_CLAIMS = 1024
+
+
 class RunHooks:
     """The hooks of one scheduler: each is called with every `RunEvent`, errors logged."""
 
@@ -122,6 +129,15 @@ class RunHooks:
         self._hooks: List[RunHook] = []
         self._mutex = threading.Lock()
         self._skips = _Skips()
+        self._claims: Dict[Tuple[str, datetime], float] = {}
+
+    def claimed(self, job_id: str, scheduled_time: datetime, seconds: float) -> None:
+        """Note how long claiming the lock of a tick took: its `RunEvent` carries it as
+        `lock_wait` when the run is reported."""
+        with self._mutex:
+            if len(self._claims) >= _PENDING_CLAIMS:
+                self._claims.pop(next(iter(self._claims)))
+            self._claims[(job_id, scheduled_time)] = seconds
 
     def add(self, hook: RunHook) -> None:
         with self._mutex:
@@ -138,6 +154,10 @@ class RunHooks:
         A skip with news in it (another holder, an unreachable store, ...) also gets a line
         at WARNING (ERROR for the store) once per cause, and its end a line at INFO.
         """
+        with self._mutex:
+            wait = self._claims.pop((event.job_id, event.scheduled_time), None)
+        if wait is not None and event.lock_wait is None:
+            event = dataclasses.replace(event, lock_wait=wait)
         if event.manual:
             news = None
         else:

@@ -103,8 +103,14 @@ def _claim_for(spec: LockSpec, tick: Tick) -> Optional[Callable[[], None]]:
     holder = holder_id()
     ttl = spec.ttl
     tick_us = None if tick.manual else tick_of(tick.scheduled_time)
+    started = time.monotonic()
     try:
-        claim = store.claim(name, tick_us, token, holder, ttl)
+        try:
+            claim = store.claim(name, tick_us, token, holder, ttl)
+        finally:
+            spec.scheduler._flyer_hooks.claimed(
+                tick.job_id, tick.scheduled_time, time.monotonic() - started
+            )
     except LockStoreError as exc:
         if spec.on_store_error == "run":
             logger.error(
