@@ -29,6 +29,15 @@ def http_metrics_hooks() -> Dict[str, Callable[[Any], None]]:
     return {"on_retry": on_retry, "on_complete": on_complete}
 
 
+def lock_outcome(event: Any) -> str:
+    """How the claim of a run's lock ended: `acquired`, `unlocked` (the store failed and the
+    job ran anyway) or the reason the tick was skipped (`done`, `busy`, `paused`,
+    `lock_store_unreachable`, `late`)."""
+    if event.outcome == "skipped":
+        return str(event.reason or "unknown")
+    return "unlocked" if event.reason == "unlocked" else "acquired"
+
+
 class JobRuns:
     """A flyer-sched run hook: every tick's outcome counted, and traced when tracing is on."""
 
@@ -43,6 +52,9 @@ class JobRuns:
                 self.metrics.job_skips.labels(event.job_id, event.reason or "unknown").inc()
             elif event.outcome in ("success", "error"):
                 self.metrics.job_duration.labels(event.job_id).observe(event.duration)
+            wait = getattr(event, "lock_wait", None)  # flyer-sched 0.x before lock_wait: none
+            if wait is not None:
+                self.metrics.lock_wait.labels(event.job_id, lock_outcome(event)).observe(wait)
         if self.tracer is not None:
             from flyer_telemetry._tracing import job_span
 

@@ -32,6 +32,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
 # Durations in seconds: from a cached answer to a slow upstream.
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Claiming a job's lock: a file or a local Redis answers in well under a millisecond.
+LOCK_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 _BOUNDS = (*(repr(b) for b in BUCKETS), "+Inf")
 REQUESTS_HELP = "HTTP requests answered, by method, route template and status"
 DURATION_HELP = "Time to answer an HTTP request, by method and route template"
@@ -125,6 +127,26 @@ class Metrics:
             ["job"],
             buckets=BUCKETS,
             registry=registry,
+        )
+        self.lock_wait = Histogram(
+            "flyer_sched_lock_wait_seconds",
+            "Time claiming a scheduled job's lock took, by job and outcome of the claim",
+            ["job", "outcome"],
+            buckets=LOCK_BUCKETS,
+            registry=registry,
+        )
+        self.cache_lookups = Counter(
+            "flyer_cache_lookups",
+            "Reads of flyer-cache's cached functions, by cache, backend and result (hit, miss)",
+            ["cache", "backend", "result"],
+            registry=registry,
+        )
+        self.db_checked_out = Gauge(
+            "flyer_db_pool_checked_out",
+            "Database connections checked out of a SQLAlchemy engine's pool, by engine",
+            ["engine"],
+            registry=registry,
+            multiprocess_mode="livesum",
         )
         self.start_time.set(time.time())
         # One process: requests in flight are a plain count, read at scrape time.

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import importlib.util
 import logging
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from flyer_telemetry._settings import TelemetrySettings, settings_fields
 from flyer_telemetry._shared import SharedDirectory
@@ -14,6 +14,7 @@ from flyer_telemetry._shared import SharedDirectory
 if TYPE_CHECKING:
     from flyer_telemetry._hooks import JobRuns
     from flyer_telemetry._metrics import Metrics
+    from flyer_telemetry._pools import PoolWatch
     from flyer_telemetry._tracing import Tracing
 
 logger = logging.getLogger("flyer.telemetry")
@@ -45,6 +46,8 @@ class TelemetryPlugin:
         self._refresh: Optional[asyncio.Task[None]] = None
         self._job_runs: Optional[JobRuns] = None
         self._schedulers: List[Any] = []
+        self._unhook: List[Callable[[], None]] = []
+        self._pools: Optional[PoolWatch] = None
 
     def validate_settings(self, settings: Any) -> None:
         """Check the `flyer_metrics_*` / `flyer_tracing_*` variables (one `ValueError` line)."""
@@ -100,10 +103,35 @@ class TelemetryPlugin:
         if self.tracing is not None:
             self.tracing.start()
         if self.metrics is not None:
+            self._watch_stores(self.metrics)
             self.metrics.update_process()
             self._refresh = asyncio.ensure_future(self._refresh_process(self.metrics))
 
+    def _watch_stores(self, metrics: Metrics) -> None:
+        """flyer-cache lookups (hits and misses) and SQLAlchemy pools (checked-out
+        connections), where those packages are installed: in this worker, from its start."""
+        if _installed("flyer_cache"):
+            import flyer_cache
+
+            add_lookup_hook = getattr(flyer_cache, "add_lookup_hook", None)
+            if add_lookup_hook is not None:  # an older flyer-cache has no lookup hooks
+
+                def lookup(event: Any) -> None:
+                    metrics.cache_lookups.labels(event.cache, event.backend, event.result).inc()
+
+                self._unhook.append(add_lookup_hook(lookup))
+        if _installed("sqlalchemy"):
+            from flyer_telemetry._pools import PoolWatch
+
+            self._pools = PoolWatch(metrics.db_checked_out)
+            self._pools.install()
+            self._unhook.append(self._pools.uninstall)
+
     async def shutdown(self) -> None:
+        for unhook in self._unhook:
+            unhook()
+        self._unhook = []
+        self._pools = None
         if self._refresh is not None:
             self._refresh.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -8,12 +8,13 @@ logged once, then at most once every 5 minutes.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import threading
 import time
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Awaitable, Dict, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Awaitable, Dict, List, Optional, Sequence
 
 from flyer_telemetry._metrics import ASGIApp, Message, Receive, Scope, Send
 from flyer_telemetry._routes import route_template
@@ -34,6 +35,13 @@ _QUIET_LOGGERS = {
     "opentelemetry.exporter.otlp": logging.CRITICAL,
     "opentelemetry.sdk": logging.ERROR,
 }
+
+
+#: The contrib instrumentations turned on in each worker when installed: (module, class).
+_CONTRIB = (
+    ("opentelemetry.instrumentation.sqlalchemy", "SQLAlchemyInstrumentor"),
+    ("opentelemetry.instrumentation.redis", "RedisInstrumentor"),
+)
 
 
 def check_environment(environ: Optional[Dict[str, str]] = None) -> None:
@@ -108,6 +116,7 @@ class Tracing:
         self.exporter = exporter
         self.tracer: Tracer = provider.get_tracer("flyer_telemetry")
         self.instrumented_httpx = False
+        self.instrumented: List[Any] = []
 
     @property
     def never_roots(self) -> bool:
@@ -142,13 +151,23 @@ class Tracing:
 
     def start(self) -> None:
         """Client spans for every httpx client of this process (flyer-http's included), with
-        `traceparent` injected into the outgoing requests."""
+        `traceparent` injected into the outgoing requests; SQLAlchemy and Redis spans where
+        their OpenTelemetry instrumentations are installed (the `instrumentation` extra)."""
         from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
         instrumentor = HTTPXClientInstrumentor()
         if not instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.instrument(tracer_provider=self.provider)
             self.instrumented_httpx = True
+        for module, name in _CONTRIB:
+            try:
+                found = getattr(importlib.import_module(module), name)
+            except ImportError:  # not installed, or its library is not
+                continue
+            contrib = found()
+            if not contrib.is_instrumented_by_opentelemetry:
+                contrib.instrument(tracer_provider=self.provider)
+                self.instrumented.append(contrib)
 
     def shutdown(self, flush_seconds: float = 0.3) -> None:
         """Stop instrumenting httpx; export what is queued for up to `flush_seconds`, then
@@ -159,6 +178,9 @@ class Tracing:
 
             HTTPXClientInstrumentor().uninstrument()
             self.instrumented_httpx = False
+        for contrib in self.instrumented:
+            contrib.uninstrument()
+        self.instrumented = []
         if self.exporter is None or not self.exporter.failing:
             self.provider.force_flush(timeout_millis=int(flush_seconds * 1000))
         if self.exporter is not None:
@@ -206,6 +228,18 @@ class TracingMiddleware:
         for name, value in scope["headers"]:
             if name == b"traceparent" or name == b"tracestate":
                 carrier[name.decode("latin-1")] = value.decode("latin-1")
+        outer = self.trace.get_current_span()
+        if outer.is_recording():
+            # Something outside flyer traces this request already (FastAPI's own telemetry
+            # when a global tracer provider is configured, or an ASGI instrumentation): one
+            # server span per request, so flyer adds none and its lines carry that span's ids.
+            ids = _ids(outer)
+            if ids is not None:
+                import structlog
+
+                structlog.contextvars.bind_contextvars(**ids)
+            await self.app(scope, receive, send)
+            return
         if not carrier and self.never_roots:
             await self.app(scope, receive, send)
             return
@@ -272,6 +306,9 @@ def job_span(tracer: Tracer, event: Any) -> None:
     ):
         if value is not None:
             attributes[key] = value
+    wait = getattr(event, "lock_wait", None)
+    if wait is not None:
+        attributes["flyer.job.lock_wait_ms"] = round(wait * 1000, 3)
     attributes["flyer.job.lock"] = "acquired" if event.lock_id else "none"
     if event.outcome == "skipped":
         attributes["flyer.job.lock"] = "not acquired"
