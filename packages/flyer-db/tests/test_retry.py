@@ -84,3 +84,25 @@ def test_configuration_errors_are_told_from_outages() -> None:
         psycopg.OperationalError('FATAL:  password authentication failed for user "x"')
     )
     assert not is_configuration_error(psycopg.OperationalError("Connection refused"))
+
+
+def test_policy_is_the_shared_type_with_every_name_accepted() -> None:
+    import flyer_status
+
+    policy = RetryPolicy(stop_max_attempt_number=4, wait_exponential_multiplier=0.2, max_wait=1)
+    assert isinstance(policy, flyer_status.RetryPolicy)
+    assert policy == RetryPolicy(attempts=4, backoff=0.2, max_backoff=1)
+    assert (policy.backoff, policy.max_backoff, policy.max_delay) == (0.2, 1, 15.0)
+    assert policy.replace(backoff=0.5).multiplier == 0.5
+    with pytest.raises(ValueError, match=r"backoff=0.5 conflicts with multiplier=0.2"):
+        RetryPolicy(multiplier=0.2, backoff=0.5)
+    with pytest.raises(ValueError, match=r"RetryPolicy jitter=0.5: expected 0"):
+        RetryPolicy(jitter=0.5)
+
+
+def test_waits_double_up_to_max_backoff_plus_up_to_backoff_at_random() -> None:
+    policy = RetryPolicy(backoff=0.1, max_backoff=0.3)
+    for attempt, base in [(1, 0.1), (2, 0.2), (3, 0.3), (4, 0.3)]:
+        waits = [policy.wait(attempt) for _ in range(100)]
+        assert all(base <= w <= base + 0.1 for w in waits), (attempt, min(waits), max(waits))
+        assert len(set(waits)) > 50

@@ -8,7 +8,6 @@ from typing import Any, Dict
 
 import httpx
 import pytest
-import tenacity
 
 from flyer_http import IDEMPOTENT_METHODS, RETRY_STATUSES, Client, RetryPolicy
 from flyer_http._policy import resolve_policy, retry_after_seconds
@@ -42,20 +41,14 @@ def test_defaults_match_the_design() -> None:
     assert Client().retry == policy
 
 
-def _state(attempt: int) -> tenacity.RetryCallState:
-    state = tenacity.RetryCallState(tenacity.Retrying(), None, (), {})
-    state.attempt_number = attempt
-    return state
-
-
 def test_backoff_doubles_up_to_max_wait() -> None:
     policy = RetryPolicy(jitter=0)
-    assert [policy.backoff(_state(n)) for n in range(1, 6)] == [2, 4, 8, 10, 10]
+    assert [policy.wait(n) for n in range(1, 6)] == [2, 4, 8, 10, 10]
 
 
 def test_jitter_shortens_waits_within_bounds() -> None:
     policy = RetryPolicy(jitter=0.5)
-    waits = [policy.backoff(_state(2)) for _ in range(200)]
+    waits = [policy.wait(2) for _ in range(200)]
     assert all(2 <= w <= 4 for w in waits)
     assert len(set(waits)) > 100
 
@@ -116,3 +109,19 @@ def test_retry_after_parsing() -> None:
     assert seconds is not None
     assert 25 <= seconds <= 30  # whole seconds, minus however long this test was paused
     assert retry_after_seconds("Sun, 06 Nov 1994 08:49:37 GMT") == 0
+
+
+def test_policy_is_the_shared_type_and_takes_every_name() -> None:
+    import flyer_status
+
+    policy = RetryPolicy(
+        stop_max_attempt_number=5, stop_max_delay=30, backoff=1, max_backoff=4, statuses={500}
+    )
+    assert isinstance(policy, flyer_status.RetryPolicy)
+    assert policy == RetryPolicy(attempts=5, max_delay=30, multiplier=1, max_wait=4, statuses={500})
+    assert policy.replace(wait_exponential_max=8).max_wait == 8
+    assert policy.replace(wait_exponential_max=8).statuses == {500}
+    with pytest.raises(ValueError, match=r"stop_max_delay=1 conflicts with max_delay=2"):
+        RetryPolicy(max_delay=2, stop_max_delay=1)
+    with pytest.raises(ValueError, match=r"RetryPolicy max_delay=inf: expected a number >= 0"):
+        RetryPolicy(max_delay=float("inf"))

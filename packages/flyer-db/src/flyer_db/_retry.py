@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-import math
+import random
 import re
+from typing import Any, ClassVar, Mapping
+
+import flyer_status
 
 # A statement is a read when it starts with one of these words and contains none of the
 # words below: such a statement may run again after its connection died mid-flight.
@@ -23,35 +25,39 @@ _MYSQL_CONFIG_ERRORS = frozenset({1044, 1045, 1049, 1251, 1698})
 _POSTGRES_CONFIG_TEXT = ("authentication failed", "does not exist", "no pg_hba.conf entry")
 
 
-@dataclasses.dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(flyer_status.RetryPolicy):
     """How the dataset helper retries an operation whose connection was lost.
 
-    `attempts` counts the first one; waits grow from `backoff` doubling up to `max_backoff`
-    seconds, with jitter; no retry starts `max_delay` seconds after the first attempt began.
-    The defaults ride out a database restart of a few seconds.
+    A `flyer_status.RetryPolicy` (the type flyer-http's policy extends) with the defaults
+    for a database: `attempts` counts the first one; waits grow from `backoff` (also
+    `multiplier`) doubling up to `max_backoff` (also `max_wait`) seconds, each plus up to
+    `backoff` seconds at random; no retry starts `max_delay` seconds after the first attempt
+    began. The defaults ride out a database restart of a few seconds. `jitter` is 0: the
+    random part is added, not taken off.
     """
 
-    attempts: int = 6
-    backoff: float = 0.1
-    max_backoff: float = 2.0
-    max_delay: float = 15.0
+    __slots__ = ()
 
-    def __post_init__(self) -> None:
-        if (
-            isinstance(self.attempts, bool)
-            or not isinstance(self.attempts, int)
-            or self.attempts < 1
-        ):
-            raise ValueError(f"attempts={self.attempts!r}: expected an integer >= 1")
-        for field in ("backoff", "max_backoff", "max_delay"):
-            value = getattr(self, field)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not (value >= 0 and math.isfinite(value))
-            ):
-                raise ValueError(f"{field}={value!r}: expected a number of seconds >= 0")
+    DEFAULTS: ClassVar[Mapping[str, Any]] = {
+        "attempts": 6,
+        "max_delay": 15.0,
+        "multiplier": 0.1,
+        "max_wait": 2.0,
+        "jitter": 0.0,
+    }
+    _seconds: ClassVar[str] = "a number of seconds"
+
+    def __init__(self, **names: Any) -> None:
+        super().__init__(**names)
+        if self.jitter:
+            raise ValueError(
+                f"RetryPolicy jitter={self.jitter!r}: expected 0; flyer-db adds up to "
+                "`backoff` seconds at random to each wait instead"
+            )
+
+    def wait(self, attempt: int) -> float:
+        """Seconds to wait after the try numbered `attempt` failed, its random part included."""
+        return super().wait(attempt) + random.uniform(0, self.multiplier)
 
 
 def is_read_statement(sql: str) -> bool:

@@ -1,4 +1,4 @@
-"""Retrying sync and async HTTP clients on httpx and tenacity.
+"""Retrying sync and async HTTP clients on httpx.
 
 `Client` and `AsyncClient` are real httpx clients: every httpx argument and method works.
 They add a retry policy (`RetryPolicy`, or the ancestor's `stop_max_attempt_number`...),

@@ -12,7 +12,6 @@ from time import perf_counter
 from typing import AbstractSet, Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import httpx
-import tenacity
 
 from flyer_http._clock import waits_enabled
 from flyer_http._errors import RETRIES_EXHAUSTED, as_flyer_error
@@ -157,15 +156,12 @@ class Options:
 
 
 _DEFAULT_POLICY = RetryPolicy()
-#: tenacity wants a retrying object behind each call state; the wait strategies ignore it.
-_RETRYING = tenacity.Retrying()
 
 
 class Call:
     """The state of one call: attempt number, timing, and what to do after each outcome."""
 
     __slots__ = (
-        "_state",
         "_url",
         "attempt",
         "attempt_started",
@@ -186,7 +182,6 @@ class Call:
         self.attempt = 1
         self.started = self.attempt_started = perf_counter()
         self.skipped = 0.0  # backoff seconds skipped under testing.no_wait(): still count
-        self._state: Optional[tenacity.RetryCallState] = None
         self._url: Optional[str] = None
 
     # -- decisions ---------------------------------------------------------------------------
@@ -249,14 +244,7 @@ class Call:
     def _next_wait(self, policy: RetryPolicy, retry_after: Optional[float]) -> Optional[float]:
         if self.attempt >= policy.attempts:
             return None
-        if retry_after is None:
-            state = self._state
-            if state is None:
-                state = self._state = tenacity.RetryCallState(_RETRYING, None, (), {})
-            state.attempt_number = self.attempt
-            wait = policy.backoff(state)
-        else:
-            wait = retry_after
+        wait = policy.wait(self.attempt) if retry_after is None else retry_after
         elapsed = perf_counter() - self.started + self.skipped
         return wait if elapsed + wait <= policy.max_delay else None
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import email.utils
-import random
 from typing import Any, Collection, Dict, FrozenSet, Optional, Tuple, Type, Union
 
 import httpx
-import tenacity
+
+import flyer_status
 
 #: Methods RFC 9110 defines as idempotent: repeating them cannot apply a change twice.
 IDEMPOTENT_METHODS: FrozenSet[str] = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
@@ -23,41 +22,30 @@ RETRY_EXCEPTIONS: Tuple[Type[Exception], ...] = (
     httpx.RemoteProtocolError,
 )
 
-#: The ancestor's keyword arguments and the `RetryPolicy` field each one sets.
-ANCESTOR_NAMES = {
-    "stop_max_attempt_number": "attempts",
-    "stop_max_delay": "max_delay",
-    "wait_exponential_multiplier": "multiplier",
-    "wait_exponential_max": "max_wait",
-}
+#: The ancestor's keyword arguments, accepted by `Client` and by `RetryPolicy`.
+ANCESTOR_NAMES = (
+    "stop_max_attempt_number",
+    "stop_max_delay",
+    "wait_exponential_multiplier",
+    "wait_exponential_max",
+)
 
 
-class _JitteredExponential(tenacity.wait_exponential):
-    """tenacity's exponential wait, shortened by a random fraction up to `jitter`.
-
-    Shortening (rather than lengthening) keeps every wait within `max_wait` and the
-    documented 2 s, 4 s, 8 s... steps as upper bounds, while spreading clients apart.
-    """
-
-    def __init__(self, multiplier: float, max_wait: float, jitter: float) -> None:
-        super().__init__(multiplier=multiplier, max=max_wait)
-        self.jitter = jitter
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-        wait = float(super().__call__(retry_state))
-        return wait * (1.0 - self.jitter * random.random()) if self.jitter else wait
-
-
-@dataclasses.dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(flyer_status.RetryPolicy):
     """How a client retries: give it to `Client(retry=...)` or to one call (`retry=...`).
+
+    The tries and waits are `flyer_status.RetryPolicy`'s, shared with flyer-db:
 
     - `attempts`: tries in all, the first included (ancestor: `stop_max_attempt_number`).
     - `max_delay`: seconds after the call started past which no new try begins
       (ancestor: `stop_max_delay`); a call lasts at most this plus one request timeout.
     - `multiplier`, `max_wait`: the wait before try n+1 is `multiplier * 2 ** (n - 1)`
-      seconds, at most `max_wait` (ancestors: `wait_exponential_multiplier`, `wait_exponential_max`).
+      seconds, at most `max_wait` (ancestors: `wait_exponential_multiplier`,
+      `wait_exponential_max`; flyer-db's `backoff`, `max_backoff`).
     - `jitter`: each wait is shortened by a random fraction up to this (0 to 1).
+
+    What only HTTP decides:
+
     - `methods`: methods retried (idempotent ones by default); other methods are retried
       when the request carries `idempotency_header` or the call passes `retry=True`.
     - `statuses`: response statuses retried; after the last try the response is returned.
@@ -66,46 +54,54 @@ class RetryPolicy:
       when it would start the next try past `max_delay`, the response is returned instead.
     """
 
-    attempts: int = 3
-    max_delay: float = 60.0
-    multiplier: float = 2.0
-    max_wait: float = 10.0
-    jitter: float = 0.25
-    methods: Collection[str] = IDEMPOTENT_METHODS
-    statuses: Collection[int] = RETRY_STATUSES
-    exceptions: Tuple[Type[Exception], ...] = RETRY_EXCEPTIONS
-    respect_retry_after: bool = True
-    idempotency_header: Optional[str] = "Idempotency-Key"
-    _wait: _JitteredExponential = dataclasses.field(
-        init=False, repr=False, compare=False, hash=False
-    )
+    __slots__ = ("exceptions", "idempotency_header", "methods", "respect_retry_after", "statuses")
 
-    def __post_init__(self) -> None:
-        _check_number("attempts", self.attempts, minimum=1, integer=True)
-        _check_number("max_delay", self.max_delay)
-        _check_number("multiplier", self.multiplier)
-        _check_number("max_wait", self.max_wait)
-        _check_number("jitter", self.jitter, maximum=1)
-        methods = self.methods
+    methods: FrozenSet[str]
+    statuses: FrozenSet[int]
+    exceptions: Tuple[Type[BaseException], ...]
+    respect_retry_after: bool
+    idempotency_header: Optional[str]
+
+    def __init__(
+        self,
+        *,
+        attempts: Optional[int] = None,
+        max_delay: Optional[float] = None,
+        multiplier: Optional[float] = None,
+        max_wait: Optional[float] = None,
+        jitter: Optional[float] = None,
+        methods: Collection[str] = IDEMPOTENT_METHODS,
+        statuses: Collection[int] = RETRY_STATUSES,
+        exceptions: Tuple[Type[BaseException], ...] = RETRY_EXCEPTIONS,
+        respect_retry_after: bool = True,
+        idempotency_header: Optional[str] = "Idempotency-Key",
+        **other_names: Any,
+    ) -> None:
+        super().__init__(
+            attempts=attempts,
+            max_delay=max_delay,
+            multiplier=multiplier,
+            max_wait=max_wait,
+            jitter=jitter,
+            **other_names,
+        )
         if isinstance(methods, str) or not all(isinstance(m, str) and m.isalpha() for m in methods):
             raise ValueError(
                 f"RetryPolicy methods={methods!r}: expected a collection of HTTP method names"
             )
-        statuses = self.statuses
         if isinstance(statuses, (str, bytes)) or not all(
             isinstance(s, int) and not isinstance(s, bool) and 100 <= s <= 599 for s in statuses
         ):
             raise ValueError(
                 f"RetryPolicy statuses={statuses!r}: expected a collection of integers 100-599"
             )
-        exceptions = self.exceptions
         if not isinstance(exceptions, tuple) or not all(
             isinstance(e, type) and issubclass(e, BaseException) for e in exceptions
         ):
             raise ValueError(
                 f"RetryPolicy exceptions={exceptions!r}: expected a tuple of exception classes"
             )
-        header = self.idempotency_header
+        header = idempotency_header
         if header is not None and (not isinstance(header, str) or not header):
             raise ValueError(
                 f"RetryPolicy idempotency_header={header!r}: expected a header name or None"
@@ -113,35 +109,9 @@ class RetryPolicy:
         set_ = object.__setattr__
         set_(self, "methods", frozenset(m.upper() for m in methods))
         set_(self, "statuses", frozenset(statuses))
-        set_(self, "respect_retry_after", bool(self.respect_retry_after))
-        set_(self, "_wait", _JitteredExponential(self.multiplier, self.max_wait, self.jitter))
-
-    def backoff(self, retry_state: tenacity.RetryCallState) -> float:
-        """Seconds to wait after the try numbered `retry_state.attempt_number` failed."""
-        return self._wait(retry_state)
-
-    def replace(self, **changes: Any) -> RetryPolicy:
-        """A copy with some fields changed: `policy.replace(attempts=5)`."""
-        return dataclasses.replace(self, **changes)
-
-
-def _check_number(
-    name: str,
-    value: object,
-    *,
-    minimum: float = 0,
-    maximum: Optional[float] = None,
-    integer: bool = False,
-) -> None:
-    kinds: Tuple[type, ...] = (int,) if integer else (int, float)
-    ok = isinstance(value, kinds) and not isinstance(value, bool)
-    if ok:
-        number = float(value)  # type: ignore[arg-type]
-        ok = number == number and number >= minimum and (maximum is None or number <= maximum)
-    if not ok:
-        kind = "an integer" if integer else "a number"
-        bound = f"{minimum:g}-{maximum:g}" if maximum is not None else f">= {minimum:g}"
-        raise ValueError(f"RetryPolicy {name}={value!r}: expected {kind} {bound}")
+        set_(self, "exceptions", exceptions)
+        set_(self, "respect_retry_after", bool(respect_retry_after))
+        set_(self, "idempotency_header", header)
 
 
 def resolve_policy(
@@ -166,19 +136,8 @@ def resolve_policy(
         policy = retry
     else:
         raise ValueError(f"retry={retry!r}: expected a RetryPolicy, True, False or None")
-    changes = {}
-    for name, value in given.items():
-        field = ANCESTOR_NAMES[name]
-        try:
-            _check_number(
-                field, value, minimum=1 if field == "attempts" else 0, integer=field == "attempts"
-            )
-        except ValueError:
-            kind = "an integer >= 1" if field == "attempts" else "a number >= 0"
-            raise ValueError(f"{name}={value!r}: expected {kind}") from None
-        changes[field] = value
-    if changes and policy is not None:
-        policy = policy.replace(**changes)
+    if given and policy is not None:
+        policy = policy.replace(**given)
     return policy
 
 

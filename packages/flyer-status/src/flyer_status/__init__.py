@@ -26,11 +26,13 @@ from flyer_status._errors import (
     ThirdPartyTimeoutError,
     ThirdPartyUnavailableError,
 )
+from flyer_status._retry import RetryPolicy
 
 __all__ = [
     "LANGUAGES",
     "EnvelopeRenderer",
     "FlyerError",
+    "RetryPolicy",
     "SettingsError",
     "ThirdPartyDataError",
     "ThirdPartyError",
