@@ -52,6 +52,8 @@ def test_good_urls_pass(url: str) -> None:
     ("url", "shown"),
     [
         (SECRET, "***"),
+        (f"{SECRET}:{SECRET}", "***"),  # a scheme flyer does not take is not shown
+        (f"rediss:{SECRET}", "rediss:***"),
         (f"redis:/:{SECRET}@h:1/0", "redis:***"),
         (f"redis://u:{SECRET}@h:1/0", "redis://u:***@h:1/0"),
         (f"redis://h/0?password={SECRET}", "redis://h/0?password=***"),

@@ -182,6 +182,13 @@ def test_parse_url_accepts_an_allowed_scheme() -> None:
     assert settings.redact_url("redis://u:pw@h:1/0") == "redis://u:***@h:1/0"
 
 
+def test_redact_url_shows_only_the_schemes_it_is_given_for_text_it_cannot_parse() -> None:
+    assert settings.redact_url("abc:hunter2") == "abc:***"
+    assert settings.redact_url("abc:hunter2", schemes=("redis",)) == "***"
+    assert settings.redact_url("REDIS:/:hunter2@h", schemes=("redis",)) == "redis:***"
+    assert settings.redact_url("abc://u:hunter2@h", schemes=("redis",)) == "abc://u:***@h"
+
+
 def test_secret_is_masked_everywhere() -> None:
     secret = Secret("hunter2")
     assert secret.get_secret_value() == "hunter2"

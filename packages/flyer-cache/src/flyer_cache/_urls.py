@@ -8,6 +8,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from redis.connection import URL_QUERY_ARGUMENT_PARSERS
 
+from flyer_status import settings
+
 _PARSERS: Mapping[str, Callable[[str], Any]] = URL_QUERY_ARGUMENT_PARSERS  # type: ignore[assignment]
 
 #: URL schemes `from_url` understands.
@@ -91,27 +93,7 @@ def redact_url(url: str) -> str:
     Text that is not a URL flyer takes, or whose password could sit where the parser does
     not look for one (`redis:/:secret@host`, one slash), shows as `***` after the scheme.
     """
-    try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError:
-        return "***"
-    scheme = parts.scheme
-    if not scheme or not url[len(scheme) :].startswith("://"):
-        return f"{scheme}:***" if scheme.lower() in URL_SCHEMES else "***"
-    if "@" in parts.path + parts.fragment:
-        return f"{scheme}:***"
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, hosts = netloc.rpartition("@")
-        if ":" in userinfo:
-            netloc = f"{userinfo.split(':', 1)[0]}:***@{hosts}"
-    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-    if any("password" in key.lower() for key, _ in query):
-        hidden = [(k, "***" if "password" in k.lower() else v) for k, v in query]
-        return urllib.parse.urlunsplit(
-            (parts.scheme, netloc, parts.path, urllib.parse.urlencode(hidden, safe="*"), "")
-        )
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+    return settings.redact_url(url, schemes=URL_SCHEMES)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,6 +11,7 @@ import os
 import re
 import urllib.parse
 from typing import (
+    Collection,
     Dict,
     Iterable,
     Iterator,
@@ -145,11 +146,12 @@ def parse_names(raw: str, separators: str = ",") -> Tuple[str, ...]:
     return tuple(part.strip() for part in re.split(pattern, raw) if part.strip())
 
 
-def redact_url(url: str) -> str:
+def redact_url(url: str, *, schemes: Optional[Collection[str]] = None) -> str:
     """`url` with its password (in the user part or a `*password*` query option) as `***`.
 
     Text that is not `scheme://...`, or with an `@` where a parser would not look for
     credentials (`redis:/:secret@host`), shows as `scheme:***` (or `***`): it may hold one.
+    Given `schemes` (lower-case), a scheme outside them is not shown there either.
     """
     try:
         parts = urllib.parse.urlsplit(url)
@@ -157,7 +159,8 @@ def redact_url(url: str) -> str:
         return "***"
     scheme = parts.scheme
     if not scheme or not url[len(scheme) :].startswith("://"):
-        return f"{scheme}:***" if scheme else "***"
+        known = scheme and (schemes is None or scheme.lower() in schemes)
+        return f"{scheme}:***" if known else "***"
     if "@" in parts.path + parts.fragment:
         return f"{scheme}:***"
     netloc = parts.netloc
