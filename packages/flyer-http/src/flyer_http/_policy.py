@@ -65,26 +65,14 @@ class RetryPolicy(flyer_status.RetryPolicy):
     def __init__(
         self,
         *,
-        attempts: Optional[int] = None,
-        max_delay: Optional[float] = None,
-        multiplier: Optional[float] = None,
-        max_wait: Optional[float] = None,
-        jitter: Optional[float] = None,
         methods: Collection[str] = IDEMPOTENT_METHODS,
         statuses: Collection[int] = RETRY_STATUSES,
         exceptions: Tuple[Type[BaseException], ...] = RETRY_EXCEPTIONS,
         respect_retry_after: bool = True,
         idempotency_header: Optional[str] = "Idempotency-Key",
-        **other_names: Any,
+        **tries_and_waits: Any,
     ) -> None:
-        super().__init__(
-            attempts=attempts,
-            max_delay=max_delay,
-            multiplier=multiplier,
-            max_wait=max_wait,
-            jitter=jitter,
-            **other_names,
-        )
+        super().__init__(**tries_and_waits)
         if isinstance(methods, str) or not all(isinstance(m, str) and m.isalpha() for m in methods):
             raise ValueError(
                 f"RetryPolicy methods={methods!r}: expected a collection of HTTP method names"
