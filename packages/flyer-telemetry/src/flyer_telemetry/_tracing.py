@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Awaitable, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Awaitable, Dict, List, Optional, Sequence, Set
 
 from flyer_telemetry._metrics import ASGIApp, Message, Receive, Scope, Send
 from flyer_telemetry._routes import route_template
@@ -42,6 +42,7 @@ _CONTRIB = (
     ("opentelemetry.instrumentation.sqlalchemy", "SQLAlchemyInstrumentor"),
     ("opentelemetry.instrumentation.redis", "RedisInstrumentor"),
 )
+_SAID: Set[str] = set()  # instrumentations whose version conflict was logged (once a process)
 
 
 def check_environment(environ: Optional[Dict[str, str]] = None) -> None:
@@ -153,6 +154,7 @@ class Tracing:
         """Client spans for every httpx client of this process (flyer-http's included), with
         `traceparent` injected into the outgoing requests; SQLAlchemy and Redis spans where
         their OpenTelemetry instrumentations are installed (the `instrumentation` extra)."""
+        from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
         from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
         instrumentor = HTTPXClientInstrumentor()
@@ -165,8 +167,16 @@ class Tracing:
             except ImportError:  # not installed, or its library is not
                 continue
             contrib = found()
-            if not contrib.is_instrumented_by_opentelemetry:
-                contrib.instrument(tracer_provider=self.provider)
+            if contrib.is_instrumented_by_opentelemetry:
+                continue
+            conflict = get_dependency_conflicts(contrib.instrumentation_dependencies())
+            if conflict is not None:
+                if name not in _SAID:
+                    _SAID.add(name)
+                    logger.warning("%s: no spans from it: %s", name, conflict)
+                continue
+            contrib.instrument(tracer_provider=self.provider)
+            if contrib.is_instrumented_by_opentelemetry:
                 self.instrumented.append(contrib)
 
     def shutdown(self, flush_seconds: float = 0.3) -> None:
