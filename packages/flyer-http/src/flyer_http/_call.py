@@ -300,14 +300,11 @@ class Call:
                 host=self.request.url.host,
                 attempt=self.attempt,
                 status=status,
-                error=None if error is None else type(error).__name__,
+                error=_class_name(error),
                 wait=wait,
                 elapsed_ms=round((now - self.started) * 1000, 1),
             )
-            if options.on_retry is not None:
-                _run_hook(options.on_retry, event)
-            for hook in hooks:
-                _run_hook(hook, event)
+            _run_hooks(options.on_retry, hooks, event)
 
     def _finish(
         self,
@@ -366,14 +363,11 @@ class Call:
                 host=self.request.url.host,
                 attempts=self.attempt,
                 status=status,
-                error=None if error is None else type(error).__name__,
+                error=_class_name(error),
                 exhausted=exhausted,
                 elapsed_ms=fields["elapsed_ms"],
             )
-            if options.on_complete is not None:
-                _run_hook(options.on_complete, outcome)
-            for hook in hooks:
-                _run_hook(hook, outcome)
+            _run_hooks(options.on_complete, hooks, outcome)
 
 
 def _describe(error: Optional[BaseException]) -> Optional[str]:
@@ -393,8 +387,14 @@ def _body(message: Any, limit: int) -> Optional[str]:
     return f"{text}... ({len(content)} bytes)" if len(content) > limit else text
 
 
-def _run_hook(hook: Any, event: Any) -> None:
-    try:
-        hook(event)
-    except Exception:
-        logger.warning("flyer-http metrics hook %r failed", hook, exc_info=True)
+def _class_name(error: Optional[BaseException]) -> Optional[str]:
+    return None if error is None else type(error).__name__
+
+
+def _run_hooks(own: Optional[Callable[[Any], None]], hooks: Tuple[Any, ...], event: Any) -> None:
+    """The client's own hook, then the process-wide ones; a hook that raises is logged."""
+    for hook in hooks if own is None else (own, *hooks):
+        try:
+            hook(event)
+        except Exception:
+            logger.warning("flyer-http metrics hook %r failed", hook, exc_info=True)
