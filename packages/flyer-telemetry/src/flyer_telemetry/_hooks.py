@@ -14,10 +14,46 @@ def set_current(metrics: Optional[Metrics]) -> None:
     _current[:] = [] if metrics is None else [metrics]
 
 
+def count_http_calls(metrics: Metrics) -> Optional[Callable[[], None]]:
+    """Count every flyer-http client's calls in this process (the ready-made clients
+    included) through flyer-http's process-wide hooks; returns what removes them, or None
+    when the installed flyer-http has no such hooks (then `http_metrics_hooks()` counts)."""
+    import flyer_http
+
+    add_call_hooks = getattr(flyer_http, "add_call_hooks", None)
+    if add_call_hooks is None:
+        return None
+
+    def on_retry(event: Any) -> None:
+        metrics.http_retries.labels(event.method, event.host).inc()
+
+    def on_complete(outcome: Any) -> None:
+        metrics.http_calls.labels(outcome.method, outcome.host, outcome.outcome).inc()
+
+    remove: Callable[[], None] = add_call_hooks(on_retry=on_retry, on_complete=on_complete)
+    return remove
+
+
+def _process_wide() -> bool:
+    try:
+        import flyer_http
+    except ImportError:
+        return False
+    return hasattr(flyer_http, "add_call_hooks")
+
+
 def http_metrics_hooks() -> Dict[str, Callable[[Any], None]]:
     """`on_retry` and `on_complete` for a flyer-http client: its calls, retries and outcomes
-    counted in the app's metrics (`AsyncClient(**http_metrics_hooks())`)."""
+    counted in the app's metrics (`AsyncClient(**http_metrics_hooks())`).
 
+    With a flyer-http that has process-wide hooks the app counts every client's calls by
+    itself; then this returns no hooks, so a client built with them is not counted twice."""
+    if _process_wide():
+        return {}
+    return _hooks()
+
+
+def _hooks() -> Dict[str, Callable[[Any], None]]:
     def on_retry(event: Any) -> None:
         if _current:
             _current[0].http_retries.labels(event.method, event.host).inc()

@@ -108,8 +108,9 @@ class TelemetryPlugin:
             self._refresh = asyncio.ensure_future(self._refresh_process(self.metrics))
 
     def _watch_stores(self, metrics: Metrics) -> None:
-        """flyer-cache lookups (hits and misses) and SQLAlchemy pools (checked-out
-        connections), where those packages are installed: in this worker, from its start."""
+        """flyer-http calls (every client's), flyer-cache lookups (hits and misses) and
+        SQLAlchemy pools (checked-out connections), where those packages are installed: in
+        this worker, from its start."""
         if _installed("flyer_cache"):
             import flyer_cache
 
@@ -120,6 +121,12 @@ class TelemetryPlugin:
                     metrics.cache_lookups.labels(event.cache, event.backend, event.result).inc()
 
                 self._unhook.append(add_lookup_hook(lookup))
+        if _installed("flyer_http"):
+            from flyer_telemetry._hooks import count_http_calls
+
+            remove = count_http_calls(metrics)
+            if remove is not None:
+                self._unhook.append(remove)
         if _installed("sqlalchemy"):
             from flyer_telemetry._pools import PoolWatch
 
