@@ -10,7 +10,7 @@ from sqlalchemy.engine import URL, Engine
 
 from flyer_db import _registry
 from flyer_db._settings import DBSettings, parse_int
-from flyer_db._url import mysql_url, normalize_url, parse_port
+from flyer_db._url import normalize_url, parse_port
 from flyer_status.settings import Secret
 
 CONNECT_TIMEOUT = 10  # seconds; libpq would otherwise wait forever for an unresponsive host
@@ -84,15 +84,7 @@ def get_mysql_pool(
     settings = settings_from_parts(
         user, password, host, port, name, recycle_rate, pool_size, max_overflow, charset
     )
-    url = mysql_url(
-        settings.user,
-        settings.password.get_secret_value(),
-        settings.host,
-        settings.port,
-        settings.name,
-        settings.charset,
-    )
-    return _shared_engine("mysql", url, settings, kwargs)
+    return _shared_engine("mysql", settings.url, settings, kwargs)  # server=True: the parts
 
 
 def settings_from_parts(
