@@ -36,7 +36,6 @@ STANDALONE = {
         "idna",
         "sniffio",
         "certifi",
-        "tenacity",
         "exceptiongroup",
         "typing-extensions",
     },
