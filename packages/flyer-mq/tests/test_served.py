@@ -1,7 +1,8 @@
 """A project served like `flyer serve -w 2` (gunicorn, two uvicorn workers), on each real
-broker: 500 POSTs whose route publishes are each handled exactly once, with the request id of
-the POST that published it (counted in Redis); a worker SIGKILLed while handling a message
-does not lose it. Slow: these run on the oldest and newest Python only."""
+broker: a worker SIGKILLed while handling a message does not lose it; SIGTERM with messages in
+flight loses none; the AsyncAPI page renders offline. (500 POSTs handled exactly once with
+their request ids: test_generated_project.py, on a `flyer create` project.) Slow: these run
+on the oldest and newest Python only."""
 
 from __future__ import annotations
 
@@ -213,20 +214,6 @@ def _wait(condition: Callable[[], bool], timeout: float) -> None:
     while not condition():
         assert time.monotonic() < deadline, "not true in time"
         time.sleep(0.2)
-
-
-def test_500_posts_are_each_handled_exactly_once_with_their_request_id(
-    broker_url: str, topic: str, serve_project: Any, records: Any
-) -> None:
-    key = records.key
-    with serve_project(broker_url, topic, key) as base:
-        sent = asyncio.run(_post_all(base, "/flyer/orders", 500))
-        _wait(lambda: records.hlen(key + ":count") >= 500, timeout=120)
-        time.sleep(2)  # time for a duplicate to show up, if there were one
-        counts = records.hgetall(key + ":count")
-        assert len(counts) == 500
-        assert sorted(set(counts.values())) == ["1"]
-        assert records.hgetall(key + ":rid") == sent
 
 
 @pytest.mark.parametrize("kind", ["kafka", "rabbit", "nats", "redis"])
