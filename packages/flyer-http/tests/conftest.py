@@ -34,6 +34,7 @@ class Received:
         self.headers = headers
         self.body = body
         self.at = time.monotonic()
+        self.wall = time.time()  # comparable with an HTTP date
 
 
 class Upstream:
