@@ -10,8 +10,11 @@ rounds are printed and written to bench/out/telemetry.json.
 
 Variants: metrics on (the default); tracing enabled with the sampler off
 (`OTEL_TRACES_SAMPLER=always_off`, metrics off); tracing at 100% sampling (`always_on`,
-metrics off), exporting to a loopback OTLP/HTTP sink. Targets: metrics >= 0.90x, tracing
-with the sampler off >= 0.97x; 100% sampling is reported.
+metrics off), exporting to a loopback OTLP/HTTP sink; the same with a broken collector: the
+exporter pointed at a closed port, and at a server that accepts connections and never
+answers. Targets: metrics >= 0.90x, tracing with the sampler off >= 0.97x; 100% sampling is
+reported, and a broken collector must cost no more than a working one (same row, same run).
+Each row also gives the ratio of median latencies (with / without; 1.00 costs nothing).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import sys
 import tempfile
 import threading
@@ -66,6 +70,20 @@ VARIANTS: Dict[str, Dict[str, str]] = {
         "flyer_tracing_enabled": "1",
         "OTEL_TRACES_SAMPLER": "always_on",
     },
+    "collector down": {
+        "BENCH_TELEMETRY": "1",
+        "flyer_metrics_enabled": "0",
+        "flyer_tracing_enabled": "1",
+        "OTEL_TRACES_SAMPLER": "always_on",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "{closed}",
+    },
+    "collector silent": {
+        "BENCH_TELEMETRY": "1",
+        "flyer_metrics_enabled": "0",
+        "flyer_tracing_enabled": "1",
+        "OTEL_TRACES_SAMPLER": "always_on",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "{silent}",
+    },
 }
 TARGETS = {"metrics on": 0.90, "tracing, sampler off": 0.97}
 
@@ -81,6 +99,39 @@ class _Sink(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+class _Silent:
+    """Accepts every connection and never answers (nor reads): a collector that hangs."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.held: List[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(connection)
+
+    def close(self) -> None:
+        self.sock.close()
+        for connection in self.held:
+            connection.close()
+
+
+def _closed_url() -> str:
+    """A loopback port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
 
 
 def _environment(workdir: Path, sink: str, **extra: str) -> Dict[str, str]:
@@ -119,6 +170,8 @@ def main() -> None:
     sink = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
     threading.Thread(target=sink.serve_forever, daemon=True).start()
     sink_url = f"http://127.0.0.1:{sink.server_address[1]}"
+    silent = _Silent()
+    endpoints = {"{closed}": _closed_url(), "{silent}": silent.url}
     results: Dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="flyer-bench-telemetry-") as temp:
         workdir = Path(temp)
@@ -126,9 +179,11 @@ def main() -> None:
         base = _server("without flyer-telemetry", workdir, _environment(workdir, sink_url))
         try:
             for variant, extra in chosen.items():
+                extra = {k: endpoints.get(v, v) for k, v in extra.items()}
                 server = _server(variant, workdir, _environment(workdir, sink_url, **extra))
                 rps: List[float] = []
                 cpu: List[float] = []
+                latency: List[float] = []
                 rows: List[Dict[str, float]] = []
                 try:
                     for round_ in range(args.rounds):
@@ -138,12 +193,15 @@ def main() -> None:
                         without, with_ = (first, second) if pair[0] is base else (second, first)
                         rps.append(with_.rps / without.rps)
                         cpu.append(without.cpu_us_per_request / with_.cpu_us_per_request)
+                        latency.append(with_.p50_ms / without.p50_ms)
                         rows.append(
                             {
                                 "without_rps": without.rps,
                                 "with_rps": with_.rps,
                                 "without_cpu_us": without.cpu_us_per_request,
                                 "with_cpu_us": with_.cpu_us_per_request,
+                                "without_p50_ms": without.p50_ms,
+                                "with_p50_ms": with_.p50_ms,
                             }
                         )
                 finally:
@@ -151,18 +209,21 @@ def main() -> None:
                 results[variant] = {
                     "throughput_ratio": round(_wrk.median(rps), 3),
                     "cpu_ratio": round(_wrk.median(cpu), 3),
+                    "p50_latency_ratio": round(_wrk.median(latency), 3),
                     "target": TARGETS.get(variant),
                     "rounds": rows,
                 }
                 print(
                     f"{variant:<24} req/s {_wrk.median(rps):.3f}x   "
                     f"cpu/request {_wrk.median(cpu):.3f}x   "
+                    f"p50 latency {_wrk.median(latency):.3f}x   "
                     f"target {TARGETS.get(variant, '-')}",
                     flush=True,
                 )
         finally:
             base.stop()
             sink.shutdown()
+            silent.close()
     OUT.mkdir(exist_ok=True)
     (OUT / "telemetry.json").write_text(json.dumps(results, indent=2) + "\n")
 

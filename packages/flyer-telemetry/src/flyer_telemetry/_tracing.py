@@ -238,8 +238,9 @@ class TracingMiddleware:
         for name, value in scope["headers"]:
             if name == b"traceparent" or name == b"tracestate":
                 carrier[name.decode("latin-1")] = value.decode("latin-1")
-        outer = self.trace.get_current_span()
-        if outer.is_recording():
+        current = self.context.get_current()  # empty unless something outside flyer traces
+        outer = self.trace.get_current_span(current) if current else None
+        if outer is not None and outer.is_recording():
             # Something outside flyer traces this request already (FastAPI's own telemetry
             # when a global tracer provider is configured, or an ASGI instrumentation): one
             # server span per request, so flyer adds none and its lines carry that span's ids.
