@@ -82,6 +82,12 @@ def _too_late(job: Any, run_time: datetime) -> bool:
     return bool(datetime.now(timezone.utc) - run_time > timedelta(seconds=grace))
 
 
+def _ticks(job: Any, run_times: List[Any]) -> List[Tick]:
+    """A `Tick` per run time; those of a "run now" request are manual."""
+    manual = isinstance(run_times, ManualRunTimes)
+    return [Tick(job.id, run_time, manual=manual) for run_time in run_times]
+
+
 def run_ticks(
     job: Any, jobstore_alias: str, run_times: List[Any], logger_name: str, report: Reporter
 ) -> List[Any]:
@@ -90,18 +96,18 @@ def run_ticks(
     A locked job's tick is claimed first; a tick the lock skips is not handed to `run_job`, so
     neither APScheduler's log nor its listeners hear of an execution that did not happen.
     """
-    manual = isinstance(run_times, ManualRunTimes)
     events: List[Any] = []
-    for run_time in run_times:
-        tick = Tick(job.id, run_time, manual=manual)
+    for tick in _ticks(job, run_times):
         token = _CURRENT.set(tick)
         started = time.monotonic()
         release = None
         try:
             run = True
-            if not _too_late(job, run_time):
+            if not _too_late(job, tick.scheduled_time):
                 run, release = claim_scheduled(job.func, tick)
-            produced = run_job(job, jobstore_alias, [run_time], logger_name) if run else []
+            produced = (
+                run_job(job, jobstore_alias, [tick.scheduled_time], logger_name) if run else []
+            )
         finally:
             _CURRENT.reset(token)
             if release is not None:
@@ -161,10 +167,8 @@ async def run_ticks_async(
 ) -> List[Any]:
     """The coroutine counterpart of `run_ticks`; `held` lets the executor's shutdown release
     the lock of a run it cancelled."""
-    manual = isinstance(run_times, ManualRunTimes)
     events: List[Any] = []
-    for run_time in run_times:
-        tick = Tick(job.id, run_time, manual=manual)
+    for tick in _ticks(job, run_times):
         token = _CURRENT.set(tick)
         started = time.monotonic()
         release = None
@@ -179,10 +183,12 @@ async def run_ticks_async(
 
         try:
             run = True
-            if not _too_late(job, run_time):
+            if not _too_late(job, tick.scheduled_time):
                 run, release = await loop.run_in_executor(None, claim)
             produced = (
-                await run_coroutine_job(job, jobstore_alias, [run_time], logger_name) if run else []
+                await run_coroutine_job(job, jobstore_alias, [tick.scheduled_time], logger_name)
+                if run
+                else []
             )
         finally:
             _CURRENT.reset(token)

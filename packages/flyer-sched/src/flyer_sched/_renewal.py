@@ -20,7 +20,8 @@ _IDLE_EXIT = 60.0
 
 
 class Renewal:
-    """One held lock, renewed every ttl/4 until `stop()` or until it is found lost."""
+    """One held lock, renewed every ttl/4 from its creation until `stop()` or until it is found
+    lost; call `.stop()` before releasing the lock."""
 
     def __init__(
         self,
@@ -41,6 +42,7 @@ class Renewal:
         self.due = time.monotonic() + self.every
         self.last_ok = time.monotonic()
         self._stopped = threading.Event()
+        _RENEWER.add(self)
 
     def stop(self) -> None:
         """Stop renewing; a renewal in flight that then finds the token gone ends quietly."""
@@ -134,15 +136,4 @@ class _Renewer:
 _RENEWER = _Renewer()
 
 
-def renew_while_held(
-    store: LockStore,
-    name: str,
-    token: str,
-    ttl: float,
-    on_lost: Callable[[], None],
-    fields: Dict[str, object],
-) -> Renewal:
-    """Start renewing `name` for `token`; call `.stop()` on the result before releasing."""
-    renewal = Renewal(store, name, token, ttl, on_lost, fields)
-    _RENEWER.add(renewal)
-    return renewal
+renew_while_held = Renewal  # start renewing `name` for `token`

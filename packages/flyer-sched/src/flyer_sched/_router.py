@@ -4,7 +4,7 @@ Responses use flyer's envelope (`code`, `message`, `detail`, `data`, `request_id
 addressed by its id in the path; ids may contain `:` and `.`, and `/` when percent-encoded.
 """
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 if TYPE_CHECKING:
     from flyer_sched._schedulers import Scheduler
@@ -88,12 +88,35 @@ def create_router(
         )
         return DataResponse[ScheduledJobs](message="OK", data=data)
 
-    @router.get(
-        "/{job_id:path}",
-        response_model=DataResponse[ScheduledJob],
-        responses=errors,
-        summary="Show one job",
-    )
+    def act(
+        job_id: str,
+        change: Callable[["Scheduler", str], Any],
+        respond: Callable[["Scheduler", Any], Any],
+    ) -> Any:
+        """Find the job, `change` it, `respond`; a missing job, a store that is down or a
+        scheduler that cannot run it answers with its error."""
+        found = _find(chosen, job_id)
+        if found is None:
+            return not_found(job_id)
+        scheduler, job = found
+        try:
+            change(scheduler, job_id)
+        except JobLookupError:
+            return not_found(job_id)
+        except LockStoreError as exc:
+            return store_down(exc)
+        except SchedulerNotRunningError:
+            return error(409, "Conflict", f"the {scheduler.flyer_name} scheduler is not running")
+        except MaxInstancesReachedError:
+            return error(409, "Conflict", f"job {job_id!r} is already running here")
+        return respond(scheduler, job)
+
+    def shown(scheduler: "Scheduler", job: Any) -> Any:
+        return job_response(scheduler, job.id)  # as it stands after the change
+
+    one_job: Dict[str, Any] = {"response_model": DataResponse[ScheduledJob], "responses": errors}
+
+    @router.get("/{job_id:path}", summary="Show one job", **one_job)
     def show_job(job_id: str) -> Any:
         found = _find(chosen, job_id)
         if found is None:
@@ -101,40 +124,16 @@ def create_router(
         return job_response(found[0], job_id)
 
     @router.post(
-        "/{job_id:path}/pause",
-        response_model=DataResponse[ScheduledJob],
-        responses=errors,
-        summary="Pause a job (fleet-wide when it is locked)",
+        "/{job_id:path}/pause", summary="Pause a job (fleet-wide when it is locked)", **one_job
     )
     def pause_job(job_id: str) -> Any:
-        found = _find(chosen, job_id)
-        if found is None:
-            return not_found(job_id)
-        try:
-            found[0].pause_job(job_id)
-        except JobLookupError:
-            return not_found(job_id)
-        except LockStoreError as exc:
-            return store_down(exc)
-        return job_response(found[0], job_id)
+        return act(job_id, lambda scheduler, jid: scheduler.pause_job(jid), shown)
 
     @router.post(
-        "/{job_id:path}/resume",
-        response_model=DataResponse[ScheduledJob],
-        responses=errors,
-        summary="Resume a job (fleet-wide when it is locked)",
+        "/{job_id:path}/resume", summary="Resume a job (fleet-wide when it is locked)", **one_job
     )
     def resume_job(job_id: str) -> Any:
-        found = _find(chosen, job_id)
-        if found is None:
-            return not_found(job_id)
-        try:
-            found[0].resume_job(job_id)
-        except JobLookupError:
-            return not_found(job_id)
-        except LockStoreError as exc:
-            return store_down(exc)
-        return job_response(found[0], job_id)
+        return act(job_id, lambda scheduler, jid: scheduler.resume_job(jid), shown)
 
     @router.post(
         "/{job_id:path}/run",
@@ -147,20 +146,11 @@ def create_router(
         summary="Run a job once now, in this process",
     )
     def run_job(job_id: str) -> Any:
-        found = _find(chosen, job_id)
-        if found is None:
-            return not_found(job_id)
-        try:
-            found[0].run_job_now(job_id)
-        except JobLookupError:
-            return not_found(job_id)
-        except SchedulerNotRunningError:
-            return error(409, "Conflict", f"the {found[0].flyer_name} scheduler is not running")
-        except MaxInstancesReachedError:
-            return error(409, "Conflict", f"job {job_id!r} is already running here")
-        return DataResponse[ScheduledJob](
-            code=202, message="Accepted", data=ScheduledJob(**found[0].job_info(found[1]))
-        )
+        def accepted(scheduler: "Scheduler", job: Any) -> Any:
+            data = ScheduledJob(**scheduler.job_info(job))
+            return DataResponse[ScheduledJob](code=202, message="Accepted", data=data)
+
+        return act(job_id, lambda scheduler, jid: scheduler.run_job_now(jid), accepted)
 
     @router.delete(
         "/{job_id:path}",
@@ -169,13 +159,7 @@ def create_router(
         summary="Remove a job from this process",
     )
     def remove_job(job_id: str) -> Any:
-        found = _find(chosen, job_id)
-        if found is None:
-            return not_found(job_id)
-        try:
-            found[0].remove_job(job_id)
-        except JobLookupError:
-            return not_found(job_id)
-        return DataResponse[RemovedJob](message="OK", data=RemovedJob(id=job_id))
+        removed = DataResponse[RemovedJob](message="OK", data=RemovedJob(id=job_id))
+        return act(job_id, lambda scheduler, jid: scheduler.remove_job(jid), lambda *_: removed)
 
     return router

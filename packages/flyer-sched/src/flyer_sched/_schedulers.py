@@ -469,40 +469,14 @@ class FlyerScheduler:
                 except BaseException:
                     logger.exception("Error notifying listener")
 
-    def scheduled_job(
-        self,
-        trigger: Any,
-        args: Any = None,
-        kwargs: Any = None,
-        id: Optional[str] = None,
-        name: Optional[str] = None,
-        misfire_grace_time: Any = undefined,
-        coalesce: Any = undefined,
-        max_instances: Any = undefined,
-        next_run_time: Any = undefined,
-        jobstore: str = "default",
-        executor: str = "default",
-        **trigger_args: Any,
-    ) -> Callable[[F], F]:
-        """APScheduler's `scheduled_job` decorator, through flyer's `add_job`."""
+    def scheduled_job(self, trigger: Any, *args: Any, **kwargs: Any) -> Callable[[F], F]:
+        """APScheduler's `scheduled_job` decorator: `add_job`'s arguments after `func`, and the
+        job replaces one of the same id."""
 
         def inner(func: F) -> F:
-            self.add_job(
-                func,
-                trigger,
-                args,
-                kwargs,
-                id,
-                name,
-                misfire_grace_time,
-                coalesce,
-                max_instances,
-                next_run_time,
-                jobstore,
-                executor,
-                True,
-                **trigger_args,
-            )
+            # Too many positional arguments collide with replace_existing: a TypeError, as in
+            # APScheduler.
+            self.add_job(func, trigger, *args, replace_existing=True, **kwargs)  # type: ignore[misc]
             return func
 
         return inner
