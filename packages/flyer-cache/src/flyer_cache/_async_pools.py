@@ -9,34 +9,32 @@ once the loop object is gone (the registry holds loops weakly).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import weakref
-from typing import Any, Callable, Dict, Hashable, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Hashable, Optional, Union
 
 import redis.asyncio
 import redis.asyncio.retry
 import redis.asyncio.sentinel
-from redis.backoff import NoBackoff
 
 from flyer_cache._forksafe import ForkSafeLock
 from flyer_cache._options import merged_options
-from flyer_cache._pools import freeze, host_args, sentinel_arguments
-from flyer_cache._urls import SENTINEL_SCHEMES, SentinelURL, redact_url, url_scheme
+from flyer_cache._pools import (
+    Entry,
+    Flavour,
+    freeze,
+    host_args,
+    host_entry,
+    shared_entry,
+    url_entry,
+)
+from flyer_cache._urls import url_scheme
 
-_UNIX_ONLY_DROPPED = ("socket_keepalive", "socket_keepalive_options")
-
-
-@dataclasses.dataclass
-class _Entry:
-    client: redis.asyncio.Redis
-    extras: Tuple[redis.asyncio.Redis, ...] = ()
-    pinned: Any = None
-
+ASYNCIO = Flavour(redis.asyncio.Redis, redis.asyncio.sentinel.Sentinel, redis.asyncio.retry.Retry)
 
 _lock = ForkSafeLock()
-_loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Dict[Hashable, _Entry]] = (
-    weakref.WeakKeyDictionary()
-)
+_loops: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, Dict[Hashable, Entry[redis.asyncio.Redis]]
+] = weakref.WeakKeyDictionary()
 
 
 def _running_loop(function: str) -> asyncio.AbstractEventLoop:
@@ -50,21 +48,13 @@ def _running_loop(function: str) -> asyncio.AbstractEventLoop:
 
 
 def _shared(
-    function: str, key: Hashable, pinned: Any, make: Callable[[], _Entry]
+    function: str, key: Hashable, pinned: Any, make: Callable[[], Entry[redis.asyncio.Redis]]
 ) -> redis.asyncio.Redis:
     loop = _running_loop(function)
     with _lock:
         for closed in [other for other in _loops if other.is_closed()]:
             del _loops[closed]
-        entries = _loops.get(loop)
-        if entries is None:
-            entries = _loops[loop] = {}
-        entry = entries.get(key)
-        if entry is None:
-            entry = make()
-            entry.pinned = pinned
-            entries[key] = entry
-        return entry.client
+        return shared_entry(_loops.setdefault(loop, {}), key, pinned, make).client
 
 
 def get_async_redis_pool(
@@ -82,13 +72,8 @@ def get_async_redis_pool(
     args = host_args("get_async_redis_pool", host, port, password, db)
     key = ("host", args.host, args.port, args.password, args.db, freeze(kwargs))
 
-    def make() -> _Entry:
-        options = merged_options(kwargs, asyncio=True)
-        return _Entry(
-            redis.asyncio.Redis(
-                host=args.host, port=args.port, password=args.password, db=args.db, **options
-            )
-        )
+    def make() -> Entry[redis.asyncio.Redis]:
+        return host_entry(ASYNCIO, args, merged_options(kwargs, asyncio=True))
 
     return _shared("get_async_redis_pool", key, kwargs, make)
 
@@ -98,27 +83,8 @@ def async_from_url(url: str, **kwargs: Any) -> redis.asyncio.Redis:
     scheme = url_scheme("url", url)
     key = ("url", url, freeze(kwargs))
 
-    def make() -> _Entry:
-        options = merged_options(kwargs, asyncio=True)
-        if scheme in SENTINEL_SCHEMES:
-            parsed = SentinelURL.parse(url)
-            no_retry = redis.asyncio.retry.Retry(NoBackoff(), 0)
-            sentinel_kwargs, master_kwargs = sentinel_arguments(parsed, options, no_retry)
-            sentinel_class: Any = redis.asyncio.sentinel.Sentinel  # untyped in redis-py
-            sentinel = sentinel_class(
-                parsed.sentinels,
-                min_other_sentinels=parsed.min_other_sentinels,
-                sentinel_kwargs=sentinel_kwargs,
-            )
-            client = sentinel.master_for(parsed.service_name, **master_kwargs)
-            return _Entry(client, extras=tuple(sentinel.sentinels))
-        if scheme == "unix":
-            for name in _UNIX_ONLY_DROPPED:
-                options.pop(name, None)
-        try:
-            return _Entry(redis.asyncio.Redis.from_url(url, **options))
-        except ValueError as exc:
-            raise ValueError(f"url={redact_url(url)!r}: {exc}") from None
+    def make() -> Entry[redis.asyncio.Redis]:
+        return url_entry(ASYNCIO, url, scheme, merged_options(kwargs, asyncio=True))
 
     return _shared("async_from_url", key, kwargs, make)
 

@@ -9,7 +9,7 @@ client and pool) and laziness (nothing connects until the first command).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Dict, Hashable, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Generic, Hashable, Mapping, Optional, Tuple, TypeVar, Union
 
 import redis
 import redis.retry
@@ -85,27 +85,72 @@ def freeze(value: Any) -> Hashable:
     return ("object", id(value))
 
 
+C = TypeVar("C")
+
+
 @dataclasses.dataclass
-class _Entry:
-    client: redis.Redis
+class Entry(Generic[C]):
+    """A shared client, sync or asyncio, and what it keeps alive."""
+
+    client: C
     #: Other clients made for it (a sentinel's connections to the sentinels).
-    extras: Tuple[redis.Redis, ...] = ()
+    extras: Tuple[C, ...] = ()
     #: Objects the key refers to by identity, kept alive so their ids stay unique.
     pinned: Any = None
 
 
+@dataclasses.dataclass(frozen=True)
+class Flavour:
+    """The redis-py classes of one kind of client: sync, or asyncio."""
+
+    redis: Any
+    sentinel: Any  # untyped in redis-py
+    retry: Any
+
+
+SYNC = Flavour(redis.Redis, redis.sentinel.Sentinel, redis.retry.Retry)
+
+
+def shared_entry(
+    entries: Dict[Hashable, Entry[C]], key: Hashable, pinned: Any, make: Callable[[], Entry[C]]
+) -> Entry[C]:
+    """The entry of `key`, made (and pinning `pinned`) on first use; under the registry's lock."""
+    entry = entries.get(key)
+    if entry is None:
+        entry = make()
+        entry.pinned = pinned
+        entries[key] = entry
+    return entry
+
+
+def host_entry(flavour: Flavour, args: HostArgs, options: Dict[str, Any]) -> Entry[Any]:
+    """A client for the ancestor's four arguments, with `options` on top."""
+    client = flavour.redis(
+        host=args.host, port=args.port, password=args.password, db=args.db, **options
+    )
+    return Entry(client)
+
+
+def url_entry(flavour: Flavour, url: str, scheme: str, options: Dict[str, Any]) -> Entry[Any]:
+    """A client for `url` (already checked to have `scheme`), with `options` under its query."""
+    if scheme in SENTINEL_SCHEMES:
+        return _sentinel_entry(flavour, SentinelURL.parse(url), options)
+    if scheme == "unix":
+        for name in _UNIX_ONLY_DROPPED:
+            options.pop(name, None)
+    try:
+        return Entry(flavour.redis.from_url(url, **options))
+    except ValueError as exc:
+        raise ValueError(f"url={redact_url(url)!r}: {exc}") from None
+
+
 _lock = ForkSafeLock()
-_entries: Dict[Hashable, _Entry] = {}
+_entries: Dict[Hashable, Entry[redis.Redis]] = {}
 
 
-def _shared(key: Hashable, pinned: Any, make: Callable[[], _Entry]) -> redis.Redis:
+def _shared(key: Hashable, pinned: Any, make: Callable[[], Entry[redis.Redis]]) -> redis.Redis:
     with _lock:
-        entry = _entries.get(key)
-        if entry is None:
-            entry = make()
-            entry.pinned = pinned
-            _entries[key] = entry
-        return entry.client
+        return shared_entry(_entries, key, pinned, make).client
 
 
 def get_redis_pool(
@@ -125,15 +170,7 @@ def get_redis_pool(
     args = host_args("get_redis_pool", host, port, password, db)
     key = ("host", args.host, args.port, args.password, args.db, freeze(kwargs))
 
-    def make() -> _Entry:
-        options = merged_options(kwargs)
-        return _Entry(
-            redis.Redis(
-                host=args.host, port=args.port, password=args.password, db=args.db, **options
-            )
-        )
-
-    return _shared(key, kwargs, make)
+    return _shared(key, kwargs, lambda: host_entry(SYNC, args, merged_options(kwargs)))
 
 
 def from_url(url: str, **kwargs: Any) -> redis.Redis:
@@ -147,19 +184,7 @@ def from_url(url: str, **kwargs: Any) -> redis.Redis:
     scheme = url_scheme("url", url)
     key = ("url", url, freeze(kwargs))
 
-    def make() -> _Entry:
-        options = merged_options(kwargs)
-        if scheme in SENTINEL_SCHEMES:
-            return _sentinel_entry(SentinelURL.parse(url), options)
-        if scheme == "unix":
-            for name in _UNIX_ONLY_DROPPED:
-                options.pop(name, None)
-        try:
-            return _Entry(redis.Redis.from_url(url, **options))
-        except ValueError as exc:
-            raise ValueError(f"url={redact_url(url)!r}: {exc}") from None
-
-    return _shared(key, kwargs, make)
+    return _shared(key, kwargs, lambda: url_entry(SYNC, url, scheme, merged_options(kwargs)))
 
 
 def sentinel_arguments(
@@ -185,17 +210,16 @@ def sentinel_arguments(
     return sentinel, master
 
 
-def _sentinel_entry(parsed: SentinelURL, options: Dict[str, Any]) -> _Entry:
-    no_retry = redis.retry.Retry(NoBackoff(), 0)
+def _sentinel_entry(flavour: Flavour, parsed: SentinelURL, options: Dict[str, Any]) -> Entry[Any]:
+    no_retry = flavour.retry(NoBackoff(), 0)
     sentinel_kwargs, master_kwargs = sentinel_arguments(parsed, options, no_retry)
-    sentinel_class: Any = redis.sentinel.Sentinel  # untyped in redis-py
-    sentinel = sentinel_class(
+    sentinel = flavour.sentinel(
         parsed.sentinels,
         min_other_sentinels=parsed.min_other_sentinels,
         sentinel_kwargs=sentinel_kwargs,
     )
     client = sentinel.master_for(parsed.service_name, **master_kwargs)
-    return _Entry(client, extras=tuple(sentinel.sentinels))
+    return Entry(client, extras=tuple(sentinel.sentinels))
 
 
 def close_pools() -> None:
