@@ -9,13 +9,17 @@ import uuid
 from typing import Any, Dict
 
 import httpx
+import sqlalchemy
 
 from flyer_core import create_app
 from flyer_telemetry import TelemetryPlugin
 
 REDIS_URL = os.environ.get("FLYER_TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
+# SQLAlchemy 1.4 (the floor) has no psycopg 3 dialect: psycopg2 there.
+DRIVER = "psycopg2" if sqlalchemy.__version__.startswith("1.") else "psycopg"
 POSTGRES_URL = (
-    os.environ.get("FLYER_TEST_POSTGRES_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    os.environ.get("FLYER_TEST_POSTGRES_URL")
+    or f"postgresql+{DRIVER}://postgres@127.0.0.1:5432/test"
 )
 
 
