@@ -24,7 +24,7 @@ import importlib.metadata
 import inspect
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Optional, Protocol, Tuple, runtime_checkable
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Protocol, Tuple, runtime_checkable
 
 from fastapi import FastAPI
 from fastapi.encoders import jsonable_encoder
@@ -125,6 +125,14 @@ async def _call(function: Any) -> Any:
     return await _maybe_await(function())
 
 
+def _hooked(plugins: Iterable[LoadedPlugin], hook: str) -> Iterator[Tuple[LoadedPlugin, Any]]:
+    """Each plugin that has `hook`, in order, with the hook."""
+    for item in plugins:
+        function = getattr(item.plugin, hook, None)
+        if function is not None:
+            yield item, function
+
+
 def _call_each(
     plugins: Iterable[LoadedPlugin], hook: str, args: Tuple[Any, ...], failed: str, why: bool
 ) -> None:
@@ -134,10 +142,7 @@ def _call_each(
     naming the plugin; anything else a `StartupError` saying it `failed` (with the exception's
     text when `why`).
     """
-    for item in plugins:
-        function = getattr(item.plugin, hook, None)
-        if function is None:
-            continue
+    for item, function in _hooked(plugins, hook):
         try:
             function(*args)
         except (SettingsError, StartupError):
@@ -193,10 +198,7 @@ async def start_plugins(plugins: List[LoadedPlugin], timeout: float) -> None:
 async def stop_plugins(plugins: List[LoadedPlugin], timeout: float) -> None:
     """`shutdown()` in reverse order, all within about `timeout` seconds; errors are logged."""
     deadline = time.monotonic() + timeout
-    for item in reversed(plugins):
-        shutdown = getattr(item.plugin, "shutdown", None)
-        if shutdown is None:
-            continue
+    for item, shutdown in _hooked(reversed(plugins), "shutdown"):
         # Each plugin gets at least a moment, even when an earlier one used the budget up.
         remaining = max(deadline - time.monotonic(), 0.1)
         try:
@@ -250,10 +252,7 @@ def call_server_hook(plugins: Iterable[LoadedPlugin], hook: str, *args: Any) -> 
 
     `prepare_server` failing stops start-up (`StartupError`); the others are logged, since
     the server is already running or stopping."""
-    for item in plugins:
-        function = getattr(item.plugin, hook, None)
-        if function is None:
-            continue
+    for item, function in _hooked(plugins, hook):
         try:
             function(*args)
         except Exception as exc:

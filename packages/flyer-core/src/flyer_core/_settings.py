@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import (
     Any,
+    Collection,
     Dict,
     FrozenSet,
     Iterator,
@@ -31,6 +32,7 @@ from pydantic import (
     SecretBytes,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -52,6 +54,11 @@ _LOG_LEVELS = {
     "critical": "critical",
 }
 _LOG_FORMATS = ("auto", "console", "json")
+# Settings that take one of a few words, any case: the words, and the validator's message.
+_CHOICES: Dict[str, Tuple[Collection[str], str]] = {
+    "lang": (LANGUAGES, "bad language"),
+    "log_format": (_LOG_FORMATS, "bad format"),
+}
 _BASE_URL = re.compile(r"^(/[A-Za-z0-9._~-]+)*/?$")
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
@@ -309,20 +316,13 @@ class Settings(BaseSettings):
         except KeyError:
             raise ValueError("bad level") from None
 
-    @field_validator("lang")
+    @field_validator(*_CHOICES)
     @classmethod
-    def _check_lang(cls, value: str) -> str:
+    def _check_choice(cls, value: str, info: ValidationInfo) -> str:
         value = value.strip().lower()
-        if value not in LANGUAGES:
-            raise ValueError("bad language")
-        return value
-
-    @field_validator("log_format")
-    @classmethod
-    def _check_format(cls, value: str) -> str:
-        value = value.strip().lower()
-        if value not in _LOG_FORMATS:
-            raise ValueError("bad format")
+        choices, bad = _CHOICES[str(info.field_name)]
+        if value not in choices:
+            raise ValueError(bad)
         return value
 
     @field_validator("log_file_max_bytes", "max_body_size", "max_header_size", mode="before")
