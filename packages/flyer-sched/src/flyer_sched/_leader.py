@@ -184,11 +184,7 @@ class Leader:
         return f"leader:{self.id}"
 
     def store(self) -> LockStore:
-        if isinstance(self._store_choice, LockStore):
-            return self._store_choice
-        if self._store_choice is None:
-            return self.scheduler.lock_store
-        return self.scheduler.make_lock_store(self._store_choice)
+        return self.scheduler.store_for(self._store_choice)
 
     @property
     def running(self) -> bool:

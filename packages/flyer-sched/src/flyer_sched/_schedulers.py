@@ -245,6 +245,15 @@ class FlyerScheduler:
             self._flyer_store = store
             self._flyer_store_explicit = True
 
+    def store_for(self, choice: Union[str, LockStore, None]) -> LockStore:
+        """The store a lock or leader asked for: a `LockStore` as given, a kind by name
+        (`make_lock_store`), or by default `lock_store`."""
+        if isinstance(choice, LockStore):
+            return choice
+        if choice is None:
+            return self.lock_store
+        return self.make_lock_store(choice)
+
     def make_lock_store(self, kind: str) -> LockStore:
         """A store of `kind` ('redis', 'file' or 'memory') built from the settings, cached."""
         with self._flyer_mutex:
