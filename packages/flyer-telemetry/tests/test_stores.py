@@ -40,7 +40,7 @@ async def _scrape(app: Any) -> str:
 
 
 async def test_cache_hits_and_misses_by_cache_backend_and_result() -> None:
-    from flyer_cache import MemoryCache, cached
+    from flyer_cache import MemoryCache, cached, close_async_pools
 
     namespace = f"t-{uuid.uuid4().hex}"
 
@@ -61,6 +61,7 @@ async def test_cache_hits_and_misses_by_cache_backend_and_result() -> None:
         text = await _scrape(app)
     await square.invalidate(3)
     await square.invalidate(4)
+    await close_async_pools()
     square_name = f"{__name__}.{square.__wrapped__.__qualname__}"
     cube_name = f"{__name__}.{cube.__wrapped__.__qualname__}"
     counts = _samples(text, "flyer_cache_lookups_total")
