@@ -435,6 +435,35 @@ def test_after_the_last_attempt_the_original_error_is_raised(
         server.drop(table_name)
 
 
+class _SteppedWaits(RetryPolicy):
+    """Waits of 0.01 s times the attempt number, without the random part: easy to recognise."""
+
+    __slots__ = ()
+
+    def wait(self, attempt: int) -> float:
+        return 0.01 * attempt
+
+
+def test_the_waits_between_attempts_are_the_policys(
+    server: Any,
+    table_name: str,
+    proxy_to: Callable[[Any], Any],
+    open_db: Callable[..., Any],
+    retry_log: Callable[[], list],
+) -> None:
+    proxy = proxy_to(server)
+    database = open_db(url=server.url_via(proxy.port), retry=_SteppedWaits(attempts=4))
+    table = database[table_name]
+    try:
+        table.insert({"n": 1})
+        proxy.stop()
+        with pytest.raises(sqlalchemy.exc.OperationalError):
+            table.count()
+        assert [(r.attempt, r.wait_s) for r in retry_log()] == [(1, 0.01), (2, 0.02), (3, 0.03)]
+    finally:
+        server.drop(table_name)
+
+
 def test_a_configuration_error_is_not_retried(
     mysql_url: str, open_db: Callable[..., Any], retry_log: Callable[[], list]
 ) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, Union
 
 from sqlalchemy.engine import URL
 
-from flyer_db._engine import default_settings, engine_options, settings_from_parts
+from flyer_db._engine import ServerParts, default_settings, engine_options, settings_from_parts
 from flyer_db._retry import RetryPolicy
 from flyer_db._url import mysql_url
 
@@ -59,18 +59,10 @@ def get_dataset_pool(
     if url is not None and given:
         raise ValueError(f"get_dataset_pool: pass url= or the parts ({_ORDER}), not both")
     try:
-        settings = settings_from_parts(
-            user,
-            password,
-            host,
-            port,
-            name,
-            recycle_rate,
-            pool_size,
-            max_overflow,
-            charset,
-            show_port=False,
+        parts = ServerParts(
+            user, password, host, port, name, recycle_rate, pool_size, max_overflow, charset
         )
+        settings = settings_from_parts(parts, show_port=False)
     except ValueError as error:
         raise ValueError(
             f"{error} (get_dataset_pool takes {_ORDER} in this order; keywords avoid mix-ups)"

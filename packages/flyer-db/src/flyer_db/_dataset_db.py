@@ -19,8 +19,6 @@ from tenacity import (
     retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
-    wait_exponential,
-    wait_random,
 )
 
 from flyer_db import _registry
@@ -145,8 +143,7 @@ class RetryingDatabase(dataset.Database):
         policy = self.retry
         retrying = Retrying(
             stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.max_delay),
-            wait=wait_exponential(multiplier=policy.backoff, max=policy.max_backoff)
-            + wait_random(0, policy.backoff),
+            wait=lambda retry_state: policy.wait(retry_state.attempt_number),
             retry=retry_if_exception(self._retryable),
             before_sleep=functools.partial(self._log_retry, operation),
             reraise=True,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict, Hashable, Optional, Tuple, Union
+from typing import Any, Dict, Hashable, NamedTuple, Optional, Tuple, Union
 
 import sqlalchemy
 from sqlalchemy.engine import URL, Engine
@@ -82,37 +82,42 @@ def get_mysql_pool(
     Extra keywords go to `create_engine`.
     """
     settings = settings_from_parts(
-        user, password, host, port, name, recycle_rate, pool_size, max_overflow, charset
+        ServerParts(
+            user, password, host, port, name, recycle_rate, pool_size, max_overflow, charset
+        )
     )
     return _shared_engine("mysql", settings.url, settings, kwargs)  # server=True: the parts
 
 
-def settings_from_parts(
-    user: Optional[str] = None,
-    password: Optional[str] = None,
-    host: Optional[str] = None,
-    port: Union[int, str, None] = None,
-    name: Optional[str] = None,
-    recycle_rate: Union[int, str, None] = None,
-    pool_size: Union[int, str, None] = None,
-    max_overflow: Union[int, str, None] = None,
-    charset: Optional[str] = None,
-    *,
-    show_port: bool = True,
-) -> DBSettings:
+class ServerParts(NamedTuple):
+    """The ancestor's arguments for a MySQL/MariaDB server; None: the default. Numbers may be
+    strings as `getenv` returns them."""
+
+    user: Optional[str]
+    password: Optional[str]
+    host: Optional[str]
+    port: Union[int, str, None]
+    name: Optional[str]
+    recycle_rate: Union[int, str, None]
+    pool_size: Union[int, str, None]
+    max_overflow: Union[int, str, None]
+    charset: Optional[str]
+
+
+def settings_from_parts(parts: ServerParts, *, show_port: bool = True) -> DBSettings:
     """Settings for a MySQL/MariaDB server from the ancestor's arguments; None: the default."""
     defaults = default_settings()
-    parsed_port = parse_port(port, show=show_port)
+    parsed_port = parse_port(parts.port, show=show_port)
     return DBSettings(
-        user=defaults.user if user is None else user,
-        password=defaults.password if password is None else Secret(password),
-        host=defaults.host if host is None else host,
+        user=defaults.user if parts.user is None else parts.user,
+        password=defaults.password if parts.password is None else Secret(parts.password),
+        host=defaults.host if parts.host is None else parts.host,
         port=defaults.port if parsed_port is None else parsed_port,
-        name=defaults.name if name is None else name,
-        charset=defaults.charset if charset is None else charset,
-        recycle_rate=_or(parse_int("recycle_rate", recycle_rate, -1), defaults.recycle_rate),
-        pool_size=_or(parse_int("pool_size", pool_size, 0), defaults.pool_size),
-        max_overflow=_or(parse_int("max_overflow", max_overflow, -1), defaults.max_overflow),
+        name=defaults.name if parts.name is None else parts.name,
+        charset=defaults.charset if parts.charset is None else parts.charset,
+        recycle_rate=_or(parse_int("recycle_rate", parts.recycle_rate, -1), defaults.recycle_rate),
+        pool_size=_or(parse_int("pool_size", parts.pool_size, 0), defaults.pool_size),
+        max_overflow=_or(parse_int("max_overflow", parts.max_overflow, -1), defaults.max_overflow),
         server=True,
     )
 
