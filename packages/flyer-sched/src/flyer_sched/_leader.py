@@ -184,7 +184,7 @@ class Leader:
         return f"leader:{self.id}"
 
     def store(self) -> LockStore:
-        return self.scheduler.store_for(self._store_choice)
+        return self.scheduler.flyer_store_for(self._store_choice)
 
     @property
     def running(self) -> bool:

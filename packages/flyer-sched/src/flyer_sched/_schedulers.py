@@ -245,7 +245,7 @@ class FlyerScheduler:
             self._flyer_store = store
             self._flyer_store_explicit = True
 
-    def store_for(self, choice: Union[str, LockStore, None]) -> LockStore:
+    def flyer_store_for(self, choice: Union[str, LockStore, None]) -> LockStore:
         """The store a lock or leader asked for: a `LockStore` as given, a kind by name
         (`make_lock_store`), or by default `lock_store`."""
         if isinstance(choice, LockStore):
