@@ -13,6 +13,10 @@ from typing import Dict, List, NamedTuple
 
 import pytest
 
+# Each case runs `flyer` in its own process (a served project or the CLI): multi-process,
+# so it runs where the slow tests run (Python 3.8 and the newest).
+pytestmark = pytest.mark.slow
+
 SECRET = "topsecret"
 
 

@@ -64,6 +64,7 @@ def test_the_table_lists_name_value_and_source(flyer_here, project: Path) -> Non
     assert ["flyer_base_url", "/shop", "settings.py"] in [line.split() for line in lines]
 
 
+@pytest.mark.slow
 def test_secrets_never_appear_in_any_output(flyer, own_project: Path) -> None:
     (own_project / ".env").write_text(
         f"flyer_auth_pass={SECRETS['dotenv_auth']}\n"

@@ -133,6 +133,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["run", "serve"])
 @pytest.mark.parametrize("variable", ["flyer_log_file", "flyer_access_logfile"])
 def test_an_unwritable_log_file_is_one_line(own_project: Path, command: str, variable: str) -> None:

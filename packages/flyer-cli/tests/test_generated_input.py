@@ -14,6 +14,10 @@ from typing import Iterator
 import httpx
 import pytest
 
+# Each case runs `flyer` in its own process (a served project or the CLI): multi-process,
+# so it runs where the slow tests run (Python 3.8 and the newest).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

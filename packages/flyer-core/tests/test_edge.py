@@ -155,6 +155,7 @@ def test_a_1mb_header_is_431_in_the_envelope(edge: Any) -> None:
         assert raw.startswith(b"HTTP/1.1 200 "), raw[:200]
 
 
+@pytest.mark.slow
 def test_slowloris_headers_get_408_and_are_closed_in_time(edge: Any) -> None:
     with edge(header_timeout=1) as port:
         started = time.monotonic()
@@ -230,6 +231,7 @@ def test_no_free_connection_is_503_in_the_envelope(edge: Any, release: threading
                 sock.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
 def test_an_oversized_body_gets_a_413_the_client_can_read(edge: Any, declared: bool) -> None:
     """A client that sends all of its body before reading (as most do) still reads the 413."""
@@ -292,6 +294,7 @@ def test_limits_come_from_the_served_flyer_app(make_settings: Any) -> None:
 
 
 # uvicorn < 0.34 with websockets >= 13 (Python 3.8) warns inside its WebSocket protocol.
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:remove second argument of ws_handler:DeprecationWarning")
 def test_a_websocket_outlives_the_header_timeout(edge: Any) -> None:
     """Once upgraded, the connection is the WebSocket's: no 408 lands in its stream."""
@@ -325,6 +328,7 @@ def test_a_websocket_outlives_the_header_timeout(edge: Any) -> None:
         assert reply.startswith(b"\x81\x04ping"), reply
 
 
+@pytest.mark.slow
 def test_headers_ending_across_two_reads_near_the_cap_are_served(edge: Any) -> None:
     with edge(max_header_size="4k") as port:
         with socket.create_connection(("127.0.0.1", port), timeout=HEADROOM) as sock:

@@ -112,6 +112,7 @@ def _bound(port: int) -> bool:
 @pytest.mark.parametrize(
     "runner", ["run_prod('main:app', port={port})", "run_dev('main:app', reload=True, port={port})"]
 )
+@pytest.mark.slow
 def test_runners_stop_on_a_bad_plugin_setting_before_binding(
     site: Path, tmp_path: Path, free_port: Callable[[], int], runner: str
 ) -> None:

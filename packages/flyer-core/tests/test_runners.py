@@ -152,6 +152,7 @@ def test_gunicorn_two_workers_and_sigterm_drains_in_flight_requests(
     assert all(not line.startswith("[") for line in (out + err).splitlines() if line.strip())
 
 
+@pytest.mark.slow
 def test_run_prod_bad_setting_is_one_line_and_exit_2(project: Path) -> None:
     code = "from flyer_core import run_prod; run_prod('main:app')"
     process = subprocess.run(
@@ -170,6 +171,7 @@ def test_run_prod_bad_setting_is_one_line_and_exit_2(project: Path) -> None:
     "runner",
     ["run_dev('main:app', reload=False, port={port})", "run_prod('main:app', port={port})"],
 )
+@pytest.mark.slow
 def test_startup_error_in_the_app_is_one_line(project: Path, free_port: Any, runner: str) -> None:
     (project / "main.py").write_text(
         "from flyer_core import create_app\n"
@@ -194,6 +196,7 @@ def test_startup_error_in_the_app_is_one_line(project: Path, free_port: Any, run
     assert "Traceback" not in process.stderr + process.stdout
 
 
+@pytest.mark.slow
 def test_run_dev_serves_the_app(project: Path, free_port: Any, stopper: List[Any]) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"

@@ -89,6 +89,7 @@ def test_create_app_stops_on_an_unparsable_env_line(
     "runner",
     ["run_prod('main:app', port={port})", "run_dev('main:app', reload=False, port={port})"],
 )
+@pytest.mark.slow
 def test_a_server_does_not_start_with_an_unparsable_env_line(
     tmp_path: Path, free_port: Callable[[], int], runner: str
 ) -> None:
