@@ -209,7 +209,15 @@ def _pytest(session: nox.Session, *paths: str, skip_slow: bool = False) -> None:
     ]
     targets = [] if given else list(paths)
     marks = ["-m", "not slow"] if skip_slow and "-m" not in session.posargs else []
-    session.run("pytest", *targets, *marks, *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
+    # The slowest tests are listed at the end of each run, to keep CI time in view.
+    session.run(
+        "pytest",
+        "--durations=12",
+        *targets,
+        *marks,
+        *session.posargs,
+        env={"PYTHONDONTWRITEBYTECODE": "1"},
+    )
 
 
 @nox.session(python=PYTHONS)
