@@ -140,8 +140,14 @@ if MISSING_PYTHONS and not _LISTING & set(sys.argv[1:]):
         # uv was asked above; a second attempt per session would only repeat its error.
         nox.options.download_python = "never"
 
-nox.needs_version = ">=2025.2.9"
+nox.needs_version = ">=2026.8.10"
 nox.options.default_venv_backend = "uv|virtualenv"
+# Two sessions at a time (`nox -j 1` for one): most of a session's time is spent waiting on
+# servers, brokers and subprocesses, so two overlap well even on two cores. Every session
+# may run beside any other: tests name their tables, keys, topics and ports uniquely, and
+# each session keeps its own pytest cache and build folders.
+nox.options.parallel = 2
+nox.options.allow_parallel = True
 nox.options.error_on_missing_interpreters = True
 nox.options.sessions = [
     "lint",
@@ -210,9 +216,12 @@ def _pytest(session: nox.Session, *paths: str, skip_slow: bool = False) -> None:
     targets = [] if given else list(paths)
     marks = ["-m", "not slow"] if skip_slow and "-m" not in session.posargs else []
     # The slowest tests are listed at the end of each run, to keep CI time in view.
+    cache = Path(session.virtualenv.location) / ".pytest_cache"
     session.run(
         "pytest",
         "--durations=12",
+        "-o",
+        f"cache_dir={cache}",
         *targets,
         *marks,
         *session.posargs,
@@ -262,7 +271,7 @@ def minimums(session: nox.Session, package: str) -> None:
 @nox.parametrize("package", list(STANDALONE))
 def standalone(session: nox.Session, package: str) -> None:
     """flyer-status and flyer-http installed alone from their wheels: nothing else comes along."""
-    wheels = ROOT / ".nox" / "_standalone_wheels"
+    wheels = Path(session.virtualenv.location) / "_wheels"
     shutil.rmtree(wheels, ignore_errors=True)
     dists = [f"flyer-{package}", *sorted(d for d in STANDALONE[package] if d.startswith("flyer-"))]
     for dist in dists:

@@ -1,5 +1,6 @@
 """ORM sessions: session_scope, the sessionmaker helper and the FastAPI dependency."""
 
+import uuid
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable, Iterator
@@ -14,7 +15,8 @@ Base = declarative_base()
 
 
 class Item(Base):  # type: ignore[valid-type,misc]
-    __tablename__ = "flyer_items"
+    # A name of this run's own: another run may share the database.
+    __tablename__ = f"flyer_items_{uuid.uuid4().hex[:8]}"
     id = Column(Integer, primary_key=True)
     name = Column(String(64), nullable=False, unique=True)
 
@@ -39,7 +41,10 @@ def engine(
 def names(engine: Any) -> list:
     with engine.connect() as connection:
         return [
-            row[0] for row in connection.execute(text("SELECT name FROM flyer_items ORDER BY name"))
+            row[0]
+            for row in connection.execute(
+                text(f"SELECT name FROM {Item.__tablename__} ORDER BY name")
+            )
         ]
 
 
