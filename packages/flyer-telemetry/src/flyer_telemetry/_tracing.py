@@ -224,6 +224,7 @@ class TracingMiddleware:
         self.never_roots = never_roots
         self.propagator = TraceContextTextMapPropagator()
         self.context = context
+        self.get_current = context.get_current
         self.trace = trace
         from opentelemetry.trace import SpanKind, StatusCode
 
@@ -234,11 +235,13 @@ class TracingMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        carrier = {}
+        carrier: Optional[Dict[str, str]] = None
         for name, value in scope["headers"]:
             if name == b"traceparent" or name == b"tracestate":
+                if carrier is None:
+                    carrier = {}
                 carrier[name.decode("latin-1")] = value.decode("latin-1")
-        current = self.context.get_current()  # empty unless something outside flyer traces
+        current = self.get_current()  # empty unless something outside flyer traces
         outer = self.trace.get_current_span(current) if current else None
         if outer is not None and outer.is_recording():
             # Something outside flyer traces this request already (FastAPI's own telemetry
@@ -251,10 +254,10 @@ class TracingMiddleware:
                 structlog.contextvars.bind_contextvars(**ids)
             await self.app(scope, receive, send)
             return
-        if not carrier and self.never_roots:
+        if carrier is None and self.never_roots:
             await self.app(scope, receive, send)
             return
-        parent = self.propagator.extract(carrier) if carrier else None
+        parent = self.propagator.extract(carrier) if carrier is not None else None
         method = scope["method"]
         span = self.tracer.start_span(
             method,
