@@ -142,11 +142,17 @@ if MISSING_PYTHONS and not _LISTING & set(sys.argv[1:]):
 
 nox.needs_version = ">=2026.8.10"
 nox.options.default_venv_backend = "uv|virtualenv"
-# Two sessions at a time (`nox -j 1` for one): most of a session's time is spent waiting on
-# servers, brokers and subprocesses, so two overlap well even on two cores. Every session
-# may run beside any other: tests name their tables, keys, topics and ports uniquely, and
-# each session keeps its own pytest cache and build folders.
-nox.options.parallel = 2
+# Plain `nox` (the CI set) runs two sessions at a time: most of a session's time is spent
+# waiting on servers, brokers and subprocesses, so two overlap well even on two cores. Every
+# session may run beside any other: tests name their tables, keys, topics and ports uniquely,
+# and each session keeps its own pytest cache and build folders. A chosen session (`-s`, `-k`,
+# `-p`, `-t`) runs alone with its output live, as does everything under `nox -j 1`.
+_SELECTING = {"-s", "-e", "--session", "--sessions", "-k", "--keywords", "-p", "--python"}
+_SELECTING |= {"--pythons", "-t", "--tags"}
+if not os.environ.get("NOXSESSION") and not any(
+    arg.split("=", 1)[0] in _SELECTING for arg in sys.argv[1:]
+):
+    nox.options.parallel = 2
 nox.options.allow_parallel = True
 nox.options.error_on_missing_interpreters = True
 nox.options.sessions = [
