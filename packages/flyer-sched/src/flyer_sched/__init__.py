@@ -8,7 +8,7 @@ lifespan (through flyer-core's plugin) or your own code starts and stops them.
 
 from flyer_sched.__about__ import __version__
 from flyer_sched._defaults import asyncio_scheduler, background_scheduler, threadpool
-from flyer_sched._events import OUTCOMES, RunEvent, RunHook
+from flyer_sched._events import OUTCOMES, RunEvent, RunHook, RunWrapper
 from flyer_sched._executors import AsyncIOExecutor, ThreadPoolExecutor
 from flyer_sched._file_store import FileLockStore
 from flyer_sched._leader import Lease, current_lease
@@ -37,6 +37,7 @@ __all__ = [
     "RedisLockStore",
     "RunEvent",
     "RunHook",
+    "RunWrapper",
     "SchedPlugin",
     "SchedSettings",
     "Scheduler",

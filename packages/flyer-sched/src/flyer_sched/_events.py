@@ -7,7 +7,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, ContextManager, Dict, List, Optional, Tuple
 
 logger = logging.getLogger("flyer.sched")
 
@@ -51,6 +51,8 @@ class RunEvent:
 
 
 RunHook = Callable[[RunEvent], None]
+#: `wrapper(job_id, scheduled_time, manual)`: a context manager entered around a run.
+RunWrapper = Callable[[str, datetime, bool], ContextManager[Any]]
 
 
 def _level(event: RunEvent) -> int:
@@ -184,3 +186,53 @@ class RunHooks:
                 hook(event)
             except Exception:
                 logger.warning("run hook %r failed", hook, exc_info=True)
+
+
+class RunWrappers:
+    """The run wrappers of one scheduler: each makes a context manager that is entered in the
+    thread or task that runs the job function, around each run that executes (never around a
+    skipped tick). A wrapper that raises is logged; the job runs and reports as usual."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        #: Replaced, never changed in place: a run reads it once, without the mutex.
+        self.current: Tuple[RunWrapper, ...] = ()
+
+    def add(self, wrapper: RunWrapper) -> None:
+        with self._mutex:
+            self.current = (*self.current, wrapper)
+
+    def remove(self, wrapper: RunWrapper) -> None:
+        with self._mutex:
+            if wrapper in self.current:
+                left = list(self.current)
+                left.remove(wrapper)
+                self.current = tuple(left)
+
+    @staticmethod
+    def enter(
+        wrappers: Tuple[RunWrapper, ...], job_id: str, scheduled_time: datetime, manual: bool
+    ) -> List[ContextManager[Any]]:
+        """Enter each wrapper's context manager; those that entered, in order."""
+        entered: List[ContextManager[Any]] = []
+        for wrapper in wrappers:
+            try:
+                manager = wrapper(job_id, scheduled_time, manual)
+                manager.__enter__()
+            except Exception:
+                logger.warning("run wrapper %r failed to enter", wrapper, exc_info=True)
+                continue
+            entered.append(manager)
+        return entered
+
+    @staticmethod
+    def exit(entered: List[ContextManager[Any]], error: Optional[BaseException] = None) -> None:
+        """Exit what `enter` entered, last first; never suppresses `error`."""
+        info: Tuple[Any, Any, Any] = (
+            (type(error), error, error.__traceback__) if error is not None else (None, None, None)
+        )
+        for manager in reversed(entered):
+            try:
+                manager.__exit__(*info)
+            except Exception:
+                logger.warning("run wrapper %r failed to exit", manager, exc_info=True)

@@ -20,7 +20,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
 from apscheduler.executors.base import BaseExecutor, MaxInstancesReachedError, run_job
 from apscheduler.util import iscoroutinefunction_partial
 
-from flyer_sched._events import RunEvent, RunHooks
+from flyer_sched._events import RunEvent, RunHooks, RunWrappers
 from flyer_sched._lock import claim_scheduled
 from flyer_sched._tick import _CURRENT, Tick
 
@@ -88,13 +88,43 @@ def _ticks(job: Any, run_times: List[Any]) -> List[Tick]:
     return [Tick(job.id, run_time, manual=manual) for run_time in run_times]
 
 
+def _wrappers_of(scheduler: Any) -> Optional[RunWrappers]:
+    wrappers: Optional[RunWrappers] = getattr(scheduler, "flyer_wrappers", None)
+    return wrappers
+
+
+def _run_wrapped(
+    wrappers: Optional[RunWrappers], tick: Tick, job: Any, jobstore_alias: str, logger_name: str
+) -> List[Any]:
+    """APScheduler's `run_job` for `tick`, inside the scheduler's run wrappers (none
+    registered: just `run_job`)."""
+    current = wrappers.current if wrappers is not None else ()
+    if not current:
+        produced: List[Any] = run_job(job, jobstore_alias, [tick.scheduled_time], logger_name)
+        return produced
+    entered = RunWrappers.enter(current, tick.job_id, tick.scheduled_time, tick.manual)
+    try:
+        produced = run_job(job, jobstore_alias, [tick.scheduled_time], logger_name)
+    except BaseException as exc:
+        RunWrappers.exit(entered, exc)
+        raise
+    RunWrappers.exit(entered)
+    return produced
+
+
 def run_ticks(
-    job: Any, jobstore_alias: str, run_times: List[Any], logger_name: str, report: Reporter
+    job: Any,
+    jobstore_alias: str,
+    run_times: List[Any],
+    logger_name: str,
+    report: Reporter,
+    wrappers: Optional[RunWrappers] = None,
 ) -> List[Any]:
     """APScheduler's `run_job`, once per run time, each inside its own `Tick`.
 
     A locked job's tick is claimed first; a tick the lock skips is not handed to `run_job`, so
-    neither APScheduler's log nor its listeners hear of an execution that did not happen.
+    neither APScheduler's log nor its listeners hear of an execution that did not happen. A
+    run that executes does so inside the scheduler's run wrappers (`wrappers`).
     """
     events: List[Any] = []
     for tick in _ticks(job, run_times):
@@ -105,9 +135,7 @@ def run_ticks(
             run = True
             if not _too_late(job, tick.scheduled_time):
                 run, release = claim_scheduled(job.func, tick)
-            produced = (
-                run_job(job, jobstore_alias, [tick.scheduled_time], logger_name) if run else []
-            )
+            produced = _run_wrapped(wrappers, tick, job, jobstore_alias, logger_name) if run else []
         finally:
             _CURRENT.reset(token)
             if release is not None:
@@ -164,9 +192,10 @@ async def run_ticks_async(
     logger_name: str,
     report: Reporter,
     held: Optional[HeldLocks] = None,
+    wrappers: Optional[RunWrappers] = None,
 ) -> List[Any]:
     """The coroutine counterpart of `run_ticks`; `held` lets the executor's shutdown release
-    the lock of a run it cancelled."""
+    the lock of a run it cancelled. The run wrappers are entered in the run's task."""
     events: List[Any] = []
     for tick in _ticks(job, run_times):
         token = _CURRENT.set(tick)
@@ -185,11 +214,23 @@ async def run_ticks_async(
             run = True
             if not _too_late(job, tick.scheduled_time):
                 run, release = await loop.run_in_executor(None, claim)
-            produced = (
-                await run_coroutine_job(job, jobstore_alias, [tick.scheduled_time], logger_name)
-                if run
-                else []
-            )
+            current = wrappers.current if wrappers is not None and run else ()
+            if not run:
+                produced = []
+            elif not current:
+                produced = await run_coroutine_job(
+                    job, jobstore_alias, [tick.scheduled_time], logger_name
+                )
+            else:
+                entered = RunWrappers.enter(current, tick.job_id, tick.scheduled_time, tick.manual)
+                try:
+                    produced = await run_coroutine_job(
+                        job, jobstore_alias, [tick.scheduled_time], logger_name
+                    )
+                except BaseException as exc:
+                    RunWrappers.exit(entered, exc)
+                    raise
+                RunWrappers.exit(entered)
         finally:
             _CURRENT.reset(token)
             if release is not None and (held is None or held.take(id(tick)) is not None):
@@ -258,6 +299,9 @@ class _FlyerExecutor:
     def _flyer_report(self) -> Reporter:
         return _reporter(self.flyer_owner)
 
+    def _flyer_wrappers(self) -> Optional[RunWrappers]:
+        return _wrappers_of(self.flyer_owner)
+
     def _flyer_done(self, job: Any, future: Any) -> None:
         self._flyer_futures.discard(future)
         self._flyer_uncount(job.id)
@@ -309,6 +353,7 @@ class ThreadPoolExecutor(_FlyerExecutor):
             run_times,
             self._flyer_logger_name,
             self._flyer_report(),
+            self._flyer_wrappers(),
         )
         self._flyer_futures.add(future)
         future.add_done_callback(lambda f: self._flyer_done(job, f))
@@ -340,15 +385,16 @@ class AsyncIOExecutor(_FlyerExecutor):
         if loop is None:
             raise RuntimeError("the executor is not started")
         alias, report = self._flyer_alias(job), self._flyer_report()
+        wrappers = self._flyer_wrappers()
         future: Any
         if iscoroutinefunction_partial(job.func):
             coro = run_ticks_async(
-                job, alias, run_times, self._flyer_logger_name, report, self._held
+                job, alias, run_times, self._flyer_logger_name, report, self._held, wrappers
             )
             future = loop.create_task(coro)
         else:
             future = loop.run_in_executor(
-                None, run_ticks, job, alias, run_times, self._flyer_logger_name, report
+                None, run_ticks, job, alias, run_times, self._flyer_logger_name, report, wrappers
             )
         self._flyer_futures.add(future)
         future.add_done_callback(lambda f: self._flyer_done(job, f))

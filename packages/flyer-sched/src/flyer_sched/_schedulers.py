@@ -40,7 +40,7 @@ from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler as _APSHolder
 from apscheduler.util import astimezone, undefined
 
-from flyer_sched._events import RunHook, RunHooks
+from flyer_sched._events import RunHook, RunHooks, RunWrapper, RunWrappers
 from flyer_sched._executors import (
     AsyncIOExecutor,
     ManualRunTimes,
@@ -94,6 +94,7 @@ class FlyerScheduler:
         self._flyer_store_explicit = False
         self._flyer_made_stores: Dict[str, LockStore] = {}
         self._flyer_hooks = RunHooks()
+        self.flyer_wrappers = RunWrappers()
         self._flyer_leaders: Dict[str, Leader] = {}
         self._flyer_last_runs: Dict[str, datetime] = {}
         self._flyer_mutex = threading.RLock()
@@ -675,6 +676,15 @@ class FlyerScheduler:
 
     def remove_run_hook(self, hook: RunHook) -> None:
         self._flyer_hooks.remove(hook)
+
+    def add_run_wrapper(self, wrapper: RunWrapper) -> None:
+        """Enter `wrapper(job_id, scheduled_time, manual)`, a context manager, around every run
+        that executes, in the thread or task that runs the job (for tracing); skipped ticks are
+        not wrapped. A wrapper that raises is logged and never fails the job."""
+        self.flyer_wrappers.add(wrapper)
+
+    def remove_run_wrapper(self, wrapper: RunWrapper) -> None:
+        self.flyer_wrappers.remove(wrapper)
 
     def pause_job(self, job_id: str, jobstore: Optional[str] = None) -> Any:
         """Pause a job here; a locked job is also paused in every process sharing its store."""
