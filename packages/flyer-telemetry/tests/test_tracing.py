@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Dict, List
@@ -155,3 +156,174 @@ def test_one_trace_id_across_two_services_and_their_log_lines(
     assert job["attributes"]["flyer.job.outcome"] == "success"
     assert "flyer.job.tick" in job["attributes"]
     assert job["trace_id"] != trace_id  # a run is its own trace
+
+
+SERVICE_JOBS = """
+import os
+
+import httpx
+from flyer_core import create_app, logger
+from flyer_http import AsyncClient
+from flyer_sched import asyncio_scheduler, background_scheduler, current_tick
+
+app = create_app(apps=None, env_file=None)
+
+
+@asyncio_scheduler.scheduled_job("interval", seconds=0.5, id="fetch_async")
+@asyncio_scheduler.lock()
+async def fetch_async() -> None:
+    logger.info("job working", run_tick=current_tick().scheduled_time.isoformat())
+    async with AsyncClient(base_url=os.environ["SERVICE_B_URL"]) as client:
+        await client.get("/flyer/pong/1")
+
+
+@background_scheduler.scheduled_job("interval", seconds=0.5, id="fetch_sync")
+def fetch_sync() -> None:
+    logger.info("job working", run_tick=current_tick().scheduled_time.isoformat())
+    with httpx.Client(base_url=os.environ["SERVICE_B_URL"]) as client:
+        client.get("/flyer/pong/2")
+"""
+
+
+def test_a_job_run_is_one_span_current_for_its_log_lines_and_calls(
+    tmp_path: Path, support: SimpleNamespace, receiver: Any
+) -> None:
+    (tmp_path / "service_jobs.py").write_text(SERVICE_JOBS)
+    (tmp_path / "service_b.py").write_text(SERVICE_B)
+    port_a, port_b = support.free_port(), support.free_port()
+    url_a, url_b = (f"http://{support.LOOPBACK}:{p}" for p in (port_a, port_b))
+
+    def env(service: str) -> Dict[str, str]:
+        return support.clean_environ(
+            flyer_tracing_enabled="1",
+            flyer_log_format="json",
+            flyer_sched_lock_backend="file",
+            OTEL_SERVICE_NAME=service,
+            OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
+            OTEL_BSP_SCHEDULE_DELAY="100",
+            SERVICE_B_URL=url_b,
+        )
+
+    def command(module: str, port: int) -> List[str]:
+        uvicorn = [sys.executable, "-m", "uvicorn", f"{module}:app", "--host", support.LOOPBACK]
+        return [*uvicorn, "--port", str(port)]
+
+    def job_spans(job_id: str) -> List[Dict[str, Any]]:
+        return [s for s in receiver.spans() if s["name"] == f"job {job_id}"]
+
+    log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"
+    with support.running(
+        command("service_b", port_b), tmp_path, env("b"), log_b, f"{url_b}/health_check"
+    ), support.running(
+        command("service_jobs", port_a), tmp_path, env("a"), log_a, f"{url_a}/health_check"
+    ):
+        _until(
+            lambda: len(job_spans("fetch_async")) >= 2 and len(job_spans("fetch_sync")) >= 2,
+            lambda: f"no spans for the jobs' runs: {receiver.spans()}",
+        )
+    spans = receiver.spans()
+    clients = [s for s in spans if s["service"] == "a" and s["kind"] == 3]  # SPAN_KIND_CLIENT
+    working = [line for line in _lines(log_a) if line.get("event") == "job working"]
+    for job_id in ("fetch_async", "fetch_sync"):
+        runs = job_spans(job_id)
+        ticks = [s["attributes"]["flyer.job.tick"] for s in runs]
+        assert len(ticks) == len(set(ticks)), f"more than one span for a run: {runs}"
+        for run in runs:
+            attributes = run["attributes"]
+            assert run["kind"] == 1  # SPAN_KIND_INTERNAL
+            assert run["parent_id"] == ""  # a run is its own trace
+            assert attributes["flyer.job.id"] == job_id
+            assert attributes["flyer.job.outcome"] == "success"
+            if job_id == "fetch_async":  # locked: the event's lock fields on the same span
+                assert attributes["flyer.job.lock"] == "acquired"
+                assert attributes["flyer.job.fencing_token"] > 0
+                assert "flyer.job.lock_wait_ms" in attributes
+            else:
+                assert attributes["flyer.job.lock"] == "none"
+            lines = [
+                line for line in working if line.get("run_tick") == attributes["flyer.job.tick"]
+            ]
+            assert len(lines) == 1, (run, working)
+            assert lines[0]["trace_id"] == run["trace_id"]
+            assert lines[0]["span_id"] == run["span_id"]
+            calls = [c for c in clients if c["parent_id"] == run["span_id"]]
+            assert len(calls) == 1, (run, clients)
+            assert calls[0]["trace_id"] == run["trace_id"]
+
+
+def _in_memory_tracer() -> Any:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider.get_tracer("test"), exporter
+
+
+def test_skipped_ticks_keep_their_span_after_the_fact() -> None:
+    from flyer_sched import BackgroundScheduler, MemoryLockStore, SchedSettings
+    from flyer_telemetry._hooks import JobRuns
+    from flyer_telemetry._tracing import JobSpans
+
+    tracer, exporter = _in_memory_tracer()
+    spans = JobSpans(tracer)
+    store = MemoryLockStore()
+    scheduler = BackgroundScheduler(settings=SchedSettings(lock_backend="memory"))
+    scheduler.lock_store = store
+    scheduler.add_run_wrapper(spans.run)
+    scheduler.add_run_hook(JobRuns(None, tracer, spans))
+
+    @scheduler.lock(id="held")
+    def held() -> None:
+        raise AssertionError("ran while another process held the lock")
+
+    scheduler.add_job(held, "interval", seconds=0.2, id="held")
+    assert store.claim("job:held", None, "x" * 32, "elsewhere:1", 60).acquired
+    scheduler.start()
+    try:
+        _until(lambda: len(exporter.get_finished_spans()) >= 2, lambda: "no skipped tick")
+    finally:
+        scheduler.shutdown()
+    finished = exporter.get_finished_spans()
+    ticks = [s.attributes["flyer.job.tick"] for s in finished]
+    assert len(ticks) == len(set(ticks))
+    for span in finished:
+        assert span.name == "job held"
+        assert span.attributes["flyer.job.outcome"] == "skipped"
+        assert span.attributes["flyer.job.lock"] == "not acquired"
+    assert spans.ended == {}
+
+
+def test_an_older_flyer_sched_keeps_the_span_after_the_fact(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import flyer_sched
+    from flyer_telemetry import TelemetryPlugin
+
+    class OldScheduler:  # a flyer-sched without run wrappers
+        def __init__(self) -> None:
+            self.hooks: List[Any] = []
+
+        def add_run_hook(self, hook: Any) -> None:
+            self.hooks.append(hook)
+
+        def remove_run_hook(self, hook: Any) -> None:
+            self.hooks.remove(hook)
+
+    old = OldScheduler(), OldScheduler()
+    monkeypatch.setattr(flyer_sched, "background_scheduler", old[0])
+    monkeypatch.setattr(flyer_sched, "asyncio_scheduler", old[1])
+    tracer, exporter = _in_memory_tracer()
+    plugin = TelemetryPlugin()
+    plugin.tracing = SimpleNamespace(tracer=tracer)  # type: ignore[assignment]
+    plugin._watch_jobs()
+    (hook,) = old[0].hooks
+    assert old[1].hooks == [hook]
+    assert hook.spans is None
+    event = flyer_sched.RunEvent("beat", datetime.now(timezone.utc), "success", 0.01)
+    hook(event)
+    (span,) = exporter.get_finished_spans()
+    assert span.name == "job beat"
+    assert span.attributes["flyer.job.outcome"] == "success"

@@ -75,13 +75,22 @@ def lock_outcome(event: Any) -> str:
 
 
 class JobRuns:
-    """A flyer-sched run hook: every tick's outcome counted, and traced when tracing is on."""
+    """A flyer-sched run hook: every tick's outcome counted, and traced when tracing is on.
 
-    def __init__(self, metrics: Optional[Metrics], tracer: Any = None) -> None:
+    With `spans` (the run wrapper that traced the run while it ran), the run's event completes
+    that run's span; a run it did not trace (a skipped tick) gets its span after the fact."""
+
+    def __init__(self, metrics: Optional[Metrics], tracer: Any = None, spans: Any = None) -> None:
         self.metrics = metrics
         self.tracer = tracer
+        self.spans = spans
 
     def __call__(self, event: Any) -> None:
+        # The run's span first: it was started while the job ran and is ended here.
+        if self.tracer is not None and not (self.spans is not None and self.spans.finish(event)):
+            from flyer_telemetry._tracing import job_span
+
+            job_span(self.tracer, event)
         if self.metrics is not None:
             self.metrics.job_runs.labels(event.job_id, event.outcome).inc()
             if event.outcome == "skipped":
@@ -91,7 +100,3 @@ class JobRuns:
             wait = getattr(event, "lock_wait", None)  # flyer-sched 0.x before lock_wait: none
             if wait is not None:
                 self.metrics.lock_wait.labels(event.job_id, lock_outcome(event)).observe(wait)
-        if self.tracer is not None:
-            from flyer_telemetry._tracing import job_span
-
-            job_span(self.tracer, event)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from flyer_telemetry._hooks import JobRuns
     from flyer_telemetry._metrics import Metrics
     from flyer_telemetry._pools import PoolWatch
-    from flyer_telemetry._tracing import Tracing
+    from flyer_telemetry._tracing import JobSpans, Tracing
 
 logger = logging.getLogger("flyer.telemetry")
 
@@ -45,6 +45,7 @@ class TelemetryPlugin:
         self.shared = SharedDirectory()
         self._refresh: Optional[asyncio.Task[None]] = None
         self._job_runs: Optional[JobRuns] = None
+        self._job_spans: Optional[JobSpans] = None
         self._schedulers: List[Any] = []
         self._unhook: List[Callable[[], None]] = []
         self._pools: Optional[PoolWatch] = None
@@ -94,10 +95,18 @@ class TelemetryPlugin:
         from flyer_telemetry._hooks import JobRuns
 
         tracer = self.tracing.tracer if self.tracing is not None else None
-        self._job_runs = JobRuns(self.metrics, tracer)
         self._schedulers = [flyer_sched.background_scheduler, flyer_sched.asyncio_scheduler]
+        wrapped = [s for s in self._schedulers if hasattr(s, "add_run_wrapper")]
+        if tracer is not None and wrapped:  # an older flyer-sched has no run wrappers
+            from flyer_telemetry._tracing import JobSpans
+
+            self._job_spans = JobSpans(tracer)
+        self._job_runs = JobRuns(self.metrics, tracer, self._job_spans)
         for scheduler in self._schedulers:
             scheduler.add_run_hook(self._job_runs)
+            if self._job_spans is not None and scheduler in wrapped:
+                # Traced while it runs: its log lines and calls belong to the run's span.
+                scheduler.add_run_wrapper(self._job_spans.run)
 
     async def startup(self) -> None:
         if self.tracing is not None:
@@ -147,7 +156,12 @@ class TelemetryPlugin:
         for scheduler in self._schedulers:
             with contextlib.suppress(ValueError, KeyError):
                 scheduler.remove_run_hook(self._job_runs)
+            if self._job_spans is not None and hasattr(scheduler, "remove_run_wrapper"):
+                scheduler.remove_run_wrapper(self._job_spans.run)
         self._schedulers = []
+        if self._job_spans is not None:
+            self._job_spans.close()
+            self._job_spans = None
         if self.tracing is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.tracing.shutdown)
 

@@ -8,13 +8,26 @@ logged once, then at most once every 5 minutes.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
 import threading
 import time
+from datetime import datetime
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Awaitable, Dict, List, Optional, Sequence, Set
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Awaitable,
+    Dict,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+)
 
 from flyer_telemetry._metrics import ASGIApp, Message, Receive, Scope, Send
 from flyer_telemetry._routes import route_template
@@ -300,12 +313,8 @@ class TracingMiddleware:
             self.context.detach(token)
 
 
-def job_span(tracer: Tracer, event: Any) -> None:
-    """A span for one flyer-sched run (after the fact): tick, outcome, lock and fencing token."""
-    from opentelemetry.trace import SpanKind, StatusCode
-
-    end = time.time_ns()
-    start = end - int(event.duration * 1_000_000_000)
+def _job_attributes(event: Any) -> Dict[str, Any]:
+    """A run's span attributes from its `RunEvent`: tick, outcome, lock and fencing token."""
     attributes: Dict[str, Any] = {
         "flyer.job.id": event.job_id,
         "flyer.job.tick": event.scheduled_time.isoformat(),
@@ -326,9 +335,121 @@ def job_span(tracer: Tracer, event: Any) -> None:
     attributes["flyer.job.lock"] = "acquired" if event.lock_id else "none"
     if event.outcome == "skipped":
         attributes["flyer.job.lock"] = "not acquired"
+    return attributes
+
+
+def job_span(tracer: Tracer, event: Any) -> None:
+    """A span for one flyer-sched run (after the fact): tick, outcome, lock and fencing token."""
+    from opentelemetry.trace import SpanKind, StatusCode
+
+    end = time.time_ns()
+    start = end - int(event.duration * 1_000_000_000)
     span = tracer.start_span(
-        f"job {event.job_id}", kind=SpanKind.INTERNAL, start_time=start, attributes=attributes
+        f"job {event.job_id}",
+        kind=SpanKind.INTERNAL,
+        start_time=start,
+        attributes=_job_attributes(event),
     )
     if event.outcome == "error":
         span.set_status(StatusCode.ERROR, event.error or "error")
     span.end(end_time=end)
+
+
+#: Runs that ended and whose `RunEvent` has not arrived yet, at most (it arrives right after).
+_PENDING_RUNS = 1024
+RunKey = Tuple[str, datetime, bool]
+
+
+class JobSpans:
+    """flyer-sched runs traced while they run (a run wrapper of flyer-sched's schedulers).
+
+    A run's span starts when the job does and is current in the thread or task that runs it:
+    its log lines carry the span's `trace_id` / `span_id`, its outgoing httpx calls are child
+    spans. The span ends once the run's `RunEvent` has added the outcome and the lock (`finish`,
+    called by the run hook right after the run), at the time the run ended."""
+
+    def __init__(self, tracer: Tracer) -> None:
+        from opentelemetry import context, trace
+        from opentelemetry.trace import SpanKind, StatusCode
+
+        self.tracer = tracer
+        self.context = context
+        self.trace = trace
+        self.internal = SpanKind.INTERNAL
+        self.error = StatusCode.ERROR
+        self.mutex = threading.Lock()
+        self.ended: Dict[RunKey, List[Tuple[Any, int]]] = {}
+        self.count = 0
+
+    @contextlib.contextmanager
+    def run(self, job_id: str, scheduled_time: datetime, manual: bool) -> Iterator[None]:
+        """The run wrapper: `job_id`'s span current (and its ids bound to log lines) while the
+        run for `scheduled_time` executes."""
+        import structlog
+
+        span = self.tracer.start_span(
+            f"job {job_id}",
+            context=self.context.Context(),  # a run is its own trace
+            kind=self.internal,
+            attributes={
+                "flyer.job.id": job_id,
+                "flyer.job.tick": scheduled_time.isoformat(),
+                "flyer.job.manual": bool(manual),
+            },
+        )
+        token = self.context.attach(self.trace.set_span_in_context(span))
+        try:
+            ids = _ids(span) or {}
+            with structlog.contextvars.bound_contextvars(**ids):
+                yield
+        except BaseException as exc:
+            # Cancelled or interrupted: no `RunEvent` will come for this run.
+            self.context.detach(token)
+            span.record_exception(exc)
+            span.set_status(self.error, type(exc).__name__)
+            span.end()
+            raise
+        self.context.detach(token)
+        self._ended((job_id, scheduled_time, bool(manual)), span, time.time_ns())
+
+    def _ended(self, key: RunKey, span: Any, end: int) -> None:
+        dropped: Optional[Tuple[Any, int]] = None
+        with self.mutex:
+            if self.count >= _PENDING_RUNS:
+                oldest = next(iter(self.ended))
+                runs = self.ended[oldest]
+                dropped = runs.pop(0)
+                if not runs:
+                    del self.ended[oldest]
+                self.count -= 1
+            self.ended.setdefault(key, []).append((span, end))
+            self.count += 1
+        if dropped is not None:  # its event never came: end it as it is
+            dropped[0].end(end_time=dropped[1])
+
+    def finish(self, event: Any) -> bool:
+        """Add `event`'s outcome and lock to its run's span and end it; False when the run was
+        not traced while it ran (a skipped tick, a scheduler without run wrappers)."""
+        key = (event.job_id, event.scheduled_time, bool(event.manual))
+        with self.mutex:
+            runs = self.ended.get(key)
+            if not runs:
+                return False
+            span, end = runs.pop(0)
+            if not runs:
+                del self.ended[key]
+            self.count -= 1
+        if span.is_recording():
+            span.set_attributes(_job_attributes(event))
+            if event.outcome == "error":
+                span.set_status(self.error, event.error or "error")
+        span.end(end_time=end)
+        return True
+
+    def close(self) -> None:
+        """End the spans still waiting for their event."""
+        with self.mutex:
+            left = [run for runs in self.ended.values() for run in runs]
+            self.ended, self.count = {}, 0
+        for span, end in left:
+            span.end(end_time=end)
