@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from flyer_mq import MQRouter
@@ -39,3 +41,15 @@ def test_include_router_prefixes_the_other_routers_destinations() -> None:
 def test_an_empty_destination_is_refused() -> None:
     with pytest.raises(ValueError, match="non-empty string"):
         MQRouter().subscriber("")
+
+
+@pytest.mark.skipif(sys.version_info < (3, 10), reason="FastStream 0.7 needs Python 3.10+")
+def test_each_kafka_topic_gets_a_consumer_group_of_its_own() -> None:
+    from flyer_mq._brokers import subscriber_options
+    from flyer_mq._settings import MQSettings
+
+    settings = MQSettings(group="shop")
+    assert subscriber_options("kafka", "orders", settings, {})["group_id"] == "shop.orders"
+    assert subscriber_options("kafka", "refunds", settings, {})["group_id"] == "shop.refunds"
+    # The caller's own group wins.
+    assert subscriber_options("kafka", "orders", settings, {"group_id": "g"})["group_id"] == "g"

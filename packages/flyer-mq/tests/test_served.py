@@ -232,9 +232,7 @@ def test_a_message_whose_worker_is_killed_is_redelivered_and_handled(
         assert int(records.hget(key + ":deliveries", "0")) >= 2
 
 
-# Not Kafka yet: against Tansu, the restarted service's consumers (three subscriptions per worker
-# in one group) keep rebalancing for longer than the test waits.
-@pytest.mark.parametrize("kind", ["rabbit", "nats", "redis"])
+@pytest.mark.parametrize("kind", ["kafka", "rabbit", "nats", "redis"])
 def test_sigterm_with_messages_in_flight_loses_none(
     kind: str, url_of: Any, topic: str, serve_project: Any, records: Any
 ) -> None:

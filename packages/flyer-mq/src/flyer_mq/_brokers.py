@@ -1,8 +1,9 @@
 """One FastStream broker per `flyer_mq_url` kind, and the few calls that differ between them.
 
 Imported only where FastStream is installed (Python 3.10+). Every subscription made here
-shares the service's group (`flyer_mq_group`), so each message is handled by one worker of
-the service; acknowledgement comes after the handler returns.
+shares the service's group (`flyer_mq_group`; on Kafka `<group>.<topic>`, one per topic), so
+each message is handled by one worker of the service; acknowledgement comes after the handler
+returns.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ REDIS_CLAIM_IDLE_MS = 15_000
 def nats_stream_name(subject: str) -> str:
     """The JetStream stream that keeps `subject`: `flyer_` + the subject, `.` `*` `>` as `_`."""
     return "flyer_" + re.sub(r"[^A-Za-z0-9_-]", "_", subject)
+
+
+def kafka_group_id(group: str, topic: str) -> str:
+    """The Kafka consumer group of the service `group` for `topic`: `<group>.<topic>`."""
+    return f"{group}.{topic}"
 
 
 def consumer_name() -> str:
@@ -120,7 +126,9 @@ def subscriber_options(
     group = settings.group
     found: Dict[str, Any] = {"ack_policy": AckPolicy.NACK_ON_ERROR}
     if kind == "kafka":
-        found.update(group_id=group, auto_offset_reset="earliest")
+        # A consumer group per topic: a worker's subscriptions to other topics do not join
+        # it, so starting or stopping one does not rebalance the rest.
+        found.update(group_id=kafka_group_id(group, destination), auto_offset_reset="earliest")
     elif kind == "rabbit":
         from faststream.rabbit import RabbitQueue
 

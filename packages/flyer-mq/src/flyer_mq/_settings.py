@@ -29,7 +29,13 @@ _FIELDS: Tuple[Tuple[str, str, bool, str], ...] = (
         "the broker: kafka://, amqp://, nats://, redis:// or mqtt:// (credentials in it are "
         "secret); empty: no broker, the app starts without one",
     ),
-    ("group", "flyer", False, "consumer group / queue group every worker of the service shares"),
+    (
+        "group",
+        "flyer",
+        False,
+        "consumer group / queue group every worker of the service shares (Kafka: one group "
+        "per topic, <group>.<topic>)",
+    ),
     ("retries", "3", False, "tries of a handler that raises before its message is dead-lettered"),
     ("dead_letter_suffix", ".dlq", False, "dead-letter destination: the destination + this"),
     ("publish_timeout", "10", False, "seconds a publish may wait for the broker's confirmation"),
