@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -134,7 +134,7 @@ class OtlpReceiver:
 
     `delay` makes it a server that never answers in time; `spans()` lists what arrived."""
 
-    def __init__(self, delay: float = 0.0) -> None:
+    def __init__(self, delay: float = 0.0, port: int = 0) -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -184,7 +184,7 @@ class OtlpReceiver:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self.server = ThreadingHTTPServer((LOOPBACK, port), Handler)
         self.server.daemon_threads = True
         self.url = f"http://{LOOPBACK}:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -209,6 +209,20 @@ def receiver() -> Iterator[OtlpReceiver]:
     found = OtlpReceiver()
     yield found
     found.close()
+
+
+@pytest.fixture
+def make_receiver() -> Iterator[Callable[..., OtlpReceiver]]:
+    """`make_receiver(port=...)`: a receiver started when the test says (closed at its end)."""
+    made: List[OtlpReceiver] = []
+
+    def make(**options: Any) -> OtlpReceiver:
+        made.append(OtlpReceiver(**options))
+        return made[-1]
+
+    yield make
+    for found in made:
+        found.close()
 
 
 @pytest.fixture

@@ -29,6 +29,8 @@ from typing import (
     Tuple,
 )
 
+from opentelemetry.sdk.trace import SpanProcessor
+
 from flyer_telemetry._metrics import ASGIApp, Message, Receive, Scope, Send
 from flyer_telemetry._routes import route_template
 
@@ -42,6 +44,10 @@ logger = logging.getLogger("flyer.telemetry")
 PROTOCOLS = ("http/protobuf",)
 #: Seconds between two log lines about a failing exporter, after the first.
 REPORT_EVERY = 300.0
+#: After a failed export, finished spans are dropped instead of queued for this long (seconds),
+#: doubling with each failure up to `PAUSE_MAX`; a successful export ends the pause.
+PAUSE_MIN = 1.0
+PAUSE_MAX = 60.0
 # Loggers whose per-batch and per-span lines (failed exports, retries, a full queue) would
 # repeat for as long as the collector is down: `ReportingExporter` says it once instead.
 _QUIET_LOGGERS = {
@@ -72,7 +78,10 @@ def check_environment(environ: Optional[Dict[str, str]] = None) -> None:
 
 class ReportingExporter:
     """The OTLP exporter, its failures logged once at ERROR, then once per `REPORT_EVERY`
-    seconds with the number of failed batches (the exporter's own lines are kept quiet)."""
+    seconds with the number of failed batches (the exporter's own lines are kept quiet).
+
+    While exports fail, `paused_until` (a `time.monotonic()` value) says until when finished
+    spans are not worth queueing (see `WhileExporting`)."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -80,6 +89,8 @@ class ReportingExporter:
         self.reported_at: Optional[float] = None
         self.lock = threading.Lock()
         self.stopped = False
+        self.paused_until = 0.0
+        self.pause = 0.0
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         from opentelemetry.sdk.trace.export import SpanExportResult
@@ -93,6 +104,8 @@ class ReportingExporter:
             result, error = SpanExportResult.FAILURE, type(exc).__name__
         if result is not SpanExportResult.SUCCESS:
             self._failed(len(spans), error)
+        elif self.pause:
+            self.pause = self.paused_until = 0.0
         return result  # type: ignore[no-any-return]
 
     @property
@@ -104,6 +117,8 @@ class ReportingExporter:
         with self.lock:
             self.failures += 1
             now = time.monotonic()
+            self.pause = min(PAUSE_MAX, max(PAUSE_MIN, self.pause * 2))
+            self.paused_until = now + self.pause
             if self.reported_at is not None and now - self.reported_at < REPORT_EVERY:
                 return
             first = self.reported_at is None
@@ -116,6 +131,33 @@ class ReportingExporter:
     def shutdown(self) -> None:
         """Stop exporting: what is still queued is dropped, a retry in progress ends."""
         self.stopped = True
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return bool(self.inner.force_flush(timeout_millis))
+
+
+class WhileExporting(SpanProcessor):
+    """A span processor in front of the batch processor: while the exporter's pause after a
+    failed export lasts, finished spans are dropped here instead of queued. A collector that
+    is down or never answers then costs no memory churn (a full queue would otherwise replace
+    its oldest span with every new one) and no export work; when the pause ends, spans are
+    queued again and the next export tells whether the collector is back."""
+
+    def __init__(self, inner: Any, exporter: ReportingExporter) -> None:
+        self.inner = inner
+        self.exporter = exporter
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        self.inner.on_start(span, parent_context=parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        paused_until = self.exporter.paused_until
+        if paused_until and time.monotonic() < paused_until:
+            return
+        self.inner.on_end(span)
+
+    def shutdown(self) -> None:
         self.inner.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
@@ -156,7 +198,8 @@ class Tracing:
             exporter = ReportingExporter(OTLPSpanExporter())
             # The queue is bounded (OTEL_BSP_MAX_QUEUE_SIZE, 2048): a dead collector drops
             # spans, never grows memory, and never slows a request.
-            provider.add_span_processor(BatchSpanProcessor(exporter))  # type: ignore[arg-type]
+            batches = BatchSpanProcessor(exporter)  # type: ignore[arg-type]
+            provider.add_span_processor(WhileExporting(batches, exporter))
             for name, level in _QUIET_LOGGERS.items():
                 quiet = logging.getLogger(name)
                 if quiet.level < level:
