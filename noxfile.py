@@ -224,11 +224,11 @@ def _pytest(session: nox.Session, *paths: str, skip_slow: bool = False) -> None:
     ]
     targets = [] if given else list(paths)
     marks = ["-m", "not slow"] if skip_slow and "-m" not in session.posargs else []
-    # The slowest tests are listed at the end of each run, to keep CI time in view.
+    # A pytest cache per session: sessions run side by side.
     cache = Path(session.virtualenv.location) / ".pytest_cache"
     session.run(
         "pytest",
-        "--durations=12",
+        "--durations=12",  # the slowest tests, to keep CI time in view
         "-o",
         f"cache_dir={cache}",
         *targets,

@@ -81,6 +81,33 @@ def _until(check: Any, what: Any, timeout: float = 60) -> Any:
     pytest.fail(what())
 
 
+def _traced_env(
+    support: SimpleNamespace, receiver: Any, service: str, **extra: str
+) -> Dict[str, str]:
+    """A served app's environment: tracing on, JSON logs, exporting to `receiver`."""
+    return support.clean_environ(
+        flyer_tracing_enabled="1",
+        flyer_log_format="json",
+        OTEL_SERVICE_NAME=service,
+        OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
+        OTEL_BSP_SCHEDULE_DELAY="100",
+        **extra,
+    )
+
+
+def _uvicorn(support: SimpleNamespace, module: str, port: int) -> List[str]:
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        f"{module}:app",
+        "--host",
+        support.LOOPBACK,
+        "--port",
+        str(port),
+    ]
+
+
 def test_one_trace_id_across_two_services_and_their_log_lines(
     tmp_path: Path, support: SimpleNamespace, receiver: Any
 ) -> None:
@@ -90,24 +117,13 @@ def test_one_trace_id_across_two_services_and_their_log_lines(
     url_a, url_b = (f"http://{support.LOOPBACK}:{p}" for p in (port_a, port_b))
 
     def env(service: str) -> Dict[str, str]:
-        return support.clean_environ(
-            flyer_tracing_enabled="1",
-            flyer_log_format="json",
-            OTEL_SERVICE_NAME=service,
-            OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
-            OTEL_BSP_SCHEDULE_DELAY="100",
-            SERVICE_B_URL=url_b,
-        )
-
-    def command(module: str, port: int) -> List[str]:
-        uvicorn = [sys.executable, "-m", "uvicorn", f"{module}:app", "--host", support.LOOPBACK]
-        return [*uvicorn, "--port", str(port)]
+        return _traced_env(support, receiver, service, SERVICE_B_URL=url_b)
 
     log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"
     with support.running(
-        command("service_b", port_b), tmp_path, env("b"), log_b, f"{url_b}/health_check"
+        _uvicorn(support, "service_b", port_b), tmp_path, env("b"), log_b, f"{url_b}/health_check"
     ), support.running(
-        command("service_a", port_a), tmp_path, env("a"), log_a, f"{url_a}/health_check"
+        _uvicorn(support, "service_a", port_a), tmp_path, env("a"), log_a, f"{url_a}/health_check"
     ):
         incoming = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
         status, body = support.get(f"{url_a}/flyer/ping/7", headers={"traceparent": incoming})
@@ -194,28 +210,22 @@ def test_a_job_run_is_one_span_current_for_its_log_lines_and_calls(
     url_a, url_b = (f"http://{support.LOOPBACK}:{p}" for p in (port_a, port_b))
 
     def env(service: str) -> Dict[str, str]:
-        return support.clean_environ(
-            flyer_tracing_enabled="1",
-            flyer_log_format="json",
-            flyer_sched_lock_backend="file",
-            OTEL_SERVICE_NAME=service,
-            OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
-            OTEL_BSP_SCHEDULE_DELAY="100",
-            SERVICE_B_URL=url_b,
+        return _traced_env(
+            support, receiver, service, SERVICE_B_URL=url_b, flyer_sched_lock_backend="file"
         )
-
-    def command(module: str, port: int) -> List[str]:
-        uvicorn = [sys.executable, "-m", "uvicorn", f"{module}:app", "--host", support.LOOPBACK]
-        return [*uvicorn, "--port", str(port)]
 
     def job_spans(job_id: str) -> List[Dict[str, Any]]:
         return [s for s in receiver.spans() if s["name"] == f"job {job_id}"]
 
     log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"
     with support.running(
-        command("service_b", port_b), tmp_path, env("b"), log_b, f"{url_b}/health_check"
+        _uvicorn(support, "service_b", port_b), tmp_path, env("b"), log_b, f"{url_b}/health_check"
     ), support.running(
-        command("service_jobs", port_a), tmp_path, env("a"), log_a, f"{url_a}/health_check"
+        _uvicorn(support, "service_jobs", port_a),
+        tmp_path,
+        env("a"),
+        log_a,
+        f"{url_a}/health_check",
     ):
         _until(
             lambda: len(job_spans("fetch_async")) >= 2 and len(job_spans("fetch_sync")) >= 2,

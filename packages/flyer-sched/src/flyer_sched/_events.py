@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, ContextManager, Dict, List, Optional, Tuple
+from typing import Any, Callable, ContextManager, Dict, Iterator, List, Optional, Tuple
 
 logger = logging.getLogger("flyer.sched")
 
@@ -210,10 +211,12 @@ class RunWrappers:
                 self.current = tuple(left)
 
     @staticmethod
-    def enter(
+    @contextlib.contextmanager
+    def around(
         wrappers: Tuple[RunWrapper, ...], job_id: str, scheduled_time: datetime, manual: bool
-    ) -> List[ContextManager[Any]]:
-        """Enter each wrapper's context manager; those that entered, in order."""
+    ) -> Iterator[None]:
+        """Each wrapper's context manager entered around the body (those that fail to enter
+        are skipped), exited last first; a wrapper's error is logged, the body's is raised."""
         entered: List[ContextManager[Any]] = []
         for wrapper in wrappers:
             try:
@@ -223,16 +226,15 @@ class RunWrappers:
                 logger.warning("run wrapper %r failed to enter", wrapper, exc_info=True)
                 continue
             entered.append(manager)
-        return entered
-
-    @staticmethod
-    def exit(entered: List[ContextManager[Any]], error: Optional[BaseException] = None) -> None:
-        """Exit what `enter` entered, last first; never suppresses `error`."""
-        info: Tuple[Any, Any, Any] = (
-            (type(error), error, error.__traceback__) if error is not None else (None, None, None)
-        )
-        for manager in reversed(entered):
-            try:
-                manager.__exit__(*info)
-            except Exception:
-                logger.warning("run wrapper %r failed to exit", manager, exc_info=True)
+        info: Tuple[Any, Any, Any] = (None, None, None)
+        try:
+            yield
+        except BaseException as exc:
+            info = (type(exc), exc, exc.__traceback__)
+            raise
+        finally:
+            for manager in reversed(entered):
+                try:
+                    manager.__exit__(*info)
+                except Exception:
+                    logger.warning("run wrapper %r failed to exit", manager, exc_info=True)

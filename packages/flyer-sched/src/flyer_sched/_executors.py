@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, ContextManager, Dict, List, Optional, Set, Tuple
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
 from apscheduler.executors.base import BaseExecutor, MaxInstancesReachedError, run_job
@@ -88,28 +89,13 @@ def _ticks(job: Any, run_times: List[Any]) -> List[Tick]:
     return [Tick(job.id, run_time, manual=manual) for run_time in run_times]
 
 
-def _wrappers_of(scheduler: Any) -> Optional[RunWrappers]:
-    wrappers: Optional[RunWrappers] = getattr(scheduler, "flyer_wrappers", None)
-    return wrappers
-
-
-def _run_wrapped(
-    wrappers: Optional[RunWrappers], tick: Tick, job: Any, jobstore_alias: str, logger_name: str
-) -> List[Any]:
-    """APScheduler's `run_job` for `tick`, inside the scheduler's run wrappers (none
-    registered: just `run_job`)."""
+def _around(wrappers: Optional[RunWrappers], tick: Tick) -> ContextManager[Any]:
+    """The scheduler's run wrappers around a run of `tick` (nothing to do when none is
+    registered)."""
     current = wrappers.current if wrappers is not None else ()
     if not current:
-        produced: List[Any] = run_job(job, jobstore_alias, [tick.scheduled_time], logger_name)
-        return produced
-    entered = RunWrappers.enter(current, tick.job_id, tick.scheduled_time, tick.manual)
-    try:
-        produced = run_job(job, jobstore_alias, [tick.scheduled_time], logger_name)
-    except BaseException as exc:
-        RunWrappers.exit(entered, exc)
-        raise
-    RunWrappers.exit(entered)
-    return produced
+        return contextlib.nullcontext()
+    return RunWrappers.around(current, tick.job_id, tick.scheduled_time, tick.manual)
 
 
 def run_ticks(
@@ -135,7 +121,10 @@ def run_ticks(
             run = True
             if not _too_late(job, tick.scheduled_time):
                 run, release = claim_scheduled(job.func, tick)
-            produced = _run_wrapped(wrappers, tick, job, jobstore_alias, logger_name) if run else []
+            produced: List[Any] = []
+            if run:
+                with _around(wrappers, tick):
+                    produced = run_job(job, jobstore_alias, [tick.scheduled_time], logger_name)
         finally:
             _CURRENT.reset(token)
             if release is not None:
@@ -214,23 +203,12 @@ async def run_ticks_async(
             run = True
             if not _too_late(job, tick.scheduled_time):
                 run, release = await loop.run_in_executor(None, claim)
-            current = wrappers.current if wrappers is not None and run else ()
-            if not run:
-                produced = []
-            elif not current:
-                produced = await run_coroutine_job(
-                    job, jobstore_alias, [tick.scheduled_time], logger_name
-                )
-            else:
-                entered = RunWrappers.enter(current, tick.job_id, tick.scheduled_time, tick.manual)
-                try:
+            produced: List[Any] = []
+            if run:
+                with _around(wrappers, tick):
                     produced = await run_coroutine_job(
                         job, jobstore_alias, [tick.scheduled_time], logger_name
                     )
-                except BaseException as exc:
-                    RunWrappers.exit(entered, exc)
-                    raise
-                RunWrappers.exit(entered)
         finally:
             _CURRENT.reset(token)
             if release is not None and (held is None or held.take(id(tick)) is not None):
@@ -300,7 +278,8 @@ class _FlyerExecutor:
         return _reporter(self.flyer_owner)
 
     def _flyer_wrappers(self) -> Optional[RunWrappers]:
-        return _wrappers_of(self.flyer_owner)
+        wrappers: Optional[RunWrappers] = getattr(self.flyer_owner, "flyer_wrappers", None)
+        return wrappers
 
     def _flyer_done(self, job: Any, future: Any) -> None:
         self._flyer_futures.discard(future)
