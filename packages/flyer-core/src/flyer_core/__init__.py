@@ -7,11 +7,10 @@ app = create_app()          # discovers the routers of the `app` package
 ```
 """
 
-from fastapi import APIRouter
-
 from flyer_core.__about__ import __version__
 from flyer_core._app import create_app
 from flyer_core._errors import StartupError
+from flyer_core._fastpath import APIRouter
 from flyer_core._logging import configure_logging, logger
 from flyer_core._plugins import FlyerPlugin, LoadedPlugin, check_plugin_settings
 from flyer_core._report import settings_report

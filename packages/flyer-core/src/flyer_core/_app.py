@@ -28,6 +28,7 @@ from starlette.types import ASGIApp
 from flyer_core._auth import AuthDependency, auth_dependencies, basic_auth
 from flyer_core._discovery import discover_apps, enabled_apps
 from flyer_core._docs import asset, docs_pages, html_endpoint, redirect_to
+from flyer_core._fastpath import compile_routes, include_router_eagerly, unsupported_reason
 from flyer_core._handlers import AUTH_RESPONSES, ERROR_RESPONSES, ErrorHandlers
 from flyer_core._health import Liveness, ReadyData, ready
 from flyer_core._logging import configure_logging, flush_access_lines, logger
@@ -58,6 +59,18 @@ class _FlyerFastAPI(FastAPI):
 
     flyer_request_options: Mapping[str, Any] = {}
     flyer_routes: Sequence[BaseRoute] = ()
+    flyer_fast_routes = False
+
+    def include_router(self, router: Any, **kwargs: Any) -> None:
+        # With compiled routes on, a router's routes come in as concrete routes (see
+        # _fastpath.include_router_eagerly), which can be compiled; otherwise FastAPI's own.
+        if (
+            self.flyer_fast_routes
+            and unsupported_reason() is None
+            and include_router_eagerly(self.router, router, **kwargs)
+        ):
+            return
+        super().include_router(router, **kwargs)
 
     def build_middleware_stack(self) -> ASGIApp:
         # Built on the first request, once every route is in: flyer's own routes (docs,
@@ -65,6 +78,8 @@ class _FlyerFastAPI(FastAPI):
         own = set(map(id, self.flyer_routes))
         routes = self.router.routes
         routes[:] = [r for r in routes if id(r) not in own] + [r for r in routes if id(r) in own]
+        if self.flyer_fast_routes:
+            compile_routes(routes)
         stack = super().build_middleware_stack()
         options = dict(self.flyer_request_options)
         if type(stack) is ServerErrorMiddleware and stack.handler is not None and not stack.debug:
@@ -136,6 +151,7 @@ def create_app(
     # The one envelope renderer of this app: flyer_status_code_base is applied there only.
     renderer = EnvelopeRenderer(settings.status_code_base, settings.lang)
     app = _FlyerFastAPI(**kwargs)
+    app.flyer_fast_routes = settings.fast_routes
     app.flyer_request_options = {
         "access_log": settings.access_log,
         "exclude": settings.access_log_excluded,

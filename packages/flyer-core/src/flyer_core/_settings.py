@@ -241,6 +241,9 @@ class Settings(BaseSettings):
     cors_allow_credentials: bool = Field(False, description="CORS: allow credentials")
     cors_allow_methods: str = Field("*", description="CORS: allowed methods, comma-separated")
     cors_allow_headers: str = Field("*", description="CORS: allowed headers, comma-separated")
+    fast_routes: bool = Field(
+        True, description="Serve ordinary routes through compiled handlers (same answers)"
+    )
     max_body_size: int = Field(
         10 * 1024 * 1024, ge=0, description="Largest request body in bytes (0: no limit)"
     )
