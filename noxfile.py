@@ -167,6 +167,7 @@ nox.options.sessions = [
     "standalone",
     "minimums",
     "fuzz",
+    "fastapi-tutorial",
 ]
 
 
@@ -385,7 +386,46 @@ def bench(session: nox.Session) -> None:
     except nox.command.CommandFailed:
         session.warn("the granian extra did not install: its rows are skipped")
         _install_local(session, "core", ["all"])
+    # The other framework of the DataResponse comparison (issue: routes at Litestar's speed).
+    session.install("litestar", "msgspec")
     session.run("python", "bench/run.py", *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
+
+
+@nox.session(python=NEWEST, name="fastapi-tutorial")
+def fastapi_tutorial(session: nox.Session) -> None:
+    """FastAPI's own tutorial tests (its `docs_src` apps and `tests/test_tutorial`), every app
+    serving its routes through flyer's compiled handlers (tests/fastapi_tutorial).
+
+    The tests come from the sdist of the FastAPI release installed here, downloaded now with
+    pip (never copied into this repository), with the test dependencies it declares.
+    """
+    _install_local(session, "core", [])
+    session.install("pip")
+    version = session.run(
+        "python", "-c", "import fastapi; print(fastapi.__version__)", silent=True
+    ).strip()  # type: ignore[union-attr]
+    tmp = Path(session.create_tmp())
+    sdist = tmp / "sdist"
+    shutil.rmtree(sdist, ignore_errors=True)
+    session.run(
+        "python", "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+        "--dest", str(sdist), f"fastapi=={version}",
+    )  # fmt: skip
+    archive = next(sdist.glob("fastapi-*.tar.gz"))
+    shutil.unpack_archive(str(archive), str(sdist))
+    source = sdist / f"fastapi-{version}"
+    tests = nox.project.dependency_groups(nox.project.load_toml(source / "pyproject.toml"), "tests")
+    session.install(f"fastapi[all]=={version}", *tests)
+    cache = Path(session.virtualenv.location) / ".pytest_cache"
+    with session.chdir(source):
+        session.run(
+            "python", "-m", "pytest", "-q", "-o", f"cache_dir={cache}",
+            "-p", "flyer_compiled_routes", "tests/test_tutorial", *session.posargs,
+            env={
+                "PYTHONPATH": str(ROOT / "tests" / "fastapi_tutorial"),
+                "PYTHONDONTWRITEBYTECODE": "1",
+            },
+        )  # fmt: skip
 
 
 @nox.session(python=NEWEST)

@@ -311,7 +311,7 @@ def _json_body(scope: Scope, body: bytes) -> Optional[Tuple[Any]]:
                 return None
             try:
                 return (json.loads(body),)
-            except ValueError:
+            except Exception:  # FastAPI's handler answers a body it cannot parse
                 return None
     return None
 
