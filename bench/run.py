@@ -73,6 +73,16 @@ SERVERS: List[Tuple[str, str, Starter]] = [
         ),
     ),
     (
+        "litestar_pydantic",
+        "Litestar, pydantic model",
+        lambda w: servers.uvicorn_server("Litestar pydantic", "litestar_pydantic", w),
+    ),
+    (
+        "litestar_msgspec",
+        "Litestar, msgspec Struct",
+        lambda w: servers.uvicorn_server("Litestar msgspec", "litestar_msgspec", w),
+    ),
+    (
         "flyer_granian",
         "flyer, granian",
         lambda w: servers.prod_server(
@@ -87,7 +97,16 @@ CASES: List[Tuple[str, str, List[str]]] = [
     (
         "DataResponse route",
         ITEM,
-        ["starlette", "fastapi", "flyer", "flyer_log", "flyer_gunicorn", "flyer_granian"],
+        [
+            "starlette",
+            "fastapi",
+            "litestar_pydantic",
+            "litestar_msgspec",
+            "flyer",
+            "flyer_log",
+            "flyer_gunicorn",
+            "flyer_granian",
+        ],
     ),
 ]
 
@@ -95,8 +114,11 @@ CASES: List[Tuple[str, str, List[str]]] = [
 TARGETS: List[Tuple[str, str, str, str, float]] = [
     ("health check vs bare Starlette", "health check", "flyer", "starlette", 0.90),
     ("health check vs bare FastAPI", "health check", "flyer", "fastapi", 0.95),
-    ("DataResponse route vs bare FastAPI, access log off", "DataResponse route", "flyer", "fastapi", 0.95),
-    ("DataResponse route vs bare FastAPI, access log on", "DataResponse route", "flyer_log", "fastapi", 0.85),
+    ("DataResponse route vs bare FastAPI, access log off", "DataResponse route", "flyer", "fastapi", 1.45),
+    ("DataResponse route vs bare FastAPI, access log on", "DataResponse route", "flyer_log", "fastapi", 1.40),
+    ("DataResponse route, access log on vs off", "DataResponse route", "flyer_log", "flyer", 0.97),
+    ("DataResponse route vs Litestar, pydantic model", "DataResponse route", "flyer", "litestar_pydantic", 1.0),
+    ("DataResponse route vs Litestar, msgspec Struct", "DataResponse route", "flyer", "litestar_msgspec", 1.0),
 ]  # fmt: skip
 
 
@@ -109,8 +131,13 @@ def throughput(
 ) -> Dict[str, Any]:
     """Every case on every server, interleaved; per-round samples, medians and ratios; then
     every target's two servers loaded at once (`_wrk.measure_pair`) for its ratio."""
-    wanted = [s for s in SERVERS if s[0] != "flyer_granian" or servers.granian_available()]
-    skipped = [] if len(wanted) == len(SERVERS) else ["flyer_granian: granian is not installed"]
+    missing = {
+        "flyer_granian": None if servers.granian_available() else "granian is not installed",
+        "litestar_pydantic": None if servers.litestar_available() else "litestar is not installed",
+        "litestar_msgspec": None if servers.litestar_available() else "litestar is not installed",
+    }
+    wanted = [s for s in SERVERS if missing.get(s[0]) is None]
+    skipped = [f"{key}: {why}" for key, why in missing.items() if why is not None]
     samples: Dict[str, Dict[str, List[Dict[str, float]]]] = {}
     with tempfile.TemporaryDirectory(prefix="flyer-bench-") as tmp:
         workdir = Path(tmp)

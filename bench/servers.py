@@ -66,6 +66,57 @@ EXTRA_APPS = {
 
         app.include_router(router, prefix="/flyer")
     """,
+    # Litestar with the same pydantic model, and with msgspec Structs (its fastest way).
+    "litestar_pydantic": """
+        from litestar import Litestar, get
+        from pydantic import BaseModel
+        from flyer_status.schemas import DataResponse
+
+        class Item(BaseModel):
+            itemId: int
+            name: str
+            tags: list
+
+        @get("/health_check/async")
+        async def health() -> dict:
+            return {"code": 200, "message": "OK", "detail": "", "data": None}
+
+        @get("/flyer/items/{item_id:int}")
+        async def item(item_id: int) -> DataResponse[Item]:
+            return DataResponse[Item](
+                code=200, data=Item(itemId=item_id, name="widget", tags=["a", "b"])
+            )
+
+        app = Litestar([health, item], logging_config=None)
+    """,
+    "litestar_msgspec": """
+        from typing import Optional
+
+        import msgspec
+        from litestar import Litestar, get
+
+        class Item(msgspec.Struct):
+            itemId: int
+            name: str
+            tags: list
+
+        class DataResponse(msgspec.Struct):
+            code: int = 200
+            message: str = ""
+            detail: str = ""
+            data: Optional[Item] = None
+            request_id: str = ""
+
+        @get("/health_check/async")
+        async def health() -> dict:
+            return {"code": 200, "message": "OK", "detail": "", "data": None}
+
+        @get("/flyer/items/{item_id:int}")
+        async def item(item_id: int) -> DataResponse:
+            return DataResponse(data=Item(itemId=item_id, name="widget", tags=["a", "b"]))
+
+        app = Litestar([health, item], logging_config=None)
+    """,
     "flyer_plugins_app": """
         from flyer_core import create_app
         from business import router
@@ -124,6 +175,10 @@ def prod_server(name: str, server: str, module: str, workdir: Path, **env: str) 
 
 def granian_available() -> bool:
     return importlib.util.find_spec("granian") is not None
+
+
+def litestar_available() -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in ("litestar", "msgspec"))
 
 
 def tree(pid: int) -> List[int]:
