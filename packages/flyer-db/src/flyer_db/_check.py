@@ -7,12 +7,12 @@ import os
 import threading
 import time
 import weakref
-from typing import Any, Dict, Optional
-
-from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from flyer_db._url import safe_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 DEFAULT_TIMEOUT = 2.0
 
@@ -32,6 +32,8 @@ class _Probe:
         thread.start()
 
     def _run(self, engine: Engine) -> None:
+        from sqlalchemy import text
+
         try:
             with engine.connect() as connection:
                 connection.execute(text("SELECT 1")).scalar()

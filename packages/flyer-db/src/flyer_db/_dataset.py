@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any, Dict, Optional, Union
 
-from sqlalchemy.engine import URL
-
 from flyer_db._engine import ServerParts, default_settings, engine_options, settings_from_parts
 from flyer_db._retry import RetryPolicy
 from flyer_db._url import mysql_url
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
     from flyer_db._dataset_db import RetryingDatabase
 
 _ORDER = "host, port, name, user, password, recycle_rate, pool_size"

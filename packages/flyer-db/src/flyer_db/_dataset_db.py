@@ -23,7 +23,7 @@ from tenacity import (
 
 from flyer_db import _registry
 from flyer_db._retry import RetryPolicy, is_configuration_error, is_read_statement
-from flyer_db._url import SA_MAJOR, safe_url
+from flyer_db._url import sa_major, safe_url
 
 logger = logging.getLogger("flyer.db")
 
@@ -298,7 +298,7 @@ def _operation(method: F, *, buffer: bool = False) -> F:
     @functools.wraps(method)
     def run(self: RetryingTable, *args: Any, **kwargs: Any) -> Any:
         def call() -> Any:
-            if SA_MAJOR < 2 and dataset.Table.exists.__get__(self):
+            if sa_major() < 2 and dataset.Table.exists.__get__(self):
                 # dataset 1 binds table metadata to the connection of the moment and runs
                 # insert_many through it: point it at this operation's connection.
                 cast(Any, dataset.Table.table.__get__(self).metadata).bind = self.db.executable

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict, Hashable, NamedTuple, Optional, Tuple, Union
-
-import sqlalchemy
-from sqlalchemy.engine import URL, Engine
+from typing import TYPE_CHECKING, Any, Dict, Hashable, NamedTuple, Optional, Tuple, Union
 
 from flyer_db import _registry
 from flyer_db._settings import DBSettings, parse_int
 from flyer_db._url import normalize_url, parse_port
 from flyer_status.settings import Secret
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Engine
 
 CONNECT_TIMEOUT = 10  # seconds; libpq would otherwise wait forever for an unresponsive host
 
@@ -36,6 +36,8 @@ def create_engine(
     pool, so the pool sizes do not apply to it. The engine is fork-safe: a child process
     never reuses a connection its parent opened.
     """
+    import sqlalchemy
+
     if settings is None:
         settings = default_settings()
     target, options = engine_options(url, settings, kwargs)

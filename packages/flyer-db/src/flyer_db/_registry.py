@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from typing import Any, Callable, List
+from typing import TYPE_CHECKING, Any, Callable, List
 
-from sqlalchemy.engine import Engine
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 _engines: weakref.WeakSet[Engine] = weakref.WeakSet()
 _fork_listeners: weakref.WeakSet[Any] = weakref.WeakSet()

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from flyer_db._engine import get_engine
-from flyer_db._url import SA_MAJOR
+from flyer_db._url import sa_major
 
 Bind = Union[Engine, "sessionmaker[Session]", None]
 
@@ -29,7 +29,7 @@ def session_factory(bind: Optional[Engine] = None, **kwargs: Any) -> sessionmake
     """
     engine = get_engine() if bind is None else bind
     options: Dict[str, Any] = {"expire_on_commit": False}
-    if SA_MAJOR < 2:
+    if sa_major() < 2:
         options["future"] = True
     options.update(kwargs)
     if kwargs:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
-
-from sqlalchemy.engine import URL
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from flyer_db._url import mysql_url, normalize_url, safe_url
 from flyer_status import settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 DEFAULT_SQLITE_FILE = "flyer.db"
 

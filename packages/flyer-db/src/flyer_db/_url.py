@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import importlib.util
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
-import sqlalchemy
-from sqlalchemy.engine import URL, make_url
-
-SA_MAJOR = int(sqlalchemy.__version__.split(".")[0])
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 # The driver flyer's extras install for a URL that names none (`mysql://`, `postgresql://`).
 _MYSQL_DRIVER = "pymysql"
-_POSTGRES_DRIVER = "psycopg" if SA_MAJOR >= 2 else "psycopg2"
+
+
+def sa_version() -> str:
+    """The SQLAlchemy version in use. SQLAlchemy is imported by the first call that needs it
+    (a URL, an engine, a session), never by importing flyer-db."""
+    import sqlalchemy
+
+    return str(sqlalchemy.__version__)
+
+
+def sa_major() -> int:
+    """The installed SQLAlchemy's major version (1 or 2)."""
+    return int(sa_version().split(".")[0])
+
+
+def _postgres_driver() -> str:
+    return "psycopg" if sa_major() >= 2 else "psycopg2"
 
 
 def parse_port(value: Any, what: str = "port", *, show: bool = True) -> Optional[int]:
@@ -39,6 +53,8 @@ def mysql_url(
     charset: Optional[str] = None,
 ) -> URL:
     """A `mysql+pymysql://` URL from parts; special characters need no escaping, "" means none."""
+    from sqlalchemy.engine import URL
+
     return URL.create(
         f"mysql+{_MYSQL_DRIVER}",
         username=user or None,
@@ -57,6 +73,8 @@ def normalize_url(url: Union[str, URL]) -> URL:
     (psycopg2 on SQLAlchemy 1.4, which has no psycopg 3 dialect, so a `postgresql+psycopg://`
     URL also runs there). URLs naming any other driver are left as they are.
     """
+    from sqlalchemy.engine import make_url
+
     if isinstance(url, str):
         text = url.strip()
         if text.startswith("postgres://"):
@@ -73,17 +91,19 @@ def normalize_url(url: Union[str, URL]) -> URL:
     backend, _, driver = parsed.drivername.partition("+")
     if backend in {"mysql", "mariadb"} and not driver:
         return parsed.set(drivername=f"{backend}+{_MYSQL_DRIVER}")
-    if backend == "postgresql" and (not driver or (driver == "psycopg" and SA_MAJOR < 2)):
+    if backend == "postgresql" and (not driver or (driver == "psycopg" and sa_major() < 2)):
         if driver == "psycopg" and importlib.util.find_spec("psycopg2") is None:
             raise ValueError(
-                f"{safe_url(parsed)}: SQLAlchemy {sqlalchemy.__version__} has no psycopg 3 "
+                f"{safe_url(parsed)}: SQLAlchemy {sa_version()} has no psycopg 3 "
                 "dialect; install psycopg2-binary (flyer-db[postgres] does on Python < 3.10)"
             )
-        return parsed.set(drivername=f"postgresql+{_POSTGRES_DRIVER}")
+        return parsed.set(drivername=f"postgresql+{_postgres_driver()}")
     return parsed
 
 
 def safe_url(url: Union[str, URL]) -> str:
     """The URL as text with its password replaced by `***` (SQLAlchemy 1.4's `str()` shows it)."""
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url) if isinstance(url, str) else url
     return parsed.render_as_string(hide_password=True)
