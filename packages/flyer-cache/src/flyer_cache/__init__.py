@@ -8,10 +8,17 @@
 - `cached(ttl, key=..., backend=...)` (alias `cache_result(ttl)`): memoise sync and async
   functions with one computation per key across threads, tasks and processes.
 - `ping` / `aping`: readiness under a deadline. `CachePlugin`: flyer-core's plugin.
+
+redis-py is imported on first use of Redis (a client, a pool, `RedisBackend`), not by
+importing flyer-cache.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, List
+
 from flyer_cache.__about__ import __version__
-from flyer_cache._async_pools import async_from_url, close_async_pools, get_async_redis_pool
 from flyer_cache._backend import CacheBackend, default_backend, set_default_backend
 from flyer_cache._cached import (
     AsyncCachedFunction,
@@ -24,9 +31,7 @@ from flyer_cache._errors import CacheBackendError
 from flyer_cache._events import add_lookup_hook
 from flyer_cache._memory import MemoryCache
 from flyer_cache._plugin import CachePlugin
-from flyer_cache._pools import close_pools, from_url, get_redis_pool
 from flyer_cache._readiness import aping, aping_error, ping, ping_error
-from flyer_cache._redis_backend import RedisBackend
 from flyer_cache._serializers import JsonSerializer, PickleSerializer, Serializer
 from flyer_cache._settings import (
     CacheSettings,
@@ -34,6 +39,23 @@ from flyer_cache._settings import (
     get_configured_redis,
 )
 from flyer_cache._urls import SentinelURL, redact_url
+
+if TYPE_CHECKING:
+    from flyer_cache._async_pools import async_from_url, close_async_pools, get_async_redis_pool
+    from flyer_cache._pools import close_pools, from_url, get_redis_pool
+    from flyer_cache._redis_backend import RedisBackend
+
+# Public names whose modules import redis-py: loaded on first access (PEP 562), so an app
+# that caches in memory never imports redis-py.
+_LAZY = {
+    "async_from_url": "flyer_cache._async_pools",
+    "close_async_pools": "flyer_cache._async_pools",
+    "get_async_redis_pool": "flyer_cache._async_pools",
+    "close_pools": "flyer_cache._pools",
+    "from_url": "flyer_cache._pools",
+    "get_redis_pool": "flyer_cache._pools",
+    "RedisBackend": "flyer_cache._redis_backend",
+}
 
 __all__ = [
     "AsyncCachedFunction",
@@ -69,3 +91,16 @@ __all__ = [
     "redact_url",
     "set_default_backend",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flyer_cache' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Protocol, Union, runtime_checkable
-
-import redis
+from typing import TYPE_CHECKING, Any, Optional, Protocol, Union, runtime_checkable
 
 from flyer_cache._forksafe import ForkSafeLock
 from flyer_cache._memory import MemoryCache
-from flyer_cache._redis_backend import RedisBackend
 from flyer_cache._settings import CacheSettings
+
+if TYPE_CHECKING:
+    import redis
 
 
 @runtime_checkable
@@ -43,7 +43,7 @@ class CacheBackend(Protocol):
     async def adelete_if_equal(self, key: str, value: Any) -> bool: ...
 
 
-BackendSpec = Union[CacheBackend, redis.Redis, str, None]
+BackendSpec = Union[CacheBackend, "redis.Redis", str, None]
 
 _default: Optional[CacheBackend] = None
 _default_lock = ForkSafeLock()
@@ -62,9 +62,12 @@ def default_backend() -> CacheBackend:
     with _default_lock:
         if _default is None:
             settings = CacheSettings.from_env()
-            _default = (
-                RedisBackend.from_settings(settings) if settings.configured else MemoryCache()
-            )
+            if settings.configured:
+                from flyer_cache._redis_backend import RedisBackend
+
+                _default = RedisBackend.from_settings(settings)
+            else:
+                _default = MemoryCache()
         return _default
 
 
@@ -82,12 +85,17 @@ def resolve_backend(backend: BackendSpec) -> CacheBackend:
     """A store from what `cached(backend=...)` accepts; None means the default store."""
     if backend is None:
         return default_backend()
+    if isinstance(backend, CacheBackend):  # a redis.Redis client is not one (no `aget`)
+        return backend
+    # A client or a URL: Redis is used, so redis-py is imported now (not with flyer-cache).
+    import redis
+
+    from flyer_cache._redis_backend import RedisBackend
+
     if isinstance(backend, redis.Redis):
         return RedisBackend(backend)
     if isinstance(backend, str):
         return RedisBackend.from_url(backend)
-    if isinstance(backend, CacheBackend):
-        return backend
     raise TypeError(
         f"backend={backend!r}: expected a MemoryCache, a RedisBackend (or any CacheBackend), "
         "a redis.Redis client, a Redis URL, or None for the default"

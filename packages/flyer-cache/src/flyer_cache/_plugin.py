@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Union
+import sys
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
 
-from flyer_cache._async_pools import close_async_pools
 from flyer_cache._backend import set_default_backend
 from flyer_cache._memory import MemoryCache
-from flyer_cache._pools import close_pools
 from flyer_cache._readiness import DEFAULT_TIMEOUT, aping_error
-from flyer_cache._redis_backend import RedisBackend
 from flyer_cache._settings import CacheSettings, settings_fields
+
+if TYPE_CHECKING:
+    from flyer_cache._redis_backend import RedisBackend
 
 logger = logging.getLogger("flyer.cache")
 
@@ -25,6 +26,8 @@ class CachePlugin:
     - `check`: PING on a fresh connection within `check_timeout` seconds when Redis is
       configured; always ready with the in-memory store.
     - `shutdown`: closes the connections of every shared pool.
+
+    Without Redis configured (and no client asked for), redis-py is never imported.
     """
 
     name = "cache"
@@ -42,9 +45,13 @@ class CachePlugin:
         """Build `CacheSettings` from `settings.environ` and install the default store."""
         environ = getattr(settings, "environ", None)
         self.settings = CacheSettings.from_env(environ)
-        backend: Union[RedisBackend, MemoryCache] = (
-            RedisBackend.from_settings(self.settings) if self.settings.configured else MemoryCache()
-        )
+        backend: Union[RedisBackend, MemoryCache]
+        if self.settings.configured:
+            from flyer_cache._redis_backend import RedisBackend
+
+            backend = RedisBackend.from_settings(self.settings)
+        else:
+            backend = MemoryCache()
         set_default_backend(backend)
         logger.info(
             "cache configured",
@@ -56,8 +63,13 @@ class CachePlugin:
 
     async def shutdown(self) -> None:
         """Close every shared pool's connections (sync ones and this loop's asyncio ones)."""
-        close_pools()
-        await close_async_pools()
+        # A pool module that was never imported has no pool to close.
+        pools = sys.modules.get("flyer_cache._pools")
+        if pools is not None:
+            pools.close_pools()
+        async_pools = sys.modules.get("flyer_cache._async_pools")
+        if async_pools is not None:
+            await async_pools.close_async_pools()
 
     async def check(self) -> Dict[str, Any]:
         """Readiness: `{"ok": bool, "backend": "redis" | "memory", "error"?: str}`."""

@@ -3,7 +3,8 @@
 The check opens its own connection, with the pool's settings (address, TLS, password, db,
 sentinel) but its own timeouts and no retries, so a stopped or hung server makes it fail
 within the deadline instead of after the client's connect timeout and retries, and the
-pool's connections are never disturbed by it.
+pool's connections are never disturbed by it. redis-py is imported by the first check (it
+has a client by then), not with this module.
 """
 
 from __future__ import annotations
@@ -11,18 +12,21 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from typing import Any, Dict, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple, Type, Union
 
-import redis
-import redis.asyncio
-import redis.asyncio.retry
-import redis.retry
-from redis.backoff import NoBackoff
+if TYPE_CHECKING:
+    import redis
+    import redis.asyncio
 
 #: Default deadline of a readiness check, in seconds.
 DEFAULT_TIMEOUT = 1.0
-#: What a timeout looks like, from redis-py, sockets and asyncio on every Python version.
-_TIMEOUTS = (redis.TimeoutError, TimeoutError, socket.timeout, asyncio.TimeoutError)
+
+
+def _timeouts() -> Tuple[Type[BaseException], ...]:
+    """What a timeout looks like, from redis-py, sockets and asyncio on every Python version."""
+    import redis
+
+    return (redis.TimeoutError, TimeoutError, socket.timeout, asyncio.TimeoutError)
 
 
 def _deadline(timeout: float) -> float:
@@ -43,6 +47,10 @@ def _overrides(half: float, retry: Any) -> Dict[str, Any]:
 
 def ping_error(client: redis.Redis, timeout: float = DEFAULT_TIMEOUT) -> Optional[str]:
     """None when Redis answered PING in time, else why not (an error class name, no address)."""
+    import redis
+    import redis.retry
+    from redis.backoff import NoBackoff
+
     seconds = _deadline(timeout)
     pool = client.connection_pool
     # Half the deadline to connect, half for the replies: a server that accepts but never
@@ -58,7 +66,7 @@ def ping_error(client: redis.Redis, timeout: float = DEFAULT_TIMEOUT) -> Optiona
         connection.send_command("PING")
         reply = connection.read_response()
     except (redis.RedisError, OSError) as exc:
-        if isinstance(exc, _TIMEOUTS) or time.monotonic() - started >= seconds:
+        if isinstance(exc, _timeouts()) or time.monotonic() - started >= seconds:
             return f"timeout after {seconds:g}s"
         return type(exc).__name__
     finally:
@@ -77,6 +85,10 @@ async def aping_error(
     client: Union[redis.asyncio.Redis, redis.Redis], timeout: float = DEFAULT_TIMEOUT
 ) -> Optional[str]:
     """`ping_error` for asyncio; a sync client is checked in a worker thread."""
+    import redis
+    import redis.asyncio.retry
+    from redis.backoff import NoBackoff
+
     seconds = _deadline(timeout)
     if isinstance(client, redis.Redis):
         loop = asyncio.get_running_loop()
@@ -95,7 +107,7 @@ async def aping_error(
         reply = await asyncio.wait_for(exchange(), seconds)
     except (redis.RedisError, OSError, asyncio.TimeoutError) as exc:
         # The connection's own timeouts may fire a hair before wait_for's: a timeout either way.
-        if isinstance(exc, _TIMEOUTS):
+        if isinstance(exc, _timeouts()):
             return f"timeout after {seconds:g}s"
         return type(exc).__name__
     finally:

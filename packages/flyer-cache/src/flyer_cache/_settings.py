@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Union
 
-import redis
-import redis.asyncio
-
-from flyer_cache._async_pools import async_from_url, get_async_redis_pool
-from flyer_cache._pools import from_url, get_redis_pool
 from flyer_cache._urls import URL_SCHEMES, check_url, redact_url, url_scheme
 from flyer_status import settings
 from flyer_status.settings import Secret
+
+if TYPE_CHECKING:
+    import redis
+    import redis.asyncio
 
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 6379
@@ -90,12 +89,16 @@ class CacheSettings:
 
     def client(self, **kwargs: Any) -> redis.Redis:
         """The shared client for these settings (`from_url` or `get_redis_pool`)."""
+        from flyer_cache._pools import from_url, get_redis_pool
+
         if self.url:
             return from_url(self.url.get_secret_value(), **kwargs)
         return get_redis_pool(self.host, self.port, _reveal(self.password), self.db, **kwargs)
 
     def async_client(self, **kwargs: Any) -> redis.asyncio.Redis:
         """The running event loop's shared asyncio client for these settings."""
+        from flyer_cache._async_pools import async_from_url, get_async_redis_pool
+
         if self.url:
             return async_from_url(self.url.get_secret_value(), **kwargs)
         return get_async_redis_pool(self.host, self.port, _reveal(self.password), self.db, **kwargs)

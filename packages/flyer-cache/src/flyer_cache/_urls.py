@@ -6,11 +6,7 @@ import dataclasses
 import urllib.parse
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from redis.connection import URL_QUERY_ARGUMENT_PARSERS
-
 from flyer_status import settings
-
-_PARSERS: Mapping[str, Callable[[str], Any]] = URL_QUERY_ARGUMENT_PARSERS  # type: ignore[assignment]
 
 #: URL schemes `from_url` understands.
 URL_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel")
@@ -19,6 +15,14 @@ SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
 SENTINEL_PORT = 26379
 
 _SCHEME_LIST = ", ".join(f"{s}://" for s in URL_SCHEMES)
+
+
+def _parsers() -> Mapping[str, Callable[[str], Any]]:
+    """redis-py's parsers of URL options, imported only when a URL has options to check."""
+    from redis.connection import URL_QUERY_ARGUMENT_PARSERS
+
+    parsers: Mapping[str, Callable[[str], Any]] = URL_QUERY_ARGUMENT_PARSERS  # type: ignore[assignment]
+    return parsers
 
 
 def url_scheme(name: str, url: str) -> str:
@@ -74,7 +78,7 @@ def check_url(name: str, url: str) -> str:
         problem = problem or not parts.hostname or not (db == "" or db.isdigit())
     if not problem:
         for key, value in urllib.parse.parse_qsl(parts.query):
-            parser = _PARSERS.get(key)
+            parser = _parsers().get(key)
             try:
                 if parser is not None:
                     parser(value)
@@ -159,7 +163,7 @@ class SentinelURL:
             elif key == "db":
                 db = _query_int(shown, key, value)
             else:
-                parser = _PARSERS.get(key)
+                parser = _parsers().get(key)
                 try:
                     connection_kwargs[key] = parser(value) if parser else value
                 except (TypeError, ValueError):
