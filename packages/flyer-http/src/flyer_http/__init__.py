@@ -10,24 +10,42 @@ catchable as the httpx exceptions they came from.
 names), built from the `flyer_http_*` settings on first use.
 """
 
-from typing import TYPE_CHECKING, Any
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, List
 
 from flyer_http.__about__ import __version__
-from flyer_http._call import add_call_hooks
-from flyer_http._client import AsyncClient, Client, RetryChoice
-from flyer_http._defaults import ASYNC_NAMES, SYNC_NAMES, default_client
-from flyer_http._defaults import release as release_default_clients
-from flyer_http._errors import raise_for_status
+from flyer_http._hooks import add_call_hooks
 from flyer_http._metrics import CallOutcome, RetryEvent
 from flyer_http._plugin import HttpPlugin
-from flyer_http._policy import (
-    IDEMPOTENT_METHODS,
-    RETRY_EXCEPTIONS,
-    RETRY_STATUSES,
-    RetryPolicy,
-)
 from flyer_http._redact import SENSITIVE_HEADERS, SENSITIVE_PARAMS
-from flyer_http._settings import HttpSettings
+from flyer_http._settings import ASYNC_NAMES, SYNC_NAMES, HttpSettings
+
+if TYPE_CHECKING:
+    from flyer_http._client import AsyncClient, Client, RetryChoice
+    from flyer_http._defaults import release as release_default_clients
+    from flyer_http._errors import raise_for_status
+    from flyer_http._policy import (
+        IDEMPOTENT_METHODS,
+        RETRY_EXCEPTIONS,
+        RETRY_STATUSES,
+        RetryPolicy,
+    )
+
+# Public names whose modules import httpx: loaded on first access (PEP 562), so building an
+# app imports no httpx; the plugin's start-up (the app's client) is the first to need it.
+_LAZY = {
+    "AsyncClient": ("flyer_http._client", "AsyncClient"),
+    "Client": ("flyer_http._client", "Client"),
+    "RetryChoice": ("flyer_http._client", "RetryChoice"),
+    "release_default_clients": ("flyer_http._defaults", "release"),
+    "raise_for_status": ("flyer_http._errors", "raise_for_status"),
+    "IDEMPOTENT_METHODS": ("flyer_http._policy", "IDEMPOTENT_METHODS"),
+    "RETRY_EXCEPTIONS": ("flyer_http._policy", "RETRY_EXCEPTIONS"),
+    "RETRY_STATUSES": ("flyer_http._policy", "RETRY_STATUSES"),
+    "RetryPolicy": ("flyer_http._policy", "RetryPolicy"),
+}
 
 __all__ = [
     "IDEMPOTENT_METHODS",
@@ -61,7 +79,20 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    """The ready-made clients, made on first use (importing flyer_http makes none)."""
+    """The ready-made clients, made on first use (importing flyer_http makes none), and the
+    names of `_LAZY`, imported on first use."""
     if name in SYNC_NAMES or name in ASYNC_NAMES:
+        from flyer_http._defaults import default_client
+
         return default_client(name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    lazy = _LAZY.get(name)
+    if lazy is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = lazy
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -7,12 +7,12 @@ sleep. A call that succeeds on its first attempt touches none of the retry machi
 from __future__ import annotations
 
 import logging
-import threading
 from time import perf_counter
-from typing import AbstractSet, Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import AbstractSet, Any, Callable, Dict, Mapping, Optional, Tuple
 
 import httpx
 
+from flyer_http import _hooks
 from flyer_http._clock import waits_enabled
 from flyer_http._errors import RETRIES_EXHAUSTED, as_flyer_error
 from flyer_http._metrics import CallOutcome, OnComplete, OnRetry, RetryEvent, outcome_of
@@ -28,47 +28,6 @@ RETRY_EXTENSION = "flyer_http.retry"
 ATTEMPTS_EXTENSION = "flyer_http.attempts"
 #: Request extension: whether the body can be sent again, decided from what built it.
 REPLAYABLE_EXTENSION = "flyer_http.replayable"
-
-
-# Hooks every client calls after its own, as tuples so a call reads them without a lock.
-_global_on_retry: Tuple[OnRetry, ...] = ()
-_global_on_complete: Tuple[OnComplete, ...] = ()
-_registrations: List[Tuple[Optional[OnRetry], Optional[OnComplete]]] = []
-_registrations_lock = threading.Lock()
-
-
-def add_call_hooks(
-    on_retry: Optional[OnRetry] = None, on_complete: Optional[OnComplete] = None
-) -> Callable[[], None]:
-    """Call `on_retry` / `on_complete` for every flyer-http client's calls in this process.
-
-    They get the same `RetryEvent` / `CallOutcome` objects as a client's own hooks, after
-    them, the ready-made clients included. A hook that raises is logged and the call goes
-    on. Returns a function that removes this registration (calling it again does nothing).
-    """
-    for name, hook in (("on_retry", on_retry), ("on_complete", on_complete)):
-        if hook is not None and not callable(hook):
-            raise ValueError(f"{name}={hook!r}: expected a callable or None")
-    registration = (on_retry, on_complete)
-    with _registrations_lock:
-        _registrations.append(registration)
-        _publish()
-
-    def remove() -> None:
-        with _registrations_lock:
-            for index, entry in enumerate(_registrations):
-                if entry is registration:
-                    del _registrations[index]
-                    _publish()
-                    return
-
-    return remove
-
-
-def _publish() -> None:
-    global _global_on_retry, _global_on_complete
-    _global_on_retry = tuple(r for r, _ in _registrations if r is not None)
-    _global_on_complete = tuple(c for _, c in _registrations if c is not None)
 
 
 def mark_replayable(request: httpx.Request, kwargs: Mapping[str, Any]) -> httpx.Request:
@@ -274,7 +233,7 @@ class Call:
 
     def _retrying(self, wait: float, status: Optional[int], error: Optional[BaseException]) -> None:
         options = self.options
-        hooks = _global_on_retry
+        hooks = _hooks.retry_hooks
         if not logger.isEnabledFor(logging.WARNING) and options.on_retry is None and not hooks:
             return
         now = perf_counter()
@@ -315,7 +274,7 @@ class Call:
         options = self.options
         level = options.log_level if error is None and not exhausted else logging.WARNING
         log = logger.isEnabledFor(level)
-        hooks = _global_on_complete
+        hooks = _hooks.complete_hooks
         if not log and options.on_complete is None and not hooks:
             return
         fields = self._fields(perf_counter())

@@ -18,10 +18,7 @@ from typing import Any, Dict, Optional, Union
 import httpx
 
 from flyer_http._client import AsyncClient, Client
-from flyer_http._settings import HttpSettings
-
-SYNC_NAMES = ("requests", "client")
-ASYNC_NAMES = ("aiorequests", "aioclient")
+from flyer_http._settings import SYNC_NAMES, HttpSettings
 
 
 class _ReopeningTransport(httpx.BaseTransport):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+import sys
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-from flyer_http._client import AsyncClient
-from flyer_http._defaults import release as release_default_clients
 from flyer_http._settings import HttpSettings, settings_fields
+
+if TYPE_CHECKING:
+    from flyer_http._client import AsyncClient
 
 
 class HttpPlugin:
@@ -14,6 +16,7 @@ class HttpPlugin:
 
     `setup` reads `flyer_http_*` settings; start-up puts an `AsyncClient` configured with them
     on `app.state.http` (one connection pool for the whole app); shutdown closes it.
+    httpx is first imported by that start-up, not while the app is built.
     """
 
     name = "http"
@@ -33,6 +36,8 @@ class HttpPlugin:
         self._app = app
 
     async def startup(self) -> None:
+        from flyer_http._client import AsyncClient
+
         self.client = AsyncClient(**self.settings.client_kwargs())
         if self._app is not None:
             self._app.state.http = self.client
@@ -41,7 +46,10 @@ class HttpPlugin:
         client, self.client = self.client, None
         if client is not None:
             await client.aclose()
-        await release_default_clients()
+        # The ready-made clients exist only once their module was imported.
+        defaults = sys.modules.get("flyer_http._defaults")
+        if defaults is not None:
+            await defaults.release()
 
     def settings_fields(self) -> List[Dict[str, Any]]:
         return settings_fields()

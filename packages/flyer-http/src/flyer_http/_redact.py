@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import AbstractSet, Dict, FrozenSet, Iterable
+from typing import TYPE_CHECKING, AbstractSet, Dict, FrozenSet, Iterable
 from urllib.parse import parse_qsl, urlencode
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 #: Headers whose values are never logged, whatever the client is configured with.
 SENSITIVE_HEADERS: FrozenSet[str] = frozenset(

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
-from flyer_http._policy import RetryPolicy
 from flyer_status import settings
+
+if TYPE_CHECKING:
+    from flyer_http._policy import RetryPolicy
+
+#: The ready-made clients' names (the ancestor's): a `Client` and an `AsyncClient` each,
+#: built from these settings on first use.
+SYNC_NAMES = ("requests", "client")
+ASYNC_NAMES = ("aiorequests", "aioclient")
 
 _HELP: Tuple[Tuple[str, str], ...] = (
     # (field, help); defaults come from HttpSettings
@@ -55,6 +62,8 @@ class HttpSettings:
 
     def retry_policy(self) -> RetryPolicy:
         """The retry policy these settings describe."""
+        from flyer_http._policy import RetryPolicy
+
         return RetryPolicy(
             attempts=self.retry_attempts,
             max_delay=self.retry_max_delay,
