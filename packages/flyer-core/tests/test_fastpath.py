@@ -220,6 +220,77 @@ def test_compiled_routes_answer_byte_for_byte_as_fastapi(monkeypatch: pytest.Mon
     )
 
 
+def _basic(user: str, password: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+AUTH_REQUESTS: List[Tuple[str, str, Dict[str, str], Optional[bytes]]] = [
+    (method, path, {**headers, **auth}, body)
+    for auth in (
+        {},
+        {"authorization": _basic("ü-user", "päss")},
+        {"authorization": _basic("ü-user", "wrong")},
+        {"authorization": "Basic !!!"},
+        {"authorization": "Bearer x"},
+    )
+    for method, path, headers, body in [
+        ("GET", "/flyer/items/7", {}, None),
+        ("GET", "/flyer/items/abc", {}, None),
+        (
+            "POST",
+            "/flyer/items",
+            {"content-type": "application/json"},
+            b'{"itemId": 1, "name": "a"}',
+        ),
+        ("POST", "/flyer/items", {"content-type": "application/json"}, b'{"itemId": 1,'),
+        ("POST", "/flyer/items", {"content-type": "application/json"}, b'{"itemId": "x"}'),
+    ]
+]
+
+
+def test_routes_behind_basic_auth_are_compiled_and_answer_as_fastapi(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fastapi import Depends as Depend
+
+    monkeypatch.setenv("flyer_auth_enable", "1")
+    monkeypatch.setenv("flyer_auth_user", "ü-user")
+    monkeypatch.setenv("flyer_auth_pass", "päss")
+    apps = []
+    for fast in (False, True):
+        monkeypatch.setenv("flyer_fast_routes", "1" if fast else "0")
+        monkeypatch.setenv("flyer_access_log", "0")
+        app = create_app(None, plugins=[], env_file=None)
+        for router in _routers():
+            app.include_router(router, prefix="/flyer", dependencies=[Depend(app.state.flyer_auth)])
+        apps.append(app)
+    answers = []
+    for app in apps:
+        found = []
+        with TestClient(app, raise_server_exceptions=False) as client:
+            for number, (method, path, headers, body) in enumerate(AUTH_REQUESTS):
+                response = client.request(
+                    method, path, headers={**headers, "x-request-id": f"a-{number}"}, content=body
+                )
+                kept = [(k, v) for k, v in response.headers.items() if k != "x-process-time"]
+                found.append((response.status_code, kept, response.content))
+        answers.append(found)
+    for request, one, other in zip(AUTH_REQUESTS, *answers):
+        assert one == other, request
+    assert {200, 201, 401, 422} <= {status for status, _, _ in answers[1]}
+    assert apps[1].openapi() == apps[0].openapi()
+    if unsupported_reason() is None:
+        compiled = {
+            route.path
+            for route in apps[1].router.routes
+            if getattr(getattr(route, "app", None), "__name__", "") == "compiled"
+        }
+        assert {"/flyer/items/{item_id}", "/flyer/items"} <= compiled
+        assert "/flyer/dep" not in compiled
+
+
 def test_a_router_fastapi_cannot_copy_is_included_as_usual(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

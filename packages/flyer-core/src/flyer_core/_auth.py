@@ -19,6 +19,7 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from flyer_core._fastpath import SCOPE_CHECK
 from flyer_core._settings import Settings
 
 AuthDependency = Callable[..., Awaitable[None]]
@@ -38,17 +39,22 @@ class Utf8Basic(HTTPBasic):
         return dict(CHALLENGE)
 
     async def __call__(self, request: Request) -> Optional[HTTPBasicCredentials]:  # type: ignore[override]
-        scheme, _, param = (request.headers.get("Authorization") or "").partition(" ")
-        if scheme.lower() != "basic" or not param.strip():
-            return None
-        try:
-            text = b64decode(param.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, ValueError):
-            return None
-        user, colon, password = text.partition(":")
-        if not colon:
-            return None
-        return HTTPBasicCredentials(username=user, password=password)
+        return credentials_from(request.headers.get("Authorization"))
+
+
+def credentials_from(authorization: Optional[str]) -> Optional[HTTPBasicCredentials]:
+    """The credentials of an `Authorization: Basic ...` value; None for anything else."""
+    scheme, _, param = (authorization or "").partition(" ")
+    if scheme.lower() != "basic" or not param.strip():
+        return None
+    try:
+        text = b64decode(param.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    user, colon, password = text.partition(":")
+    if not colon:
+        return None
+    return HTTPBasicCredentials(username=user, password=password)
 
 
 _SECURITY = Utf8Basic(auto_error=False, realm=REALM)
@@ -70,7 +76,7 @@ def basic_auth(settings: Settings) -> Optional[AuthDependency]:
     user = _normalised(settings.auth_user)
     password = _normalised(settings.auth_pass.get_secret_value())
 
-    async def flyer_auth(credentials: Optional[HTTPBasicCredentials] = _CREDENTIALS) -> None:
+    def verify(credentials: Optional[HTTPBasicCredentials]) -> None:
         if credentials is not None:
             # Both comparisons always run: the time taken says nothing about which failed.
             user_ok = hmac.compare_digest(_normalised(credentials.username), user)
@@ -79,6 +85,19 @@ def basic_auth(settings: Settings) -> Optional[AuthDependency]:
                 return
         raise HTTPException(401, "valid credentials required", headers=dict(CHALLENGE))
 
+    async def flyer_auth(credentials: Optional[HTTPBasicCredentials] = _CREDENTIALS) -> None:
+        verify(credentials)
+
+    def check(scope: Any) -> None:
+        # The same check from the raw request, for compiled routes (see _fastpath): the
+        # first Authorization header, as `request.headers.get` finds it.
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                verify(credentials_from(value.decode("latin-1")))
+                return
+        verify(None)
+
+    setattr(flyer_auth, SCOPE_CHECK, check)
     return flyer_auth
 
 

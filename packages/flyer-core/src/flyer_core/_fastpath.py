@@ -50,6 +50,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("flyer.routes")
 
+# A dependency with this attribute is a check a compiled route can run itself: the attribute is
+# a function of the ASGI scope that returns when the dependency would return None and raises
+# what it would raise (flyer's Basic auth has one).
+SCOPE_CHECK = "flyer_scope_check"
+
 # Parameter types whose value is one string (or a Starlette-converted path value).
 _SCALARS = (int, str, float, bool, uuid.UUID)
 _UNIONS: Tuple[Any, ...] = (Union,)
@@ -80,7 +85,7 @@ def unsupported_reason() -> Optional[str]:
 def _route_reason(route: APIRoute) -> Optional[str]:
     """Why `route` keeps FastAPI's handler, or None when it can be compiled."""
     dependant = route.dependant
-    if dependant.dependencies:
+    if _scope_checks(dependant) is None:
         return "dependencies"
     for name in (
         "request_param_name",
@@ -116,6 +121,18 @@ def _route_reason(route: APIRoute) -> Optional[str]:
     if _response_class(route) is not JSONResponse:
         return "a custom response class"
     return None
+
+
+def _scope_checks(dependant: Any) -> Optional[List[Callable[[Scope], None]]]:
+    """The scope checks that stand for all of `dependant`'s dependencies, or None when any
+    dependency is not one (then FastAPI solves them)."""
+    checks = []
+    for sub in dependant.dependencies:
+        check = getattr(sub.call, SCOPE_CHECK, None)
+        if check is None or sub.name is not None:  # a value the endpoint would receive
+            return None
+        checks.append(check)
+    return checks
 
 
 def _scalar(field: Any) -> bool:
@@ -195,6 +212,8 @@ def compile_route(route: APIRoute) -> Optional[ASGIApp]:
         for f in dependant.query_params
     )
     body_fields: List[Any] = list(dependant.body_params)
+    checks = tuple(_scope_checks(dependant) or ())
+    overrides = route.dependency_overrides_provider
     response_field = route.response_field
     status_code = route.status_code
     response_args: Dict[str, Any] = {"status_code": status_code} if status_code else {}
@@ -217,6 +236,22 @@ def compile_route(route: APIRoute) -> Optional[ASGIApp]:
         if telemetry_data is not None and telemetry_data() is not None:
             await fallback(scope, receive, send)
             return
+        # FastAPI's order: the body is read and parsed, dependencies are solved (a check
+        # raises as the dependency would), then parameters and body are validated.
+        decoded: Optional[Tuple[Any]] = None
+        if body_fields:
+            messages, body = await _read_body(receive)
+            decoded = _json_body(scope, body) if body is not None else None
+            if decoded is None:
+                await fallback(scope, _replaying(messages, receive), send)
+                return
+            receive = _replaying(messages, receive)
+        if checks:
+            if overrides is not None and getattr(overrides, "dependency_overrides", None):
+                await fallback(scope, receive, send)  # overridden: FastAPI solves them
+                return
+            for check in checks:
+                check(scope)
         values: Dict[str, Any] = {}
         if path_fields:
             path_params = scope["path_params"]
@@ -241,17 +276,12 @@ def compile_route(route: APIRoute) -> Optional[ASGIApp]:
                     await fallback(scope, receive, send)
                     return
                 values[name] = value
-        if body_fields:
-            messages, body = await _read_body(receive)
-            decoded = _json_body(scope, body) if body is not None else None
-            if decoded is None:
-                await fallback(scope, _replaying(messages, receive), send)
-                return
+        if decoded is not None:
             body_values, errors = await request_body_to_args(
                 body_fields, received_body=decoded[0], embed_body_fields=False
             )
             if errors:
-                await fallback(scope, _replaying(messages, receive), send)
+                await fallback(scope, receive, send)
                 return
             values.update(body_values)
 
