@@ -2,28 +2,35 @@
 
 Stateless streamable HTTP: every POST is served on its own, with no server-side session, so
 consecutive requests may reach different workers of `flyer serve -w N`.
+
+The SDK (and httpx, which tool calls use) is imported by the endpoint's first request, not
+when the app is built or started.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import importlib
 import logging
-from typing import Any, Collection, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Collection, Dict, List, Optional, Tuple
 
-# The SDK installs on Python 3.10+ only: a type check where it is absent sees these as Any.
-from mcp import types  # type: ignore[import-not-found, unused-ignore]
-from mcp.server import Server, ServerRequestContext  # type: ignore[import-not-found, unused-ignore]
-from mcp.server.streamable_http_manager import (  # type: ignore[import-not-found, unused-ignore]
-    StreamableHTTPSessionManager,
-)
-from mcp.shared.exceptions import MCPError  # type: ignore[import-not-found, unused-ignore]
-from starlette.types import Receive, Scope, Send
-
-from flyer_mcp._call import ArgumentError, call_operation
 from flyer_mcp._filters import ToolFilter
 from flyer_mcp._mount import NOT_RUNNING, REQUEST_ID_KEY
 from flyer_mcp._tools import ApiTool, build_tools
 from flyer_status import FlyerError
+
+if TYPE_CHECKING:
+    # The SDK installs on Python 3.10+ only: a type check where it is absent sees these as Any.
+    from mcp import types  # type: ignore[import-not-found, unused-ignore]
+    from mcp.server import (  # type: ignore[import-not-found, unused-ignore]
+        Server,
+        ServerRequestContext,
+    )
+    from mcp.server.streamable_http_manager import (  # type: ignore[import-not-found, unused-ignore]
+        StreamableHTTPSessionManager,
+    )
+    from starlette.types import Receive, Scope, Send
 
 logger = logging.getLogger("flyer.mcp")
 
@@ -35,6 +42,8 @@ INSTRUCTIONS = (
 
 
 def _content(text: str) -> List[types.ContentBlock]:
+    from mcp import types  # type: ignore[import-not-found, unused-ignore]
+
     return [types.TextContent(type="text", text=text)]
 
 
@@ -42,9 +51,10 @@ class McpEndpoint:
     """The app's operations as MCP tools; `handle` is the ASGI app serving `path`
     (`{base}/mcp` unless `mount_path` says otherwise).
 
-    `start()` / `stop()` bracket the SDK's session manager (flyer's plugin calls them from
-    the app's lifespan). Tools are read from `app.openapi()` on first use, after every router
-    is mounted; `tool_filter` can change until then and afterwards.
+    `start()` / `stop()` bracket the time it serves (flyer's plugin calls them from the app's
+    lifespan); the SDK's session manager starts with the first request. Tools are read from
+    `app.openapi()` on first use, after every router is mounted; `tool_filter` can change
+    until then and afterwards.
     """
 
     def __init__(
@@ -67,6 +77,8 @@ class McpEndpoint:
         self._manager: Optional[StreamableHTTPSessionManager] = None
         self._runner: Optional[asyncio.Task[None]] = None
         self._stopping: Optional[asyncio.Event] = None
+        self._lock: Optional[asyncio.Lock] = None
+        self._started = False
 
     @property
     def tool_filter(self) -> ToolFilter:
@@ -87,6 +99,8 @@ class McpEndpoint:
         return list(self._tools.values())
 
     def _server(self) -> Server[Any]:
+        from mcp.server import Server  # type: ignore[import-not-found, unused-ignore]
+
         return Server(
             self.name,
             version=str(getattr(self.app, "version", "") or ""),
@@ -97,33 +111,66 @@ class McpEndpoint:
 
     @property
     def running(self) -> bool:
-        return self._manager is not None and self._runner is not None and not self._runner.done()
+        """Started and not stopped (the SDK's session manager, once made, still runs)."""
+        return self._started and (self._runner is None or not self._runner.done())
 
     async def start(self) -> None:
-        """Start the SDK's session manager in a task of its own (stopped by `stop()`)."""
+        """Accept requests from now on (`stop()` ends that).
+
+        The tools are read here, so a document that cannot be read fails start-up. The SDK
+        is imported, in a worker thread, and its session manager started in a task of its
+        own by the first request: an app whose endpoint is never called never loads it.
+        """
         if self.running:
             return
         count = len(self.tools())  # a document that cannot be read fails start-up here
-        manager = StreamableHTTPSessionManager(self._server(), json_response=True, stateless=True)
-        started = asyncio.Event()
-        stopping = asyncio.Event()
-
-        async def run() -> None:
-            async with manager.run():
-                started.set()
-                await stopping.wait()
-
-        runner = asyncio.ensure_future(run())
-        waiter = asyncio.ensure_future(started.wait())
-        await asyncio.wait({waiter, runner}, return_when=asyncio.FIRST_COMPLETED)
-        if not started.is_set():
-            waiter.cancel()
-            runner.result()  # raises what stopped the manager
-        self._manager, self._runner, self._stopping = manager, runner, stopping
+        self._lock = asyncio.Lock()
+        self._started = True
         logger.info("mcp ready", extra={"path": self.path, "tools": count})
 
+    async def _session_manager(self) -> StreamableHTTPSessionManager:
+        """The SDK's session manager, made and started by the first request."""
+        existing = self._manager
+        if existing is not None:
+            return existing
+        if self._lock is None:
+            raise FlyerError(503, "Service Unavailable", NOT_RUNNING)
+        async with self._lock:
+            if self._manager is not None:
+                return self._manager
+            loop = asyncio.get_running_loop()
+            # Imported in a worker thread: the event loop goes on serving meanwhile.
+            sdk = await loop.run_in_executor(
+                None, importlib.import_module, "mcp.server.streamable_http_manager"
+            )
+            if not self._started:  # stopped while the SDK was imported
+                raise FlyerError(503, "Service Unavailable", NOT_RUNNING)
+            manager: StreamableHTTPSessionManager = sdk.StreamableHTTPSessionManager(
+                self._server(), json_response=True, stateless=True
+            )
+            started = asyncio.Event()
+            stopping = asyncio.Event()
+
+            async def run() -> None:
+                async with manager.run():
+                    started.set()
+                    await stopping.wait()
+
+            # In a context of its own: nothing of the request that started it (its id) leaks
+            # into the manager's task.
+            runner = contextvars.Context().run(asyncio.ensure_future, run())
+            waiter = asyncio.ensure_future(started.wait())
+            await asyncio.wait({waiter, runner}, return_when=asyncio.FIRST_COMPLETED)
+            if not started.is_set():
+                waiter.cancel()
+                runner.result()  # raises what stopped the manager
+            self._manager, self._runner, self._stopping = manager, runner, stopping
+            return manager
+
     async def stop(self) -> None:
-        """Stop the session manager; requests that come after are answered 503."""
+        """Stop accepting requests (those that come after are answered 503) and stop the
+        session manager if one was started."""
+        self._started = False
         runner, self._runner, self._manager = self._runner, None, None
         if runner is None or self._stopping is None:
             return
@@ -135,13 +182,16 @@ class McpEndpoint:
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request to the endpoint (the SDK's streamable HTTP transport)."""
-        if self._manager is None or not self.running:
+        if not self.running:
             raise FlyerError(503, "Service Unavailable", NOT_RUNNING)
-        await self._manager.handle_request(scope, receive, send)
+        manager = await self._session_manager()
+        await manager.handle_request(scope, receive, send)
 
     async def _list_tools(
         self, ctx: ServerRequestContext[Any], params: Optional[types.PaginatedRequestParams]
     ) -> types.ListToolsResult:
+        from mcp import types  # type: ignore[import-not-found, unused-ignore]
+
         return types.ListToolsResult(
             tools=[
                 types.Tool(
@@ -163,6 +213,11 @@ class McpEndpoint:
     async def _call_tool(
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
+        from mcp import types  # type: ignore[import-not-found, unused-ignore]
+        from mcp.shared.exceptions import MCPError  # type: ignore[import-not-found, unused-ignore]
+
+        from flyer_mcp._call import ArgumentError, call_operation
+
         self.tools()
         tool = (self._tools or {}).get(params.name)
         if tool is None:
