@@ -4,7 +4,10 @@ real Redis lock store)."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import uuid
 from typing import Any, Dict
 
@@ -150,3 +153,61 @@ async def test_lock_latency_by_job_and_claim_outcome_on_a_redis_lock_store() -> 
     sums = _samples(text, "flyer_sched_lock_wait_seconds_sum")
     waited = sums[f'flyer_sched_lock_wait_seconds_sum{{job="{job}",outcome="acquired"}}']
     assert 0 < waited < 5  # a loopback Redis round trip, however busy the machine
+
+
+POOLS_AFTER_START = """
+import asyncio, json, sys
+import httpx
+from flyer_core import create_app
+from flyer_telemetry import TelemetryPlugin
+
+URL = %r
+LABEL = 'flyer_db_pool_checked_out{engine="postgresql://127.0.0.1:5432/test"}'
+
+def gauge(text):
+    for line in text.splitlines():
+        if line.startswith(LABEL):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+async def main():
+    plugin = TelemetryPlugin()
+    app = create_app(apps=None, env_file=None, plugins=[plugin])
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            async def scrape():
+                return gauge((await http.get("/flyer/metrics")).text)
+            result = {"imported_at_start": "sqlalchemy" in sys.modules}
+            from sqlalchemy import text
+            from flyer_db import create_engine
+            engine = create_engine(URL)
+            with engine.connect() as early:  # out before the watch begins
+                early.execute(text("select 1"))
+                plugin._watch_pools()  # what the next process refresh does
+                with engine.connect() as second:  # the engine is seen: both counted
+                    second.execute(text("select 1"))
+                    result["both_out"] = await scrape()
+                result["one_out"] = await scrape()
+            result["none_out"] = await scrape()
+            engine.dispose()
+    print(json.dumps(result))
+
+asyncio.run(main())
+"""
+
+
+def test_pools_are_watched_once_sqlalchemy_is_imported_after_start(tmp_path: Any) -> None:
+    """Start-up does not import SQLAlchemy; an engine made later is still counted."""
+    env = {k: v for k, v in os.environ.items() if not k.lower().startswith("flyer_")}
+    out = subprocess.run(
+        [sys.executable, "-c", POOLS_AFTER_START % (POSTGRES_URL,)],
+        cwd=str(tmp_path), env=env, check=True, capture_output=True, text=True, timeout=120,
+    ).stdout  # fmt: skip
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result == {
+        "imported_at_start": False,
+        "both_out": 2.0,
+        "one_out": 1.0,
+        "none_out": 0.0,
+    }

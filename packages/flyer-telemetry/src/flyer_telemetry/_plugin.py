@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import importlib.util
 import logging
+import sys
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from flyer_telemetry._settings import TelemetrySettings, settings_fields
@@ -119,7 +120,9 @@ class TelemetryPlugin:
     def _watch_stores(self, metrics: Metrics) -> None:
         """flyer-http calls (every client's), flyer-cache lookups (hits and misses) and
         SQLAlchemy pools (checked-out connections), where those packages are installed: in
-        this worker, from its start."""
+        this worker, from its start. SQLAlchemy's pools are watched once something has
+        imported SQLAlchemy (checked at start-up and every `PROCESS_INTERVAL`): watching
+        never imports it, so an app that uses no database never loads it."""
         if _installed("flyer_cache"):
             import flyer_cache
 
@@ -140,8 +143,15 @@ class TelemetryPlugin:
             from flyer_telemetry._pools import PoolWatch
 
             self._pools = PoolWatch(metrics.db_checked_out)
-            self._pools.install()
             self._unhook.append(self._pools.uninstall)
+            self._watch_pools()
+
+    def _watch_pools(self) -> None:
+        """Start watching SQLAlchemy's pools once SQLAlchemy is imported (by the app, flyer-db
+        or anything else). An engine that connected before is seen at its next connection,
+        its connections already out counted."""
+        if self._pools is not None and not self._pools.installed and "sqlalchemy" in sys.modules:
+            self._pools.install()
 
     async def shutdown(self) -> None:
         for unhook in self._unhook:
@@ -165,11 +175,11 @@ class TelemetryPlugin:
         if self.tracing is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.tracing.shutdown)
 
-    @staticmethod
-    async def _refresh_process(metrics: Metrics) -> None:
+    async def _refresh_process(self, metrics: Metrics) -> None:
         while True:
             await asyncio.sleep(PROCESS_INTERVAL)
             metrics.update_process()
+            self._watch_pools()
 
     async def check(self) -> Dict[str, Any]:
         """Readiness: always ok; says what is on."""
