@@ -11,7 +11,11 @@ medians are printed. The apps:
 
 - bare Starlette and bare FastAPI (a health route and a `DataResponse` route);
 - flyer without plugins (`create_app(None, plugins=[])` + the same route);
-- flyer with every installed plugin (cache, db, http, sched), as a generated project runs.
+- flyer with every installed plugin (cache, db, http, sched, mq, mcp, telemetry), as a
+  generated project runs.
+
+Issue 20's targets, checked in the same run: flyer with every plugin starts within 1.2x bare
+FastAPI's time and idles at 65 MiB RSS or less (`result["targets"]`, the table's last lines).
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ from typing import Any, Dict, List, Tuple
 import servers  # bench/ is the script's directory, on sys.path
 
 HERE = Path(__file__).resolve().parent
+
+#: Start-up of flyer with every plugin / bare FastAPI's, and its idle RSS: the targets.
+START_RATIO_TARGET = 1.2
+RSS_TARGET_MIB = 65.0
 
 APPS: List[Tuple[str, str]] = [
     ("bare Starlette", "bare_starlette_full"),
@@ -132,7 +140,22 @@ def run(rounds: int = 5) -> Dict[str, Any]:
         "rounds": rounds,
         "python_c_pass_s": python_start(rounds),
         "median": medians,
+        "targets": targets(medians),
         "samples": samples,
+    }
+
+
+def targets(medians: Dict[str, Dict[str, float]]) -> Dict[str, Any]:
+    """flyer with every plugin against the targets: its start-up / bare FastAPI's, its RSS."""
+    flyer, fastapi = medians["flyer (all plugins)"], medians["bare FastAPI"]
+    ratio = flyer["cold_start_s"] / fastapi["cold_start_s"]
+    return {
+        "start_ratio": ratio,
+        "start_ratio_target": START_RATIO_TARGET,
+        "start_ratio_met": ratio <= START_RATIO_TARGET,
+        "rss_mib": flyer["rss_mib"],
+        "rss_mib_target": RSS_TARGET_MIB,
+        "rss_met": flyer["rss_mib"] <= RSS_TARGET_MIB,
     }
 
 
@@ -150,6 +173,13 @@ def table(result: Dict[str, Any]) -> str:
             f"RSS {values['rss_mib'] / fastapi['rss_mib']:4.2f}x"
         )
     lines.append(f"{'python -c pass':<22} {result['python_c_pass_s']:>8.2f} s")
+    goals = result.get("targets") or targets(medians)
+    lines.append(
+        f"flyer (all plugins): start {goals['start_ratio']:.2f}x bare FastAPI "
+        f"(target <= {goals['start_ratio_target']}x: {'met' if goals['start_ratio_met'] else 'not met'}), "
+        f"idle RSS {goals['rss_mib']:.1f} MiB "
+        f"(target <= {goals['rss_mib_target']:g} MiB: {'met' if goals['rss_met'] else 'not met'})"
+    )
     return "\n".join(lines)
 
 
