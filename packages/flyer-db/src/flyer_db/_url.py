@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from typing import TYPE_CHECKING, Any, Optional, Union
 
@@ -20,8 +21,9 @@ def sa_version() -> str:
     return str(sqlalchemy.__version__)
 
 
+@functools.lru_cache(maxsize=None)
 def sa_major() -> int:
-    """The installed SQLAlchemy's major version (1 or 2)."""
+    """The SQLAlchemy's major version (1 or 2); asked per session, so remembered."""
     return int(sa_version().split(".")[0])
 
 
