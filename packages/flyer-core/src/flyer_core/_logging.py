@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 import time
+import traceback
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -65,8 +66,80 @@ else:
     _StreamHandler = logging.StreamHandler
 
 
-class _StdoutHandler(_StreamHandler):
-    """A stream handler that writes to whatever `sys.stdout` is at the time of the write."""
+class _LineHandler(_StreamHandler):
+    """A stream handler that, inside a running event loop, writes the lines logged during one
+    loop iteration with one write at its end (each write of a line is a system call when the
+    stream is unbuffered, as usual in containers, or flushed per line, as StreamHandler does).
+
+    Nothing waits longer than the iteration: a WARNING or worse, a line logged outside an
+    event loop or from another loop writes what is pending at once, and `flush()` (which
+    `logging.shutdown()` calls at exit, and `close()`) writes it too.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pending: List[str] = []
+        self.flush_on: Optional[asyncio.AbstractEventLoop] = None  # the loop asked to flush
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Called under the handler's lock (Handler.handle holds it).
+        try:
+            line = self.format(record)
+            if record.levelno < logging.WARNING:
+                try:
+                    loop: Optional[asyncio.AbstractEventLoop] = asyncio.get_running_loop()
+                except RuntimeError:
+                    loop = None
+                if loop is not None:
+                    if self.flush_on is None:
+                        self.flush_on = loop
+                        loop.call_soon(self._flush_soon)
+                    if self.flush_on is loop:
+                        self.pending.append(line)
+                        return
+            self.pending.append(line)
+            self._write_pending()
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
+    def _write_pending(self) -> None:
+        stream: Optional[TextIO] = self.stream
+        if stream is None:  # a closed file has none (and was flushed when it was closed)
+            self.pending.clear()
+            return
+        pending = self.pending
+        if pending:
+            text = pending[0] + "\n" if len(pending) == 1 else "\n".join(pending) + "\n"
+            pending.clear()
+            stream.write(text)
+        if hasattr(stream, "flush"):
+            stream.flush()
+
+    def _flush_soon(self) -> None:
+        try:
+            self.flush()
+        except Exception:  # a stream that fails is reported as StreamHandler would
+            if logging.raiseExceptions:
+                traceback.print_exc(file=sys.stderr)
+
+    def flush(self) -> None:
+        """Write the lines held for the end of the loop iteration, and flush the stream."""
+        self.acquire()
+        try:
+            self.flush_on = None
+            self._write_pending()
+        finally:
+            self.release()
+
+    def close(self) -> None:
+        self.flush()
+        super().close()
+
+
+class _StdoutHandler(_LineHandler):
+    """flyer's console handler: writes to whatever `sys.stdout` is at the time of the write."""
 
     @property
     def stream(self) -> TextIO:
@@ -75,6 +148,16 @@ class _StdoutHandler(_StreamHandler):
     @stream.setter
     def stream(self, value: Any) -> None:
         pass
+
+
+class _FileHandler(_LineHandler, logging.FileHandler):
+    """The access-log file: a FileHandler writing one loop iteration's lines at once."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.stream is None:  # closed: FileHandler opens the file again, as it would
+            logging.FileHandler.emit(self, record)
+        else:
+            super().emit(record)
 
 
 def add_request_id(
@@ -106,37 +189,224 @@ def _renderer(kind: str, colors: bool = False) -> List[Any]:
     return [structlog.dev.ConsoleRenderer(colors=colors)]
 
 
+# `message` repeats `event` for stdlib records; uvicorn adds a coloured copy.
+_DUPLICATES = ("message", "color_message")
+
+
 def _drop_duplicates(
     logger: Any, method: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    # `message` repeats `event` for stdlib records; uvicorn adds a coloured copy.
-    event.pop("message", None)
-    event.pop("color_message", None)
-    event.pop("flyer_event", None)
+    for key in _DUPLICATES:
+        event.pop(key, None)
     return event
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+_encode_str = json.encoder.encode_basestring  # what json.dumps writes for a str
+_get_contextvars = structlog.contextvars.get_contextvars
 _SECOND: Tuple[int, str] = (-1, "")
 
 
 def _iso(created: float) -> str:
-    """`created` as structlog's TimeStamper(fmt="iso", utc=True) writes it, cached per second."""
+    """`created` as structlog's TimeStamper(fmt="iso", utc=True) writes a time (datetime's
+    `isoformat()`: microseconds rounded half to even, left out when 0); the part up to the
+    second is cached in `_SECOND`."""
     global _SECOND
     second = int(created)
+    micro = round((created - second) * 1_000_000)
+    if micro >= 1_000_000:
+        second, micro = second + 1, micro - 1_000_000
     cached, prefix = _SECOND
     if cached != second:
         prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         _SECOND = (second, prefix)
-    return f"{prefix}.{int((created - second) * 1_000_000):06d}Z"
+    return f"{prefix}.{micro:06d}Z" if micro else f"{prefix}Z"
+
+
+# The fields of an access line (the record's attributes, as `extra=` would set them).
+ACCESS_FIELDS = ("method", "path", "status", "duration_ms", "client", "request_id")
+_ACCESS_EVENT = "request"
+_HAS_TASK_NAME = sys.version_info >= (3, 12)  # LogRecord.taskName is new in 3.12
+_STARTED = time.time()
+
+
+class _AccessRecord(logging.LogRecord):
+    """The access line's LogRecord (`log_access` builds it): every attribute a LogRecord
+    has, the fields as `extra=` would set them; `_Formatter` knows it by its type."""
+
+
+_RECORD_CONSTANTS: Dict[str, Any] = {
+    "name": access_logger.name,
+    "msg": _ACCESS_EVENT,
+    "args": None,
+    "levelname": "INFO",
+    "levelno": logging.INFO,
+    "pathname": "",
+    "filename": "",
+    "module": "",
+    "exc_info": None,
+    "exc_text": None,
+    "stack_info": None,
+    "lineno": 0,
+    "funcName": "",
+}
+# How many attributes an access record has before any filter or other formatter adds one.
+_ACCESS_RECORD_SIZE = len(_RECORD_CONSTANTS) + 7 + _HAS_TASK_NAME + len(ACCESS_FIELDS)
+_process_names: Tuple[int, Optional[str]] = (0, None)
+
+
+def _process_name(pid: int) -> Optional[str]:
+    """The process's name as LogRecord gives it (multiprocessing's, when that is imported)."""
+    global _process_names
+    cached, name = _process_names
+    if cached != pid:
+        name = "MainProcess"
+        multiprocessing = sys.modules.get("multiprocessing")
+        if multiprocessing is not None:
+            with contextlib.suppress(Exception):
+                name = multiprocessing.current_process().name
+        _process_names = (pid, name)
+    return name
+
+
+_new_record = object.__new__
+_time, _pid, _current_task = time.time, os.getpid, asyncio.current_task
+_thread_id, _current_thread = threading.get_ident, threading.current_thread
+_INFO = logging.INFO
+
+
+def log_access(
+    method: str, path: str, status: int, duration_ms: float, client: str, request_id: str
+) -> None:
+    """Log one access line: `flyer.access` at INFO, the fields as the record's attributes.
+
+    The record goes through `access_logger.handle`, so filters on the logger and on every
+    handler it reaches, and their levels, decide as for any record; flyer's JSON formatter
+    writes it without structlog's processor chain (the same line, see `_Formatter`). The
+    record is built as `LogRecord()` builds one, without looking up the caller (it is the
+    middleware; `pathname`, `lineno` and the like are empty).
+    """
+    if not access_logger.isEnabledFor(_INFO):
+        return
+    record = _new_record(_AccessRecord)
+    attributes = record.__dict__
+    attributes.update(_RECORD_CONSTANTS)
+    created = _time()
+    attributes["created"] = created
+    attributes["msecs"] = (created - int(created)) * 1000
+    attributes["relativeCreated"] = (created - _STARTED) * 1000
+    if logging.logThreads:
+        attributes["thread"] = _thread_id()
+        attributes["threadName"] = _current_thread().name
+    else:
+        attributes["thread"] = attributes["threadName"] = None
+    pid = _pid()
+    attributes["process"] = pid if logging.logProcesses else None
+    attributes["processName"] = _process_name(pid) if logging.logMultiprocessing else None
+    if _HAS_TASK_NAME:
+        task = None
+        if getattr(logging, "logAsyncioTasks", False):
+            try:
+                task = _current_task()
+            except RuntimeError:  # no running event loop
+                pass
+        attributes["taskName"] = None if task is None else task.get_name()
+    attributes["method"] = method
+    attributes["path"] = path
+    attributes["status"] = status
+    attributes["duration_ms"] = round(duration_ms, 3)
+    attributes["client"] = client
+    attributes["request_id"] = request_id
+    access_logger.handle(record)
+
+
+# The line structlog's chain (`make_formatter("json")`) renders for an access record with no
+# context bound: "event", then the request id where `add_request_id` puts it when
+# `request_id_var` is set (in a request, always), logger, level, timestamp, then the fields
+# as `ExtraAdder` adds them.
+_ACCESS_LINE = (
+    '{"event": "request", "logger": "flyer.access", "level": "info", '
+    '"timestamp": "%s.%06dZ", "method": %s, "path": %s, "status": %d, "duration_ms": %r, '
+    '"client": %s, "request_id": %s}'
+)
+_ACCESS_LINE_IN_REQUEST = (
+    '{"event": "request", "request_id": %s, "logger": "flyer.access", "level": "info", '
+    '"timestamp": "%s.%06dZ", "method": %s, "path": %s, "status": %d, "duration_ms": %r, '
+    '"client": %s}'
+)
+
+
+def _access_line(record: logging.LogRecord) -> Optional[str]:
+    """The line structlog's chain renders for an access record no filter added to or
+    changed the kind of a field of; None for any other record (the chain renders it)."""
+    attributes = record.__dict__
+    if not (
+        len(attributes) == _ACCESS_RECORD_SIZE  # no attribute added (by a filter, a formatter)
+        and attributes["msg"] is _ACCESS_EVENT
+        and attributes["args"] is None
+        and attributes["levelno"] == _INFO
+        and attributes["levelname"] == "INFO"
+        and attributes["name"] == "flyer.access"
+        and type(attributes["status"]) is int
+        and type(attributes["duration_ms"]) is float
+        and type(attributes["method"]) is str
+        and type(attributes["path"]) is str
+        and type(attributes["client"]) is str
+        and type(attributes["request_id"]) is str
+    ):
+        return None
+    created = attributes["created"]
+    second = int(created)
+    micro = round((created - second) * 1_000_000)
+    cached, prefix = _SECOND
+    context = _get_contextvars()
+    if context or cached != second or not 0 < micro < 1_000_000:
+        # The chain's steps, in its order, on a dictionary (`_iso` caches the next second).
+        event: Dict[str, Any] = {"event": _ACCESS_EVENT}
+        for key, value in context.items():
+            event.setdefault(key, value)
+        request_id = request_id_var.get()
+        if request_id is not None:
+            event.setdefault("request_id", request_id)
+        event["logger"] = "flyer.access"
+        event["level"] = "info"
+        event["timestamp"] = _iso(created)
+        for key in ACCESS_FIELDS:
+            event[key] = attributes[key]
+        for key in _DUPLICATES:
+            event.pop(key, None)
+        return _ENCODER.encode(event)
+    if request_id_var.get() is None:
+        return _ACCESS_LINE % (
+            prefix,
+            micro,
+            _encode_str(attributes["method"]),
+            _encode_str(attributes["path"]),
+            attributes["status"],
+            attributes["duration_ms"],
+            _encode_str(attributes["client"]),
+            _encode_str(attributes["request_id"]),
+        )
+    return _ACCESS_LINE_IN_REQUEST % (
+        _encode_str(attributes["request_id"]),
+        prefix,
+        micro,
+        _encode_str(attributes["method"]),
+        _encode_str(attributes["path"]),
+        attributes["status"],
+        attributes["duration_ms"],
+        _encode_str(attributes["client"]),
+    )
 
 
 class _Formatter(structlog.stdlib.ProcessorFormatter):
-    """structlog's ProcessorFormatter, with a fast lane for access lines in JSON.
+    """structlog's ProcessorFormatter; in JSON, access records skip the processor chain.
 
-    The access line is written for every request, so the middleware hands over its event
-    ready-made (`record.flyer_event`); rendering it is one `json.dumps` instead of the whole
-    processor chain. The line is the same as the chain would produce.
+    The access line is written for every request: its record (`_AccessRecord`) carries the
+    fields ready, so rendering it is a string template (one JSON encoding when context
+    variables are bound) instead of the chain, which copies the record and runs a dozen
+    processors. The line is the one the chain writes for the same record (a test compares
+    them); a record a filter added an attribute to goes through the chain.
     """
 
     def __init__(self, *args: Any, fast_json: bool = False, **kwargs: Any) -> None:
@@ -144,204 +414,19 @@ class _Formatter(structlog.stdlib.ProcessorFormatter):
         self.fast_json = fast_json
 
     def format(self, record: logging.LogRecord) -> str:
-        event = record.__dict__.get("flyer_event")
-        if event is None or not self.fast_json:
-            return str(super().format(record))
-        line = {
-            **event,
-            "logger": record.name,
-            "level": record.levelname.lower(),
-            "timestamp": _iso(record.created),
-        }
-        return _ENCODER.encode(line)
-
-
-_STARTED = time.time()
-
-
-class _AccessRecord(logging.LogRecord):
-    """A LogRecord for the access line, built without LogRecord's caller and process
-    look-ups (it runs once per request); every attribute handlers read is set."""
-
-    def __init__(
-        self,
-        fields: Dict[str, Any],
-        created: Optional[float] = None,
-        bound: Optional[Dict[str, Any]] = None,
-    ) -> None:
-        now = time.time() if created is None else created
-        self.__dict__.update(fields)  # as `extra=` would, for any other handler
-        self.flyer_event = {"event": "request", **(bound or {}), **fields}
-        self.name = access_logger.name
-        self.msg = "request"
-        self.args = None
-        self.levelname = "INFO"
-        self.levelno = logging.INFO
-        self.pathname = self.filename = self.module = ""
-        self.lineno = 0
-        self.funcName = ""
-        self.exc_info = None
-        self.exc_text = None
-        self.stack_info = None
-        self.created = now
-        self.msecs = (now - int(now)) * 1000
-        self.relativeCreated = (now - _STARTED) * 1000
-        self.thread = threading.get_ident()
-        self.threadName = None
-        self.processName = None
-        self.process = os.getpid()
-        self.taskName = None
-
-
-_FAST_LANE = "_flyer_fast_lane"
-_encode_str = json.encoder.encode_basestring
-_ROOT = logging.getLogger()
-# The handlers an access line last reached (a copy, to compare with) and the verdict on them.
-_fast_lane_seen: Tuple[Optional[logging.Logger], List[logging.Handler], Optional[List[Any]]] = (
-    None,
-    [],
-    None,
-)
-
-
-def _fast_lane_handlers() -> Optional[List[logging.StreamHandler]]:  # type: ignore[type-arg]
-    """flyer's JSON stream handlers, when they are all an access line would reach and no
-    filter is set on the `flyer.access` logger or on them (a filter sees every record)."""
-    global _fast_lane_seen
-    if access_logger.filters:
-        return None
-    target = _ROOT if access_logger.propagate else access_logger
-    handlers = target.handlers
-    seen_target, seen, verdict = _fast_lane_seen
-    if target is not seen_target or handlers != seen:  # other handler objects than last time
-        verdict = (
-            handlers if handlers and all(getattr(h, _FAST_LANE, False) for h in handlers) else None
-        )
-        _fast_lane_seen = (target, list(handlers), verdict)
-    if verdict is not None:
-        for handler in verdict:  # a loop, not any(): no generator per access line
-            if handler.filters:
-                return None
-    return verdict
-
-
-_ACCESS_LINE = (
-    '{"event": "request", "method": %s, "path": %s, "status": %d, "duration_ms": %r, '
-    '"client": %s, "request_id": %s, "logger": "flyer.access", "level": "info", '
-    '"timestamp": "%s"}\n'
-)
-
-# An access line waiting to be written: method, path, status, duration_ms (not rounded yet),
-# client, request_id, time.time() of the request, the structlog context bound then (or None).
-_Entry = Tuple[str, str, int, float, str, str, float, Optional[Dict[str, Any]]]
-
-# Access lines waiting for the end of their event-loop iteration, by loop.
-_PENDING: Dict[int, List[_Entry]] = {}
-
-
-def _fields(entry: _Entry) -> Dict[str, Any]:
-    method, path, status, duration_ms, client, request_id, _, _ = entry
-    return {
-        "method": method,
-        "path": path,
-        "status": status,
-        "duration_ms": round(duration_ms, 3),
-        "client": client,
-        "request_id": request_id,
-    }
-
-
-def log_access(
-    method: str, path: str, status: int, duration_ms: float, client: str, request_id: str
-) -> None:
-    """Write one access line (`flyer.access`, INFO), cheaply.
-
-    When flyer's own JSON handlers are the only destinations and no filter is set on the
-    logger or on them, the request's fields are queued
-    and, at the end of the event-loop iteration, every queued line is rendered (the same line
-    `_Formatter` renders) and written in one write per stream (with PYTHONUNBUFFERED, usual in
-    containers, every write is a system call). Otherwise, or outside an event loop, it is a
-    normal log record, handled at once.
-    """
-    entry: _Entry = (
-        method,
-        path,
-        status,
-        duration_ms,
-        client,
-        request_id,
-        time.time(),
-        structlog.contextvars.get_contextvars() or None,
-    )
-    if _fast_lane_handlers() is None:
-        access_logger.handle(_AccessRecord(_fields(entry), entry[6], entry[7]))
-        return
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        _emit([entry])
-        return
-    pending = _PENDING.get(id(loop))
-    if pending is None:
-        _PENDING[id(loop)] = [entry]
-        loop.call_soon(_drain, id(loop))
-    else:
-        pending.append(entry)
-
-
-def _emit(entries: List[_Entry]) -> None:
-    handlers = _fast_lane_handlers()
-    if handlers is None:  # logging was reconfigured since the lines were queued
-        for entry in entries:
-            access_logger.handle(_AccessRecord(_fields(entry), entry[6], entry[7]))
-        return
-    lines = []
-    for entry in entries:
-        method, path, status, duration_ms, client, request_id, created, bound = entry
-        if bound:
-            event = {"event": "request", **bound, **_fields(entry)}
-            event.update(logger=access_logger.name, level="info", timestamp=_iso(created))
-            lines.append(_ENCODER.encode(event) + "\n")
-        else:
-            lines.append(
-                _ACCESS_LINE
-                % (
-                    _encode_str(method),
-                    _encode_str(path),
-                    status,
-                    round(duration_ms, 3),
-                    _encode_str(client),
-                    _encode_str(request_id),
-                    _iso(created),
-                )
-            )
-    text = "".join(lines)
-    for handler in handlers:
-        if handler.level <= logging.INFO:
-            _write(handler, text)
-
-
-def _write(handler: logging.StreamHandler, text: str) -> None:  # type: ignore[type-arg]
-    handler.acquire()
-    try:
-        stream = handler.stream
-        if stream is not None:  # a closed FileHandler has none
-            stream.write(text)
-            stream.flush()
-    finally:
-        handler.release()
-
-
-def _drain(loop_id: int) -> None:
-    entries = _PENDING.pop(loop_id, None)
-    if entries:
-        _emit(entries)
+        if self.fast_json and type(record) is _AccessRecord:
+            line = _access_line(record)
+            if line is not None:
+                return line
+        return str(super().format(record))
 
 
 def flush_access_lines() -> None:
-    """Write every queued access line now (at shutdown, or before reading the log)."""
-    for loop_id in list(_PENDING):
-        _drain(loop_id)
+    """Flush flyer's handlers: the lines they hold for the end of the event-loop iteration
+    are written now (`logging.shutdown()` at exit does the same)."""
+    for handler in [*logging.getLogger().handlers, *access_logger.handlers]:
+        if getattr(handler, _FLYER_HANDLER, False):
+            handler.flush()
 
 
 def make_formatter(kind: str = "json", colors: bool = False) -> logging.Formatter:
@@ -415,13 +500,11 @@ def configure_logging(settings: Settings) -> None:
         cache_logger_on_first_use=False,
     )
     root = logging.getLogger()
-    flush_access_lines()
     _remove_flyer_handlers(root)
     _remove_flyer_handlers(access_logger)
 
     kind = _console_kind(settings)
     console = _tag(_StdoutHandler())
-    setattr(console, _FAST_LANE, kind == "json")
     console.setFormatter(make_formatter(kind, colors=kind == "console" and _isatty(sys.stdout)))
     console.setLevel(_LEVELS[settings.console_log_level])
     root.addHandler(console)
@@ -450,8 +533,7 @@ def configure_logging(settings: Settings) -> None:
     # Access lines go to their own file when flyer_access_logfile names one.
     if settings.access_logfile not in ("", "-"):
         with _opening("flyer_access_logfile", settings.access_logfile):
-            access_file = _tag(logging.FileHandler(settings.access_logfile, encoding="utf-8"))
-        setattr(access_file, _FAST_LANE, True)
+            access_file = _tag(_FileHandler(settings.access_logfile, encoding="utf-8"))
         access_file.setFormatter(make_formatter("json"))
         access_logger.addHandler(access_file)
         access_logger.propagate = False
