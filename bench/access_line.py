@@ -16,7 +16,7 @@ them alike; time is this process's CPU time (user and system: the writes count):
   quiet server); the bare cost of an iteration (`await asyncio.sleep(0)`) is subtracted.
 - `log_access_loop8`: eight lines per iteration (a busy server: under `wrk -c 32` a flyer
   server ends about 25 requests per iteration), iterations subtracted.
-- `middleware_log`: `RequestMiddleware._log(...)`, the middleware's whole share (level check,
+- `middleware_log`: `Timing._log(...)`, the middleware's whole share (level check,
   client, duration), one per iteration.
 - `unbatched_loop`, `unbatched_loop8`: `log_access` with flyer's formatter on a plain
   `StreamHandler` (a write and flush per line) instead of flyer's handler, which writes the
@@ -113,7 +113,8 @@ def run(calls: int = 20000, rounds: int = 7, target: str = "file") -> Dict[str, 
     """Time every case; µs per call (medians) and the per-round ratios' medians."""
     from flyer_core import load_settings
     from flyer_core._logging import access_logger, configure_logging, log_access, make_formatter
-    from flyer_core._middleware import RequestMiddleware
+    from flyer_core._middleware import Timing
+    from flyer_status import request_id_var
 
     fd, path = tempfile.mkstemp(suffix=".log")
     os.close(fd)
@@ -150,12 +151,12 @@ def run(calls: int = 20000, rounds: int = 7, target: str = "file") -> Dict[str, 
         def access() -> None:
             log_access(*FIELDS)
 
-        middleware = RequestMiddleware(lambda *a: None)  # type: ignore[arg-type]
+        middleware = Timing(lambda *a: None)  # type: ignore[arg-type]
         scope = {"method": "GET", "path": "/flyer/items/7", "client": ("127.0.0.1", 50000)}
-        request_id = FIELDS[-1]
+        request_id_var.set(FIELDS[-1])  # the id `RequestId` puts in the request's context
 
         def middleware_log() -> None:
-            middleware._log(scope, 200, time.perf_counter(), request_id)
+            middleware._log(scope, 200, time.perf_counter())
 
         # flyer's formatter on a plain StreamHandler: a write and flush per line.
         unbatched = logging.StreamHandler(out)

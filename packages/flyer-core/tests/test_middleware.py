@@ -219,7 +219,14 @@ def test_cors_off_by_default(serve: Any, app_factory: Any) -> None:
 def test_flyer_middleware_is_the_error_boundary(make_settings: Any) -> None:
     from starlette.middleware.errors import ServerErrorMiddleware
 
-    from flyer_core._middleware import RequestMiddleware
+    from flyer_core._middleware import (
+        BodyLimit,
+        ErrorBoundary,
+        LifespanMessages,
+        RelativeRedirects,
+        RequestId,
+        Timing,
+    )
 
     def layers(app: Any) -> list:
         found = []
@@ -228,15 +235,26 @@ def test_flyer_middleware_is_the_error_boundary(make_settings: Any) -> None:
             app = getattr(app, "app", None)
         return found
 
-    stack = create_app(None, make_settings(), plugins=[]).build_middleware_stack()
-    assert isinstance(stack, RequestMiddleware)
-    assert stack.error_handler is not None
-    assert not [x for x in layers(stack) if isinstance(x, ServerErrorMiddleware)]
+    stack = layers(create_app(None, make_settings(), plugins=[]).build_middleware_stack())
+    # One concern per layer, outermost first; the options that are off add none.
+    assert [type(x) for x in stack[:6]] == [
+        RequestId,
+        Timing,
+        ErrorBoundary,
+        RelativeRedirects,
+        BodyLimit,
+        LifespanMessages,
+    ]
+    (boundary,) = [x for x in stack if isinstance(x, ErrorBoundary)]
+    assert boundary.error_handler is not None
+    assert not [x for x in stack if isinstance(x, ServerErrorMiddleware)]
     # debug=True keeps Starlette's traceback page, and flyer's middleware around it
-    debug = create_app(None, make_settings(), plugins=[], debug=True).build_middleware_stack()
-    assert isinstance(debug, RequestMiddleware)
-    assert debug.error_handler is None
-    assert isinstance(debug.app, ServerErrorMiddleware)
+    debug = layers(
+        create_app(None, make_settings(), plugins=[], debug=True).build_middleware_stack()
+    )
+    (boundary,) = [x for x in debug if isinstance(x, ErrorBoundary)]
+    assert boundary.error_handler is None
+    assert [x for x in debug if isinstance(x, ServerErrorMiddleware)]
 
 
 def test_unhandled_error_with_debug_on_keeps_the_request_id(
