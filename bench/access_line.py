@@ -18,9 +18,12 @@ them alike; time is this process's CPU time (user and system: the writes count):
   server ends about 25 requests per iteration), iterations subtracted.
 - `middleware_log`: `Timing._log(...)`, the middleware's whole share (level check,
   client, duration), one per iteration.
+- `filtered_loop`, `filtered_loop8`: with a filter (passing everything) on flyer's handler,
+  so a LogRecord is built and handled (without one, nothing but flyer's handler could see
+  it, and the line is rendered from the fields directly).
 - `unbatched_loop`, `unbatched_loop8`: `log_access` with flyer's formatter on a plain
-  `StreamHandler` (a write and flush per line) instead of flyer's handler, which writes the
-  lines of one loop iteration at once: what that batching saves or costs.
+  `StreamHandler` (a record, and a write and flush per line) instead of flyer's handler,
+  which writes the lines of one loop iteration at once: what that batching saves or costs.
 
 Printed (or, with `--json`, one JSON object, which `run()` returns too): µs of CPU per call
 for each case (median over the rounds) and, for flyer's cases, the medians of the per-round
@@ -81,6 +84,23 @@ def _loop_case(body: Callable[[], None], calls: int, per_iteration: int = 1) -> 
         return spent - idle
 
     return timed
+
+
+def _with_filter(handler: logging.Handler, timed: Callable[[], float]) -> Callable[[], float]:
+    """`timed` with a filter passing every record on `handler` (a record is then built)."""
+
+    def filtered() -> float:
+        handler.addFilter(_pass)
+        try:
+            return timed()
+        finally:
+            handler.removeFilter(_pass)
+
+    return filtered
+
+
+def _pass(record: logging.LogRecord) -> bool:
+    return True
 
 
 def _with_handlers(
@@ -168,6 +188,8 @@ def run(calls: int = 20000, rounds: int = 7, target: str = "file") -> Dict[str, 
             "log_access_loop": _loop_case(access, calls),
             "log_access_loop8": _loop_case(access, calls, 8),
             "middleware_log": _loop_case(middleware_log, calls),
+            "filtered_loop": _with_filter(console, _loop_case(access, calls)),
+            "filtered_loop8": _with_filter(console, _loop_case(access, calls, 8)),
             "unbatched_loop": _with_handlers(root, [unbatched], _loop_case(access, calls)),
             "unbatched_loop8": _with_handlers(root, [unbatched], _loop_case(access, calls, 8)),
         }

@@ -159,13 +159,14 @@ def _chain_line(handler: logging.Handler, record: logging.LogRecord) -> str:
 def test_the_access_line_is_byte_for_byte_the_line_structlogs_chain_writes(
     make_settings: Any, capsys: Any, monkeypatch: Any, bound: Dict[str, Any], in_request: bool
 ) -> None:
+    from flyer_core import _logging as flyer_logging
     from flyer_core._logging import access_logger, log_access
     from flyer_status import request_id_var
 
     configure_logging(make_settings())
     console = _served_handlers(monkeypatch)
     records: List[logging.LogRecord] = []
-    console.addFilter(lambda record: records.append(record) or True)
+    built: List[Any] = []
     chain_runs: List[logging.LogRecord] = []
     chain = structlog.stdlib.ProcessorFormatter.format
 
@@ -174,12 +175,22 @@ def test_the_access_line_is_byte_for_byte_the_line_structlogs_chain_writes(
         return chain(self, record)
 
     monkeypatch.setattr(structlog.stdlib.ProcessorFormatter, "format", counted)
+    monkeypatch.setattr(
+        flyer_logging, "_access_record", _counting(flyer_logging._access_record, built)
+    )
     token = request_id_var.set("var-id") if in_request else None
     structlog.contextvars.bind_contextvars(**bound)
     try:
+        # Only flyer's handler, no filter: the line is rendered without building a record.
+        log_access(**ACCESS_FIELDS)
+        unseen_line = capsys.readouterr().out
+        assert built == []
+        # A filter sees records: now there is one, and flyer's formatter renders it.
+        console.addFilter(lambda record: records.append(record) or True)
         log_access(**ACCESS_FIELDS)
         flyer_line = capsys.readouterr().out
-        assert chain_runs == []  # rendered without the chain
+        assert len(built) == 1
+        assert chain_runs == []  # both rendered without the chain
         chain_line = _chain_line(console, records[0])  # the same record, the whole chain
         access_logger.info("request", extra=ACCESS_FIELDS)  # an ordinary record, the chain
         extra_line = capsys.readouterr().out
@@ -187,10 +198,11 @@ def test_the_access_line_is_byte_for_byte_the_line_structlogs_chain_writes(
         structlog.contextvars.clear_contextvars()
         if token is not None:
             request_id_var.reset(token)
-    assert flyer_line.count("\n") == 1
-    assert flyer_line.endswith("\n")
-    assert _without_timestamp(flyer_line) == _without_timestamp(chain_line)
-    assert _without_timestamp(flyer_line) == _without_timestamp(extra_line)
+    for line in (unseen_line, flyer_line):
+        assert line.count("\n") == 1
+        assert line.endswith("\n")
+        assert _without_timestamp(line) == _without_timestamp(chain_line)
+        assert _without_timestamp(line) == _without_timestamp(extra_line)
     line = json.loads(flyer_line)
     assert next(iter(line)) == "event"
     assert {k: line[k] for k in ACCESS_FIELDS} == ACCESS_FIELDS
@@ -198,6 +210,14 @@ def test_the_access_line_is_byte_for_byte_the_line_structlogs_chain_writes(
     assert {k: line[k] for k in bound if k not in ("request_id", "message")} == {
         k: v for k, v in bound.items() if k not in ("request_id", "message")
     }
+
+
+def _counting(function: Any, calls: List[Any]) -> Any:
+    def counted(*args: Any) -> Any:
+        calls.append(args)
+        return function(*args)
+
+    return counted
 
 
 def test_a_record_a_filter_changed_is_rendered_by_the_chain(
@@ -299,10 +319,11 @@ def test_a_filter_on_the_access_logger_drops_lines_of_a_served_app(
     assert access[0]["request_id"] == missing.headers["x-request-id"]
 
 
-def test_a_users_handler_on_the_access_logger_gets_an_ordinary_record(
-    make_settings: Any, capsys: Any, monkeypatch: Any
+@pytest.mark.parametrize("where", ["flyer.access", "flyer", ""], ids=["access", "flyer", "root"])
+def test_a_users_handler_gets_an_ordinary_access_record(
+    make_settings: Any, capsys: Any, monkeypatch: Any, where: str
 ) -> None:
-    from flyer_core._logging import access_logger, log_access
+    from flyer_core._logging import log_access
 
     configure_logging(make_settings())
     _served_handlers(monkeypatch)
@@ -321,13 +342,14 @@ def test_a_users_handler_on_the_access_logger_gets_an_ordinary_record(
         )
     )
     handlers = [Collect(), plain]
+    target = logging.getLogger(where)  # the access logger, a parent, the root
     for handler in handlers:
-        access_logger.addHandler(handler)
+        target.addHandler(handler)
     try:
         log_access("POST", "/orders", 201, 2.34567, "10.0.0.2", "r-9")
     finally:
         for handler in handlers:
-            access_logger.removeHandler(handler)
+            target.removeHandler(handler)
     (record,) = seen
     assert isinstance(record, logging.LogRecord)
     assert (record.name, record.levelno, record.levelname) == ("flyer.access", 20, "INFO")

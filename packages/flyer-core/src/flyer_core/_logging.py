@@ -84,25 +84,29 @@ class _LineHandler(_StreamHandler):
     def emit(self, record: logging.LogRecord) -> None:
         # Called under the handler's lock (Handler.handle holds it).
         try:
-            line = self.format(record)
-            if record.levelno < logging.WARNING:
-                try:
-                    loop: Optional[asyncio.AbstractEventLoop] = asyncio.get_running_loop()
-                except RuntimeError:
-                    loop = None
-                if loop is not None:
-                    if self.flush_on is None:
-                        self.flush_on = loop
-                        loop.call_soon(self._flush_soon)
-                    if self.flush_on is loop:
-                        self.pending.append(line)
-                        return
-            self.pending.append(line)
-            self._write_pending()
+            self.take(self.format(record), record.levelno)
         except RecursionError:
             raise
         except Exception:
             self.handleError(record)
+
+    def take(self, line: str, level: int) -> None:
+        """Write `line` (a rendered record of `level`), or hold it for the end of the loop
+        iteration. The caller holds the handler's lock."""
+        if level < logging.WARNING:
+            try:
+                loop: Optional[asyncio.AbstractEventLoop] = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            if loop is not None:
+                if self.flush_on is None:
+                    self.flush_on = loop
+                    loop.call_soon(self._flush_soon)
+                if self.flush_on is loop:
+                    self.pending.append(line)
+                    return
+        self.pending.append(line)
+        self._write_pending()
 
     def _write_pending(self) -> None:
         stream: Optional[TextIO] = self.stream
@@ -285,9 +289,78 @@ def log_access(
     writes it without structlog's processor chain (the same line, see `_Formatter`). The
     record is built as `LogRecord()` builds one, without looking up the caller (it is the
     middleware; `pathname`, `lineno` and the like are empty).
+
+    When nothing could see the record but flyer's own JSON handlers (no filter on the logger
+    or on them, no other handler up the tree: `_only_flyer_handlers`), handling it would
+    give each of them the line `_access_line` renders; that line is rendered from the
+    arguments and given to them as `Handler.handle` would (under each handler's lock), and
+    the record is not built.
     """
     if not access_logger.isEnabledFor(_INFO):
         return
+    duration_ms = round(duration_ms, 3)
+    handlers = _only_flyer_handlers()
+    if (
+        handlers is not None
+        and type(status) is int
+        and type(duration_ms) is float
+        and type(method) is str
+        and type(path) is str
+        and type(client) is str
+        and type(request_id) is str
+    ):
+        line = _render_access(_time(), method, path, status, duration_ms, client, request_id)
+        for handler in handlers:
+            handler.acquire()
+            try:
+                handler.take(line, _INFO)
+            except RecursionError:
+                raise
+            except Exception:
+                handler.handleError(
+                    _access_record(method, path, status, duration_ms, client, request_id)
+                )
+            finally:
+                handler.release()
+        return
+    access_logger.handle(_access_record(method, path, status, duration_ms, client, request_id))
+
+
+_OWN_HANDLERS = (_StdoutHandler, _FileHandler)
+
+
+def _only_flyer_handlers() -> Optional[List[_LineHandler]]:
+    """The handlers `access_logger.handle` would give an access record to, when they are all
+    flyer's own with its JSON formatter, none has a filter and the logger has none (so
+    nothing but them could see the record); otherwise None."""
+    if access_logger.filters or access_logger.disabled:
+        return None
+    found: List[_LineHandler] = []
+    logger: Optional[logging.Logger] = access_logger
+    while logger is not None:  # the walk of Logger.callHandlers
+        for handler in logger.handlers:
+            kind = type(handler)
+            if not isinstance(handler, _LineHandler) or kind not in _OWN_HANDLERS:
+                return None
+            formatter = handler.formatter
+            if not isinstance(formatter, _Formatter) or type(formatter) is not _Formatter:
+                return None
+            if handler.filters or not formatter.fast_json:
+                return None
+            if kind is _FileHandler:
+                stream: Optional[TextIO] = handler.stream
+                if stream is None:  # closed: handle() would open it again
+                    return None
+            if handler.level <= _INFO:
+                found.append(handler)
+        logger = logger.parent if logger.propagate else None
+    return found or None  # no handler at all: the record goes to logging.lastResort
+
+
+def _access_record(
+    method: str, path: str, status: int, duration_ms: float, client: str, request_id: str
+) -> logging.LogRecord:
+    """The access line's LogRecord: every attribute `LogRecord()` sets, then the fields."""
     record = _new_record(_AccessRecord)
     attributes = record.__dict__
     attributes.update(_RECORD_CONSTANTS)
@@ -314,10 +387,10 @@ def log_access(
     attributes["method"] = method
     attributes["path"] = path
     attributes["status"] = status
-    attributes["duration_ms"] = round(duration_ms, 3)
+    attributes["duration_ms"] = duration_ms
     attributes["client"] = client
     attributes["request_id"] = request_id
-    access_logger.handle(record)
+    return record
 
 
 # The line structlog's chain (`make_formatter("json")`) renders for an access record with no
@@ -355,7 +428,28 @@ def _access_line(record: logging.LogRecord) -> Optional[str]:
         and type(attributes["request_id"]) is str
     ):
         return None
-    created = attributes["created"]
+    return _render_access(
+        attributes["created"],
+        attributes["method"],
+        attributes["path"],
+        attributes["status"],
+        attributes["duration_ms"],
+        attributes["client"],
+        attributes["request_id"],
+    )
+
+
+def _render_access(
+    created: float,
+    method: str,
+    path: str,
+    status: int,
+    duration_ms: float,
+    client: str,
+    request_id: str,
+) -> str:
+    """The access line structlog's chain renders for these fields, at `created`, with the
+    context variables bound now."""
     second = int(created)
     micro = round((created - second) * 1_000_000)
     cached, prefix = _SECOND
@@ -365,14 +459,18 @@ def _access_line(record: logging.LogRecord) -> Optional[str]:
         event: Dict[str, Any] = {"event": _ACCESS_EVENT}
         for key, value in context.items():
             event.setdefault(key, value)
-        request_id = request_id_var.get()
-        if request_id is not None:
-            event.setdefault("request_id", request_id)
+        current_id = request_id_var.get()
+        if current_id is not None:
+            event.setdefault("request_id", current_id)
         event["logger"] = "flyer.access"
         event["level"] = "info"
         event["timestamp"] = _iso(created)
-        for key in ACCESS_FIELDS:
-            event[key] = attributes[key]
+        event["method"] = method
+        event["path"] = path
+        event["status"] = status
+        event["duration_ms"] = duration_ms
+        event["client"] = client
+        event["request_id"] = request_id
         for key in _DUPLICATES:
             event.pop(key, None)
         return _ENCODER.encode(event)
@@ -380,22 +478,22 @@ def _access_line(record: logging.LogRecord) -> Optional[str]:
         return _ACCESS_LINE % (
             prefix,
             micro,
-            _encode_str(attributes["method"]),
-            _encode_str(attributes["path"]),
-            attributes["status"],
-            attributes["duration_ms"],
-            _encode_str(attributes["client"]),
-            _encode_str(attributes["request_id"]),
+            _encode_str(method),
+            _encode_str(path),
+            status,
+            duration_ms,
+            _encode_str(client),
+            _encode_str(request_id),
         )
     return _ACCESS_LINE_IN_REQUEST % (
-        _encode_str(attributes["request_id"]),
+        _encode_str(request_id),
         prefix,
         micro,
-        _encode_str(attributes["method"]),
-        _encode_str(attributes["path"]),
-        attributes["status"],
-        attributes["duration_ms"],
-        _encode_str(attributes["client"]),
+        _encode_str(method),
+        _encode_str(path),
+        status,
+        duration_ms,
+        _encode_str(client),
     )
 
 
