@@ -8,6 +8,7 @@ from typing import (
     AsyncIterator,
     Callable,
     Dict,
+    FrozenSet,
     Iterable,
     Iterator,
     List,
@@ -60,6 +61,21 @@ class _FlyerFastAPI(FastAPI):
     flyer_request_options: Mapping[str, Any] = {}
     flyer_routes: Sequence[BaseRoute] = ()
     flyer_fast_routes = False
+    flyer_probe_paths: FrozenSet[str] = frozenset()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] in self.flyer_probe_paths:
+            # A liveness probe goes straight to the middleware stack, as Starlette sends every
+            # request, without FastAPI's per-request check for its native telemetry (which
+            # does not record probes, as flyer's metrics do not): about 1 µs of a 9 µs probe.
+            if self.root_path:
+                scope["root_path"] = self.root_path
+            scope["app"] = self
+            if self.middleware_stack is None:
+                self.middleware_stack = self.build_middleware_stack()
+            await self.middleware_stack(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
     def include_router(self, router: Any, **kwargs: Any) -> None:
         # With compiled routes on, a router's routes come in as concrete routes (see
@@ -187,6 +203,7 @@ def create_app(
         "liveness": liveness,
         "liveness_paths": frozenset(liveness_paths),
     }
+    app.flyer_probe_paths = frozenset(liveness_paths)
     app.add_api_route(
         f"{base}/ready",
         ready,
