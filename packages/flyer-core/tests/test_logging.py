@@ -184,6 +184,10 @@ def test_the_access_line_is_byte_for_byte_the_line_structlogs_chain_writes(
         # Only flyer's handler, no filter: the line is rendered without building a record.
         log_access(**ACCESS_FIELDS)
         unseen_line = capsys.readouterr().out
+        # In an event loop the line is held to the end of the iteration and rendered then,
+        # with what was bound when it was logged.
+        asyncio.run(_log_then_bind(log_access))
+        held_line = capsys.readouterr().out
         assert built == []
         # A filter sees records: now there is one, and flyer's formatter renders it.
         console.addFilter(lambda record: records.append(record) or True)
@@ -198,7 +202,7 @@ def test_the_access_line_is_byte_for_byte_the_line_structlogs_chain_writes(
         structlog.contextvars.clear_contextvars()
         if token is not None:
             request_id_var.reset(token)
-    for line in (unseen_line, flyer_line):
+    for line in (unseen_line, held_line, flyer_line):
         assert line.count("\n") == 1
         assert line.endswith("\n")
         assert _without_timestamp(line) == _without_timestamp(chain_line)
@@ -210,6 +214,12 @@ def test_the_access_line_is_byte_for_byte_the_line_structlogs_chain_writes(
     assert {k: line[k] for k in bound if k not in ("request_id", "message")} == {
         k: v for k, v in bound.items() if k not in ("request_id", "message")
     }
+
+
+async def _log_then_bind(log_access: Any) -> None:
+    log_access(**ACCESS_FIELDS)
+    structlog.contextvars.bind_contextvars(late="bound after the line was logged")
+    await asyncio.sleep(0)
 
 
 def _counting(function: Any, calls: List[Any]) -> Any:
