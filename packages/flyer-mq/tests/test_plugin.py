@@ -99,6 +99,11 @@ async def test_routes_publish_and_subscribers_handle_with_the_request_id(
         assert sorted(orders.RECEIVED, key=lambda r: r[0]["n"]) == [
             ({"n": n}, request_id) for n, request_id in enumerate(ids)
         ]
+        # What the handler returned (its @mq.publisher) carries the request id too.
+        await wait_for(lambda: len(orders.DONE) >= 3)
+        assert sorted(orders.DONE, key=lambda r: r[0]["n"]) == [
+            ({"n": n}, request_id) for n, request_id in enumerate(ids)
+        ]
         handled = [r for r in _lines(caplog, "mq message") if r.destination == topic]
         assert [(r.outcome, r.attempts) for r in handled] == [("ok", 1)] * 3
         assert sorted(r.request_id for r in handled) == sorted(ids)

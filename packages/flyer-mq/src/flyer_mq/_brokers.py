@@ -8,6 +8,7 @@ returns.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -26,6 +27,7 @@ broker_logger = logging.getLogger("flyer.mq.broker")
 REDIS_CLAIM_IDLE_MS = 15_000
 
 
+@functools.lru_cache(maxsize=1024)
 def nats_stream_name(subject: str) -> str:
     """The JetStream stream that keeps `subject`: `flyer_` + the subject, `.` `*` `>` as `_`."""
     return "flyer_" + re.sub(r"[^A-Za-z0-9_-]", "_", subject)
@@ -229,22 +231,51 @@ class Publisher:
         correlation_id: Optional[str] = None,
         **options: Any,
     ) -> Any:
-        await self.declare(destination)
-        kwargs: Dict[str, Any] = {"headers": headers, "correlation_id": correlation_id}
-        if self.kind == "kafka":
-            return await self.broker.publish(message, destination, **kwargs, **options)
-        if self.kind == "rabbit":
-            kwargs.update(persist=True, timeout=self.timeout)
-            return await self.broker.publish(message, queue=destination, **kwargs, **options)
-        if self.kind == "nats":
-            kwargs.update(stream=nats_stream_name(destination), timeout=self.timeout)
-            return await self.broker.publish(message, destination, **kwargs, **options)
-        if self.kind == "redis":
-            return await self.broker.publish(message, stream=destination, **kwargs, **options)
+        if destination not in self._declared:
+            await self.declare(destination)
+        kind, publish = self.kind, self.broker.publish
+        if kind == "kafka":
+            return await publish(
+                message, destination, headers=headers, correlation_id=correlation_id, **options
+            )
+        if kind == "rabbit":
+            return await publish(
+                message,
+                queue=destination,
+                headers=headers,
+                correlation_id=correlation_id,
+                persist=True,
+                timeout=self.timeout,
+                **options,
+            )
+        if kind == "nats":
+            return await publish(
+                message,
+                destination,
+                headers=headers,
+                correlation_id=correlation_id,
+                stream=nats_stream_name(destination),
+                timeout=self.timeout,
+                **options,
+            )
+        if kind == "redis":
+            return await publish(
+                message,
+                stream=destination,
+                headers=headers,
+                correlation_id=correlation_id,
+                **options,
+            )
         from faststream.mqtt import QoS
 
-        kwargs["qos"] = QoS.AT_LEAST_ONCE
-        return await self.broker.publish(message, destination, **kwargs, **options)
+        return await publish(
+            message,
+            destination,
+            headers=headers,
+            correlation_id=correlation_id,
+            qos=QoS.AT_LEAST_ONCE,
+            **options,
+        )
 
 
 Handler = Callable[..., Any]

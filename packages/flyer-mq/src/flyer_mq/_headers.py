@@ -11,30 +11,51 @@ from flyer_status import request_id_var
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._~:+/=-]{1,128}$")
 
+# OpenTelemetry's `propagate` and `context` modules, looked up on the first publish; False when
+# OpenTelemetry is not installed.
+_otel: Any = None
 
-def outgoing_headers() -> Dict[str, str]:
-    """The headers a message published now carries: the current request id, and the W3C
-    `traceparent` when OpenTelemetry tracing is on."""
+
+def _opentelemetry() -> Any:
+    global _otel
+    if _otel is None:
+        try:
+            from opentelemetry import context, propagate
+        except ImportError:
+            _otel = False
+        else:
+            _otel = (context, propagate)
+    return _otel
+
+
+def outgoing_headers(request_id: Optional[str] = None) -> Dict[str, str]:
+    """The headers a message published now carries: `request_id` (else the current request
+    id), and the W3C `traceparent` when OpenTelemetry tracing is on (a span or baggage in the
+    current OpenTelemetry context)."""
     headers: Dict[str, str] = {}
-    request_id = request_id_var.get()
-    if request_id:
-        headers[REQUEST_ID_HEADER] = request_id
-    try:
-        from opentelemetry import propagate
-    except ImportError:
-        return headers
-    propagate.inject(headers)
+    found = request_id or request_id_var.get()
+    if found:
+        headers[REQUEST_ID_HEADER] = found
+    otel = _opentelemetry()
+    if otel and otel[0].get_current():
+        otel[1].inject(headers)
     return headers
 
 
 def incoming_request_id(headers: Any) -> str:
     """The message's `X-Request-ID` when it is a sane token, else a fresh id."""
-    found: Optional[str] = None
-    if isinstance(headers, dict):
-        for key, value in headers.items():
-            if str(key).lower() == REQUEST_ID_HEADER:
-                found = value.decode() if isinstance(value, bytes) else str(value)
-                break
+    found: Any = None
+    if isinstance(headers, dict) and headers:
+        found = headers.get(REQUEST_ID_HEADER)
+        if found is None:
+            for key, value in headers.items():
+                if str(key).lower() == REQUEST_ID_HEADER:
+                    found = value
+                    break
+        if isinstance(found, bytes):
+            found = found.decode()
+        elif found is not None:
+            found = str(found)
     if found and _VALID_ID.match(found):
-        return found
+        return str(found)
     return uuid.uuid4().hex

@@ -1,4 +1,5 @@
-"""FastStream middlewares: request ids in and out, bounded retries, dead letters, one log line.
+"""The FastStream middleware of each subscriber: request ids in and out, bounded retries, dead
+letters, one log line.
 
 Imported only where FastStream is installed (Python 3.10+).
 """
@@ -18,16 +19,6 @@ from flyer_status import request_id_var
 logger = logging.getLogger("flyer.mq")
 # Pause between the tries of a handler that raised: 0.1 s, doubled each time, at most 2 s.
 _BACKOFF_START, _BACKOFF_MAX = 0.1, 2.0
-
-
-class ContextMiddleware(BaseMiddleware[Any, Any]):
-    """Broker-wide: every message published carries the current request id (and trace)."""
-
-    async def publish_scope(self, call_next: Callable[[Any], Awaitable[Any]], cmd: Any) -> Any:
-        headers = outgoing_headers()
-        if headers:
-            cmd.add_headers(headers, override=False)
-        return await call_next(cmd)
 
 
 DeadLetter = Callable[[Any, str, Dict[str, str]], Awaitable[bool]]
@@ -73,15 +64,26 @@ class HandleMiddleware(BaseMiddleware[Any, Any]):
         }
         return type("HandleMiddleware", (cls,), attributes)
 
+    # The request id of the message this instance handles (FastStream makes one instance per
+    # message), for what its handler's return value is published with.
+    request_id: Optional[str] = None
+
+    async def publish_scope(self, call_next: Callable[[Any], Awaitable[Any]], cmd: Any) -> Any:
+        """A message the handler's `@mq.publisher` publishes carries the request id of the
+        message handled (and the trace context)."""
+        cmd.add_headers(outgoing_headers(self.request_id), override=False)
+        return await call_next(cmd)
+
     async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
-        request_id = incoming_request_id(getattr(msg, "headers", None))
+        request_id = self.request_id = incoming_request_id(getattr(msg, "headers", None))
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         outcome = "ok"
         attempt = 0
-        message_id = str(getattr(msg, "message_id", "") or "")
+        raw_id = getattr(msg, "message_id", None)
+        seen = self.seen
+        message_id = str(raw_id or "")
         try:
-            seen = self.seen
             if seen is not None and message_id and await seen.handled(self.destination, message_id):
                 outcome = "duplicate"
                 return None
@@ -90,14 +92,14 @@ class HandleMiddleware(BaseMiddleware[Any, Any]):
                 attempt += 1
                 try:
                     result = await call_next(msg)
-                    if self.seen is not None and message_id:
-                        await self.seen.remember(self.destination, message_id)
+                    if seen is not None and message_id:
+                        await seen.remember(self.destination, message_id)
                     return result
                 except Exception as exc:
                     if attempt >= self.tries:
                         outcome = await self._give_up(msg, exc, attempt)
-                        if self.seen is not None and message_id:
-                            await self.seen.remember(self.destination, message_id)
+                        if seen is not None and message_id:
+                            await seen.remember(self.destination, message_id)
                         return None
                     logger.warning(
                         "mq handler failed, retrying",
@@ -114,17 +116,18 @@ class HandleMiddleware(BaseMiddleware[Any, Any]):
             outcome = "error"
             raise
         finally:
-            logger.info(
-                "mq message",
-                extra={
-                    "destination": self.destination,
-                    "outcome": outcome,
-                    "attempts": attempt,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "message_id": getattr(msg, "message_id", None),
-                    "request_id": request_id,
-                },
-            )
+            if logger.isEnabledFor(logging.INFO):
+                logger.info(
+                    "mq message",
+                    extra={
+                        "destination": self.destination,
+                        "outcome": outcome,
+                        "attempts": attempt,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        "message_id": raw_id,
+                        "request_id": request_id,
+                    },
+                )
             request_id_var.reset(token)
 
     async def _give_up(self, msg: Any, exc: Exception, attempts: int) -> str:

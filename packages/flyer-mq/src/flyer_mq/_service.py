@@ -17,7 +17,7 @@ from flyer_mq._brokers import (
     subscriber_options,
 )
 from flyer_mq._headers import outgoing_headers
-from flyer_mq._middleware import ContextMiddleware, HandleMiddleware, Seen
+from flyer_mq._middleware import HandleMiddleware, Seen
 from flyer_mq._router import MQRouter
 from flyer_mq._settings import BrokerURL, MQSettings
 
@@ -33,9 +33,9 @@ class Service:
         self.settings = settings
         self.url: BrokerURL = settings.url
         self.kind = self.url.kind
-        self.broker = make_broker(
-            self.url, middlewares=[ContextMiddleware], graceful_timeout=graceful_timeout
-        )
+        # No broker-wide middleware: `publish` adds the headers, and each subscriber's own
+        # middleware (HandleMiddleware) those of what its handler publishes.
+        self.broker = make_broker(self.url, graceful_timeout=graceful_timeout)
         self.publisher = Publisher(self.broker, self.kind, settings.publish_timeout)
         self.destinations: List[str] = []
         self.running = False
@@ -109,7 +109,9 @@ class Service:
         correlation_id: Optional[str] = None,
         **options: Any,
     ) -> Any:
-        merged = {**outgoing_headers(), **(headers or {})}
+        merged = outgoing_headers()
+        if headers:
+            merged.update(headers)
         return await self.publisher.publish(
             message, destination, headers=merged, correlation_id=correlation_id, **options
         )
@@ -118,5 +120,5 @@ class Service:
         if self.kind == "mqtt":
             return False  # MQTT keeps nothing nobody subscribed to: the message is logged
         target = destination + self.settings.dead_letter_suffix
-        await self.publisher.publish(body, target, headers=headers)
+        await self.publish(body, target, headers=headers)
         return True
