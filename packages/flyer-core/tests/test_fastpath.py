@@ -291,6 +291,28 @@ def test_routes_behind_basic_auth_are_compiled_and_answer_as_fastapi(
         assert "/flyer/dep" not in compiled
 
 
+def test_a_router_with_form_limits_is_included_by_fastapi(monkeypatch: pytest.MonkeyPatch) -> None:
+    import inspect
+
+    import fastapi
+
+    if "form_limits" not in inspect.signature(fastapi.APIRouter).parameters:
+        pytest.skip(f"FastAPI {fastapi.__version__} has no form limits")
+    router = APIRouter(form_limits={"max_files": 1})  # type: ignore[call-arg]
+
+    @router.get("/limited")
+    async def limited() -> Dict[str, str]:
+        return {"ok": "1"}
+
+    monkeypatch.setenv("flyer_access_log", "0")
+    app = create_app(None, plugins=[], env_file=None)
+    app.include_router(router, prefix="/flyer")
+    # Not copied as a concrete route: FastAPI keeps the router's limits where it applies them.
+    assert "/flyer/limited" not in {getattr(route, "path", None) for route in app.router.routes}
+    with TestClient(app) as client:
+        assert client.get("/flyer/limited").json() == {"ok": "1"}
+
+
 def test_a_router_fastapi_cannot_copy_is_included_as_usual(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

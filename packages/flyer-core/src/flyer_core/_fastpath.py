@@ -376,11 +376,14 @@ def _plain(router: Any) -> bool:
         return False
     if type(router.lifespan_context) is not type(fastapi.APIRouter().lifespan_context):
         return False
-    if getattr(router, "max_body_size", None) is not None:
+    # Body and form limits (FastAPI 0.16x) live in its lazy inclusion: such routers stay there.
+    if getattr(router, "max_body_size", None) is not None or getattr(router, "form_limits", None):
         return False
     for route in router.routes:
         if type(route) is APIRoute:
-            if getattr(route, "max_body_size", None) is not None:
+            if getattr(route, "max_body_size", None) is not None or getattr(
+                route, "form_limits", None
+            ):
                 return False
         elif type(route) not in (routing.Route, APIWebSocketRoute, routing.WebSocketRoute):
             return False
