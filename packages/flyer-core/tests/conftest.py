@@ -19,6 +19,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "filterwarnings", "ignore:Using `httpx` with `starlette.testclient` is deprecated"
     )
+    # The oldest Starlette (minimums) builds its TestClient with httpx's `app=` shortcut.
+    config.addinivalue_line(
+        "filterwarnings", "ignore:The 'app' shortcut is now deprecated:DeprecationWarning"
+    )
     # uvicorn[standard] on older Pythons picks websockets' legacy implementation.
     config.addinivalue_line(
         "filterwarnings", "ignore:websockets.legacy is deprecated:DeprecationWarning"

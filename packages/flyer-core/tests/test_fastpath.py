@@ -4,9 +4,11 @@ same app built twice (flyer_fast_routes on and off) and the answers compared byt
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any, Dict, List, Optional, Tuple
 
+import httpx
 import pytest
 from fastapi import Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -60,7 +62,7 @@ def _routers() -> List[APIRouter]:
     async def text() -> str:
         return "plain"
 
-    @router.delete("/gone/{item_id}", status_code=204)
+    @router.delete("/gone/{item_id}", status_code=204, response_model=None)
     async def gone(item_id: int) -> None:
         return None
 
@@ -164,26 +166,38 @@ def _app(monkeypatch: pytest.MonkeyPatch, fast: bool) -> Any:
     return app
 
 
-def _answers(app: Any) -> List[Tuple[int, List[Tuple[str, str]], bytes]]:
-    answers = []
-    with TestClient(app, raise_server_exceptions=False) as client:
-        for number, (method, path, headers, body) in enumerate(REQUESTS):
-            response = client.request(
-                method,
-                path,
-                headers={**headers, "x-request-id": f"req-{number}"},
-                content=body,
-                follow_redirects=False,
-            )
-            kept = [(k, v) for k, v in response.headers.items() if k != "x-process-time"]
-            answers.append((response.status_code, kept, response.content))
-    return answers
+Answer = Tuple[int, List[Tuple[str, str]], bytes]
+
+
+def _answers(
+    app: Any, requests: List[Tuple[str, str, Dict[str, str], Optional[bytes]]], tag: str
+) -> List[Answer]:
+    """Every request's answer from `app`, called over ASGI in order, each with its own fixed
+    `X-Request-ID` (the envelope carries it); `X-Process-Time` left out."""
+
+    async def send_all() -> List[Answer]:
+        transport = httpx.ASGITransport(app=app)
+        found: List[Answer] = []
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            for number, (method, path, headers, body) in enumerate(requests):
+                response = await client.request(
+                    method,
+                    path,
+                    headers={**headers, "x-request-id": f"{tag}-{number}"},
+                    content=body,
+                    follow_redirects=False,
+                )
+                kept = [(k, v) for k, v in response.headers.items() if k != "x-process-time"]
+                found.append((response.status_code, kept, response.content))
+        return found
+
+    return asyncio.run(send_all())
 
 
 def test_compiled_routes_answer_byte_for_byte_as_fastapi(monkeypatch: pytest.MonkeyPatch) -> None:
     slow = _app(monkeypatch, fast=False)
     fast = _app(monkeypatch, fast=True)
-    slow_answers, fast_answers = _answers(slow), _answers(fast)
+    slow_answers, fast_answers = _answers(slow, REQUESTS, "req"), _answers(fast, REQUESTS, "req")
     for request, one, other in zip(REQUESTS, slow_answers, fast_answers):
         assert one == other, request
     statuses = {answer[0] for answer in fast_answers}
@@ -266,17 +280,7 @@ def test_routes_behind_basic_auth_are_compiled_and_answer_as_fastapi(
         for router in _routers():
             app.include_router(router, prefix="/flyer", dependencies=[Depend(app.state.flyer_auth)])
         apps.append(app)
-    answers = []
-    for app in apps:
-        found = []
-        with TestClient(app, raise_server_exceptions=False) as client:
-            for number, (method, path, headers, body) in enumerate(AUTH_REQUESTS):
-                response = client.request(
-                    method, path, headers={**headers, "x-request-id": f"a-{number}"}, content=body
-                )
-                kept = [(k, v) for k, v in response.headers.items() if k != "x-process-time"]
-                found.append((response.status_code, kept, response.content))
-        answers.append(found)
+    answers = [_answers(app, AUTH_REQUESTS, "a") for app in apps]
     for request, one, other in zip(AUTH_REQUESTS, *answers):
         assert one == other, request
     assert {200, 201, 401, 422} <= {status for status, _, _ in answers[1]}
@@ -313,28 +317,57 @@ def test_a_router_with_form_limits_is_included_by_fastapi(monkeypatch: pytest.Mo
         assert client.get("/flyer/limited").json() == {"ok": "1"}
 
 
+async def _serve_once(app: Any, path: str) -> Any:
+    """Start `app`'s lifespan, GET `path` over ASGI, stop the lifespan; the JSON answer."""
+    inbox: asyncio.Queue[Dict[str, Any]] = asyncio.Queue()
+    outbox: asyncio.Queue[Dict[str, Any]] = asyncio.Queue()
+    await inbox.put({"type": "lifespan.startup"})
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    task = asyncio.ensure_future(app(scope, inbox.get, outbox.put))
+    assert (await outbox.get())["type"] == "lifespan.startup.complete"
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        answer = (await client.get(path)).json()
+    await inbox.put({"type": "lifespan.shutdown"})
+    assert (await outbox.get())["type"] == "lifespan.shutdown.complete"
+    await task
+    return answer
+
+
 def test_a_router_fastapi_cannot_copy_is_included_as_usual(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """A router with a lifespan of its own is left to FastAPI's inclusion: the lifespan runs
+    exactly as when a bare FastAPI app includes it (FastAPI 0.110 runs none)."""
     from contextlib import asynccontextmanager
 
-    events: List[str] = []
+    from fastapi import FastAPI
 
-    @asynccontextmanager
-    async def lifespan(_: Any) -> Any:
-        events.append("start")
-        yield
-        events.append("stop")
+    def router_and_events() -> Tuple[APIRouter, List[str]]:
+        events: List[str] = []
 
-    router = APIRouter(lifespan=lifespan)
+        @asynccontextmanager
+        async def lifespan(_: Any) -> Any:
+            events.append("start")
+            yield
+            events.append("stop")
 
-    @router.get("/ping")
-    async def ping() -> Dict[str, str]:
-        return {"pong": "1"}
+        router = APIRouter(lifespan=lifespan)
+
+        @router.get("/ping")
+        async def ping() -> Dict[str, str]:
+            return {"pong": "1"}
+
+        return router, events
 
     monkeypatch.setenv("flyer_access_log", "0")
     app = create_app(None, plugins=[], env_file=None)
+    router, events = router_and_events()
     app.include_router(router, prefix="/flyer")
-    with TestClient(app) as client:
-        assert client.get("/flyer/ping").json() == {"pong": "1"}
-    assert events == ["start", "stop"]
+    bare = FastAPI()
+    bare_router, bare_events = router_and_events()
+    bare.include_router(bare_router, prefix="/flyer")
+
+    assert asyncio.run(_serve_once(app, "/flyer/ping")) == {"pong": "1"}
+    assert asyncio.run(_serve_once(bare, "/flyer/ping")) == {"pong": "1"}
+    assert events == bare_events
