@@ -29,7 +29,7 @@ from starlette.types import ASGIApp
 from flyer_core._auth import AuthDependency, auth_dependencies, basic_auth
 from flyer_core._discovery import discover_apps, enabled_apps
 from flyer_core._docs import asset, docs_pages, html_endpoint, redirect_to
-from flyer_core._fastpath import compile_routes, include_router_eagerly, unsupported_reason
+from flyer_core._fastpath import compile_routes, include_router_eagerly
 from flyer_core._handlers import AUTH_RESPONSES, ERROR_RESPONSES, ErrorHandlers
 from flyer_core._health import Liveness, ReadyData, ready
 from flyer_core._logging import configure_logging, flush_access_lines, logger
@@ -80,11 +80,7 @@ class _FlyerFastAPI(FastAPI):
     def include_router(self, router: Any, **kwargs: Any) -> None:
         # With compiled routes on, a router's routes come in as concrete routes (see
         # _fastpath.include_router_eagerly), which can be compiled; otherwise FastAPI's own.
-        if (
-            self.flyer_fast_routes
-            and unsupported_reason() is None
-            and include_router_eagerly(self.router, router, **kwargs)
-        ):
+        if self.flyer_fast_routes and include_router_eagerly(self.router, router, **kwargs):
             return
         super().include_router(router, **kwargs)
 

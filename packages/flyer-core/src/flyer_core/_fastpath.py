@@ -231,6 +231,8 @@ def compile_route(route: APIRoute) -> Optional[ASGIApp]:
     }
     context = _endpoint_context(call)
     endpoint_path = dependant.path or route.path
+    # What FastAPI's errors say about the endpoint, per method and mount path.
+    contexts: Dict[Tuple[str, str], Dict[str, Any]] = {}
 
     async def compiled(scope: Scope, receive: Receive, send: Send) -> None:
         if telemetry_data is not None and telemetry_data() is not None:
@@ -292,10 +294,11 @@ def compile_route(route: APIRoute) -> Optional[ASGIApp]:
         if isinstance(raw_response, Response):
             await raw_response(scope, receive, send)
             return
-        endpoint_context = {
-            **context,
-            "path": f"{scope['method']} {scope.get('root_path', '').rstrip('/')}{endpoint_path}",
-        }
+        key = (scope["method"], scope.get("root_path", ""))
+        endpoint_context = contexts.get(key)
+        if endpoint_context is None:
+            path = f"{key[0]} {key[1].rstrip('/')}{endpoint_path}"
+            endpoint_context = contexts[key] = {**context, "path": path}
         content = await serialize_response(
             field=response_field,
             response_content=raw_response,
@@ -370,11 +373,17 @@ def compile_routes(routes: Sequence[Any]) -> int:
 # Including a router as concrete routes
 
 
+@functools.lru_cache(maxsize=None)
+def _default_lifespan() -> type:
+    """The type of the lifespan a router gets when it is given none."""
+    return type(fastapi.APIRouter().lifespan_context)
+
+
 def _plain(router: Any) -> bool:
     """True when every route of `router` is one `include_router_eagerly` can copy."""
     if router.on_startup or router.on_shutdown:
         return False
-    if type(router.lifespan_context) is not type(fastapi.APIRouter().lifespan_context):
+    if type(router.lifespan_context) is not _default_lifespan():
         return False
     # Body and form limits (FastAPI 0.16x) live in its lazy inclusion: such routers stay there.
     if getattr(router, "max_body_size", None) is not None or getattr(router, "form_limits", None):
@@ -407,8 +416,9 @@ def include_router_eagerly(
 ) -> bool:
     """Add `router`'s routes to `target` (an `APIRouter`) one by one, as FastAPI's
     `include_router` long did, so that they are concrete routes. False, with nothing added,
-    when the router or the call has anything this does not copy (then include it as usual)."""
-    if any(value is not None for value in others.values()):
+    when this FastAPI cannot have compiled routes, or the router or the call has anything this
+    does not copy (then include it as usual)."""
+    if unsupported_reason() is not None or any(value is not None for value in others.values()):
         return False
     if not _plain(router):
         return False
@@ -499,6 +509,6 @@ class APIRouter(fastapi.APIRouter):
     included by FastAPI as usual."""
 
     def include_router(self, router: Any, **kwargs: Any) -> None:
-        if unsupported_reason() is None and include_router_eagerly(self, router, **kwargs):
+        if include_router_eagerly(self, router, **kwargs):
             return
         super().include_router(router, **kwargs)
