@@ -75,12 +75,12 @@ SERVERS: List[Tuple[str, str, Starter]] = [
     (
         "litestar_pydantic",
         "Litestar, pydantic model",
-        lambda w: servers.uvicorn_server("Litestar pydantic", "litestar_pydantic", w),
+        lambda w: servers.litestar_server("Litestar pydantic", "litestar_pydantic", w),
     ),
     (
         "litestar_msgspec",
         "Litestar, msgspec Struct",
-        lambda w: servers.uvicorn_server("Litestar msgspec", "litestar_msgspec", w),
+        lambda w: servers.litestar_server("Litestar msgspec", "litestar_msgspec", w),
     ),
     (
         "flyer_granian",

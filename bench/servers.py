@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -177,8 +178,32 @@ def granian_available() -> bool:
     return importlib.util.find_spec("granian") is not None
 
 
+def litestar_python() -> str:
+    """The interpreter of Litestar's environment (`nox -s bench` makes one of its own, so what
+    Litestar installs stays out of flyer's); this one when none is named."""
+    return os.environ.get("FLYER_BENCH_LITESTAR_PYTHON") or sys.executable
+
+
 def litestar_available() -> bool:
-    return all(importlib.util.find_spec(m) is not None for m in ("litestar", "msgspec"))
+    found = subprocess.run(
+        [litestar_python(), "-c", "import litestar, msgspec, uvicorn"], capture_output=True
+    )
+    return found.returncode == 0
+
+
+def litestar_server(name: str, module: str, workdir: Path) -> Any:
+    """A Litestar app under uvicorn, the options `bench/core.py` gives every other app, run by
+    Litestar's environment's interpreter."""
+    port = wrk.free_port()
+    cmd = [
+        litestar_python(), "-m", "uvicorn", f"{module}:app", "--host", "127.0.0.1",
+        "--port", str(port), "--no-access-log", "--log-level", "warning",
+        "--no-proxy-headers", "--no-server-header",
+    ]  # fmt: skip
+    return wrk.Server(
+        name, cmd, port, env=environment(workdir), cwd=str(workdir),
+        log=workdir / f"{name.replace(' ', '_')}.log",
+    )  # fmt: skip
 
 
 def tree(pid: int) -> List[int]:
