@@ -16,6 +16,7 @@ from flyer_core._plugins import FlyerPlugin, LoadedPlugin, check_plugin_settings
 from flyer_core._report import settings_report
 from flyer_core._runners import run_dev, run_prod
 from flyer_core._settings import Settings, SettingsError, load_settings
+from flyer_core._state import FlyerState
 from flyer_status import (
     FlyerError,
     ThirdPartyDataError,
@@ -33,6 +34,7 @@ __all__ = [
     "APIRouter",
     "FlyerError",
     "FlyerPlugin",
+    "FlyerState",
     "LoadedPlugin",
     "Settings",
     "SettingsError",

@@ -44,6 +44,7 @@ from flyer_core._plugins import (
     stop_plugins,
 )
 from flyer_core._settings import DEFAULT_ENV_FILE, Settings, load_settings
+from flyer_core._state import FlyerState
 from flyer_status import EnvelopeRenderer, FlyerError
 from flyer_status.schemas import DataResponse, ErrorResponse
 
@@ -62,6 +63,11 @@ class _FlyerFastAPI(FastAPI):
     flyer_routes: Sequence[BaseRoute] = ()
     flyer_fast_routes = False
     flyer_probe_paths: FrozenSet[str] = frozenset()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Values plugins build on first use (`app.state.flyer_lazy`), not at start-up.
+        self.state = FlyerState()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] in self.flyer_probe_paths:

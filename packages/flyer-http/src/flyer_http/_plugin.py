@@ -14,9 +14,10 @@ if TYPE_CHECKING:
 class HttpPlugin:
     """Found by flyer-core through the `flyer.plugins` entry point `http`.
 
-    `setup` reads `flyer_http_*` settings; start-up puts an `AsyncClient` configured with them
-    on `app.state.http` (one connection pool for the whole app); shutdown closes it.
-    httpx is first imported by that start-up, not while the app is built.
+    `setup` reads `flyer_http_*` settings; from start-up, `app.state.http` is an `AsyncClient`
+    configured with them (one connection pool for the whole app); shutdown closes it.
+    On a flyer app (`FlyerState`), the client is built when `app.state.http` is first read:
+    an app that never calls out does not import httpx or load a CA bundle.
     """
 
     name = "http"
@@ -36,13 +37,27 @@ class HttpPlugin:
         self._app = app
 
     async def startup(self) -> None:
+        self.settings.check()  # a bad setting fails start-up, not the first call out
+        state = self._app.state if self._app is not None else None
+        lazy = getattr(state, "flyer_lazy", None)
+        if callable(lazy):
+            lazy("http", self._build)
+        else:
+            client = self._build()
+            if state is not None:
+                state.http = client
+
+    def _build(self) -> AsyncClient:
         from flyer_http._client import AsyncClient
 
         self.client = AsyncClient(**self.settings.client_kwargs())
-        if self._app is not None:
-            self._app.state.http = self.client
+        return self.client
 
     async def shutdown(self) -> None:
+        state = self._app.state if self._app is not None else None
+        pending = getattr(state, "flyer_pending", None)
+        if callable(pending) and pending("http"):
+            delattr(state, "http")  # never read: nothing to close
         client, self.client = self.client, None
         if client is not None:
             await client.aclose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
+import flyer_status
 from flyer_status import settings
 
 if TYPE_CHECKING:
@@ -64,12 +65,19 @@ class HttpSettings:
         """The retry policy these settings describe."""
         from flyer_http._policy import RetryPolicy
 
-        return RetryPolicy(
-            attempts=self.retry_attempts,
-            max_delay=self.retry_max_delay,
-            multiplier=self.retry_multiplier,
-            max_wait=self.retry_max_wait,
-        )
+        return RetryPolicy(**self._retry_fields())
+
+    def check(self) -> None:
+        """Raise the `ValueError` `retry_policy()` would, without importing httpx."""
+        flyer_status.RetryPolicy(**self._retry_fields())
+
+    def _retry_fields(self) -> Dict[str, Any]:
+        return {
+            "attempts": self.retry_attempts,
+            "max_delay": self.retry_max_delay,
+            "multiplier": self.retry_multiplier,
+            "max_wait": self.retry_max_wait,
+        }
 
     def client_kwargs(self) -> Dict[str, Any]:
         """Keyword arguments for `Client(...)` / `AsyncClient(...)`; add your own beside them."""
