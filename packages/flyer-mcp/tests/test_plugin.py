@@ -139,3 +139,53 @@ async def test_browser_requests_from_other_origins_are_refused(
             assert (await http.post("/flyer/mcp", json=LIST, headers=HEADERS)).status_code == 200
     finally:
         await plugin.shutdown()
+
+
+@needs_mcp
+async def test_start_up_leaves_the_document_to_the_first_use(
+    demo_apps: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Neither building nor starting the app builds its OpenAPI document for the tools: the
+    first readiness check (or MCP request) does, once."""
+    plugin = McpPlugin()
+    app = create_app(apps=demo_apps, env_file=None, plugins=[plugin])
+    documents: List[int] = []
+    build = app.openapi
+
+    def counted() -> Any:
+        documents.append(1)
+        return build()
+
+    app.openapi = counted  # type: ignore[method-assign]
+    with caplog.at_level(logging.INFO, logger="flyer.mcp"):
+        await plugin.startup()
+        assert documents == []
+        assert "mcp tools read" not in _mcp_lines(caplog)
+        assert await plugin.check() == {"ok": True, "enabled": True, "tools": 4}
+        assert await plugin.check() == {"ok": True, "enabled": True, "tools": 4}
+    assert documents == [1]
+    assert _mcp_lines(caplog).count("mcp tools read") == 1
+    await plugin.shutdown()
+
+
+@needs_mcp
+async def test_a_document_that_cannot_be_built_fails_readiness_and_the_endpoint(
+    demo_apps: str,
+) -> None:
+    plugin = McpPlugin()
+    app = create_app(apps=demo_apps, env_file=None, plugins=[plugin])
+
+    def broken() -> Any:
+        raise RuntimeError("no document")
+
+    app.openapi = broken  # type: ignore[method-assign]
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    client = httpx.AsyncClient(transport=transport, base_url="http://test")
+    async with app.router.lifespan_context(app), client as http:
+        ready = await http.get("/flyer/ready")
+        assert ready.status_code == 503
+        assert ready.json()["data"]["checks"]["mcp"] == {"ok": False}
+        listed = await http.post("/flyer/mcp", json=LIST, headers=HEADERS)
+        # The MCP SDK answers the failed tools/list as a JSON-RPC error.
+        assert listed.json()["error"]["message"] == "no document"
+        assert "result" not in listed.json()

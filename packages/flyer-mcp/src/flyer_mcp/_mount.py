@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI
@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from flyer_mcp._tools import METHODS
@@ -52,10 +53,14 @@ def app_base(app: FastAPI, environ: Optional[Dict[str, str]]) -> str:
     return "/" + str(base).strip("/") if str(base).strip("/") else ""
 
 
-def operation_keys(app: FastAPI) -> List[Tuple[str, str]]:
-    """`(METHOD, path)` of every operation `app` has now (its OpenAPI document's, built
-    afresh: `app.openapi()` would cache a document without the routers still to come)."""
-    spec = get_openapi(title=str(app.title), version=str(app.version), routes=app.routes)
+def operation_keys(
+    app: FastAPI, routes: Optional[Sequence[BaseRoute]] = None
+) -> List[Tuple[str, str]]:
+    """`(METHOD, path)` of every operation of `routes` (by default the routes `app` has now),
+    as an OpenAPI document of them has it (built afresh: `app.openapi()` would cache a
+    document without the routers still to come)."""
+    routes = list(app.routes if routes is None else routes)
+    spec = get_openapi(title=str(app.title), version=str(app.version), routes=routes)
     return [
         (method.upper(), path)
         for path, item in (spec.get("paths") or {}).items()

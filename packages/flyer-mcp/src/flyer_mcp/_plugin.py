@@ -51,8 +51,14 @@ class McpPlugin:
             return
         from flyer_mcp._server import McpEndpoint
 
+        # Every route mounted so far (flyer's and other plugins') is never a tool; which
+        # operations they are is read with the tools, on first use, not while the app is built.
+        mounted = list(app.routes)
         self.endpoint = McpEndpoint(
-            app, base=base, tool_filter=ToolFilter.from_settings(own), hidden=operation_keys(app)
+            app,
+            base=base,
+            tool_filter=ToolFilter.from_settings(own),
+            hidden=lambda: operation_keys(app, mounted),
         )
         mount(app, self.endpoint)
 

@@ -13,7 +13,18 @@ import asyncio
 import contextvars
 import importlib
 import logging
-from typing import TYPE_CHECKING, Any, Collection, Dict, List, Optional, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Collection,
+    Dict,
+    FrozenSet,
+    List,
+    Optional,
+    Tuple,
+    Union,
+)
 
 from flyer_mcp._filters import ToolFilter
 from flyer_mcp._mount import NOT_RUNNING, REQUEST_ID_KEY
@@ -63,7 +74,7 @@ class McpEndpoint:
         *,
         base: str,
         tool_filter: Optional[ToolFilter] = None,
-        hidden: Collection[Tuple[str, str]] = (),
+        hidden: Union[Collection[Tuple[str, str]], Callable[[], Collection[Tuple[str, str]]]] = (),
         mount_path: str = "/mcp",
     ) -> None:
         self.app = app
@@ -71,7 +82,7 @@ class McpEndpoint:
         self.path = self.base + "/" + mount_path.strip("/")
         self.name = str(getattr(app, "title", "") or "flyer")
         self.instructions = INSTRUCTIONS
-        self.hidden = frozenset(hidden)
+        self._hidden = hidden
         self._filter = tool_filter or ToolFilter()
         self._tools: Optional[Dict[str, ApiTool]] = None
         self._manager: Optional[StreamableHTTPSessionManager] = None
@@ -89,13 +100,22 @@ class McpEndpoint:
         self._filter = value
         self._tools = None
 
+    @property
+    def hidden(self) -> FrozenSet[Tuple[str, str]]:
+        """`(METHOD, path)` of the operations never served as tools."""
+        if callable(self._hidden):
+            self._hidden = frozenset(self._hidden())
+        return frozenset(self._hidden)
+
     def tools(self) -> List[ApiTool]:
-        """The tools, built from the app's OpenAPI document once (again after a new filter)."""
+        """The tools, built from the app's OpenAPI document on first use (the first MCP
+        request or readiness check) and kept (built again after a new filter)."""
         if self._tools is None:
             found = build_tools(
                 self.app.openapi(), base=self.base, tool_filter=self._filter, hidden=self.hidden
             )
             self._tools = {tool.name: tool for tool in found}
+            logger.info("mcp tools read", extra={"path": self.path, "tools": len(self._tools)})
         return list(self._tools.values())
 
     def _server(self) -> Server[Any]:
@@ -117,16 +137,16 @@ class McpEndpoint:
     async def start(self) -> None:
         """Accept requests from now on (`stop()` ends that).
 
-        The tools are read here, so a document that cannot be read fails start-up. The SDK
+        The tools are read from the app's OpenAPI document by the first request or readiness
+        check (`tools()`): a document that cannot be read fails those, not the start. The SDK
         is imported, in a worker thread, and its session manager started in a task of its
         own by the first request: an app whose endpoint is never called never loads it.
         """
         if self.running:
             return
-        count = len(self.tools())  # a document that cannot be read fails start-up here
         self._lock = asyncio.Lock()
         self._started = True
-        logger.info("mcp ready", extra={"path": self.path, "tools": count})
+        logger.info("mcp ready", extra={"path": self.path})
 
     async def _session_manager(self) -> StreamableHTTPSessionManager:
         """The SDK's session manager, made and started by the first request."""
