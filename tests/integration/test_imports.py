@@ -50,10 +50,20 @@ def test_importing_every_package_does_no_io_and_changes_no_global_state() -> Non
 
 # Libraries a plugin needs only for a configured feature, or only once the app runs: building
 # an app with every plugin installed and nothing configured must import none of them.
-HEAVY = ["sqlalchemy", "redis", "httpx", "mcp", "faststream", "opentelemetry.sdk", "dataset"]
+HEAVY = [
+    "sqlalchemy",
+    "redis",
+    "httpx",
+    "mcp",
+    "faststream",
+    "opentelemetry.sdk",
+    "dataset",
+    "prometheus_client",
+]
 # The plugins' start-up (the app's lifespan) imports none of them either: the shared httpx
 # client is built when `app.state.http` is first read, the MCP SDK waits for the endpoint's
-# first request, SQLAlchemy and redis-py for a database or Redis to be configured.
+# first request, prometheus-client for the first scrape (or job run, call out, cache lookup),
+# SQLAlchemy and redis-py for a database or Redis to be configured.
 
 LOADED = """
 import sys

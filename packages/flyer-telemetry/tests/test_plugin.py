@@ -161,3 +161,28 @@ async def test_readiness_says_what_is_on() -> None:
     plugin = TelemetryPlugin()
     create_app(apps=None, env_file=None, plugins=[plugin])
     assert await plugin.check() == {"ok": True, "metrics": True, "tracing": False}
+
+
+async def test_the_metric_objects_wait_for_the_first_scrape(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Building, starting and serving leave prometheus-client's objects unbuilt (requests are
+    plain counts); the first scrape builds them, with every request counted and the start
+    time of the app, not of the scrape."""
+    app = _app(monkeypatch)
+    (plugin,) = [p.plugin for p in app.state.flyer_plugins if p.name == "telemetry"]
+    metrics = plugin.metrics
+    async with app.router.lifespan_context(app), _client(app) as client:
+        assert not metrics.built
+        for item in (1, 2):
+            assert (await client.get(f"/flyer/items/{item}")).status_code == 200
+        assert not metrics.built
+        await asyncio.sleep(0.05)
+        response = await client.get("/flyer/metrics")
+        assert metrics.built
+    counts = _samples(response.text, "flyer_requests_total")
+    assert counts == {
+        'flyer_requests_total{method="GET",route="/flyer/items/{item_id}",status="200"}': 2.0
+    }
+    (started,) = _samples(response.text, "flyer_process_start_time_seconds").values()
+    assert started == metrics.started

@@ -13,13 +13,13 @@ from flyer_telemetry._metrics import Metrics
 def mount_metrics(app: Any, metrics: Metrics, path: str) -> None:
     """Add `GET path` to `app`, protected by flyer's Basic auth when the app has it on, and
     keep it out of the access log."""
-    from prometheus_client import CONTENT_TYPE_LATEST
-
     auth = getattr(app.state, "flyer_auth", None)
 
     def metrics_endpoint() -> Response:
         # A plain function: FastAPI runs it in its thread pool, so reading every worker's
         # files never holds the event loop.
+        from prometheus_client import CONTENT_TYPE_LATEST
+
         metrics.update_process()
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from bisect import bisect_left
 from time import perf_counter
@@ -39,14 +40,62 @@ REQUESTS_HELP = "HTTP requests answered, by method, route template and status"
 DURATION_HELP = "Time to answer an HTTP request, by method and route template"
 
 
-class Metrics:
-    """The metrics of one process (multiprocess mode) or one app (otherwise)."""
+#: The attributes of `Metrics` that are prometheus-client objects (built with the registry).
+_BUILT = frozenset(
+    {
+        "registry", "requests", "duration", "in_flight", "cpu", "rss", "fds", "start_time",
+        "http_calls", "http_retries", "job_runs", "job_skips", "job_duration", "lock_wait",
+        "cache_lookups", "db_checked_out",
+    }
+)  # fmt: skip
 
-    def __init__(self, registry: Optional[CollectorRegistry]) -> None:
+
+class Metrics:
+    """The metrics of one process (multiprocess mode) or one app (otherwise).
+
+    `Metrics.deferred()` (one app, as `metrics_for_app` makes them) imports prometheus-client
+    and builds its registry when a metric object is first needed (a scrape, a job run, a call
+    out, a cache lookup): requests are counted in plain dicts meanwhile, so an app starts and
+    answers without loading it.
+    """
+
+    def __init__(self, registry: Optional[CollectorRegistry], *, deferred: bool = False) -> None:
+        self.multiprocess = registry is None and not deferred
+        self.started = time.time()
+        # One process: requests in flight are a plain count, read at scrape time.
+        self.in_flight_count = 0
+        self._children: Dict[Tuple[str, str, int], Tuple[Any, Any]] = {}
+        self._build_lock = threading.Lock()
+        if not self.multiprocess:
+            # One process: plain counts, turned into metric families when scraped.
+            self.local = LocalRequests()
+        if not deferred:
+            self._build(registry)
+
+    @classmethod
+    def deferred(cls) -> Metrics:
+        """One app's metrics, its registry built on first use."""
+        return cls(None, deferred=True)
+
+    @property
+    def built(self) -> bool:
+        """Whether the prometheus-client objects exist."""
+        return "registry" in self.__dict__
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for attributes not set yet: the metric objects of a deferred instance.
+        if name not in _BUILT or "_build_lock" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        with self._build_lock:
+            if not self.built:
+                from prometheus_client import CollectorRegistry
+
+                self._build(CollectorRegistry(auto_describe=True))
+        return object.__getattribute__(self, name)
+
+    def _build(self, registry: Optional[CollectorRegistry]) -> None:
         from prometheus_client import Counter, Gauge, Histogram
 
-        self.registry = registry
-        self.multiprocess = registry is None
         if registry is None:
             # Many processes: every request is written to this process's file at once, so a
             # worker killed right after answering has counted it.
@@ -64,8 +113,6 @@ class Metrics:
                 registry=None,
             )
         else:
-            # One process: plain counts, turned into metric families when scraped.
-            self.local = LocalRequests()
             registry.register(self.local)
         self.in_flight = Gauge(
             "flyer_requests_in_flight",
@@ -148,12 +195,10 @@ class Metrics:
             registry=registry,
             multiprocess_mode="livesum",
         )
-        self.start_time.set(time.time())
-        # One process: requests in flight are a plain count, read at scrape time.
-        self.in_flight_count = 0
+        self.start_time.set(self.started)
         if registry is not None:
             self.in_flight.set_function(lambda: self.in_flight_count)
-        self._children: Dict[Tuple[str, str, int], Tuple[Any, Any]] = {}
+        self.registry = registry  # last: `built` from here on
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered request."""
@@ -173,8 +218,11 @@ class Metrics:
         counter.inc()
         histogram.observe(seconds)
 
-    def update_process(self) -> None:
-        """Refresh this process's CPU, memory and descriptor gauges."""
+    def update_process(self, *, build: bool = True) -> None:
+        """Refresh this process's CPU, memory and descriptor gauges (`build=False`: only if
+        the metric objects exist; a scrape refreshes them anyway)."""
+        if not build and not self.built:
+            return
         cpu, rss, fds = sample()
         self.cpu.set(cpu)
         if rss is not None:
@@ -247,9 +295,7 @@ def metrics_for_app() -> Metrics:
     values are the process's files), a fresh registry per app otherwise."""
     global _PROCESS_METRICS
     if multiprocess_dir() is None:
-        from prometheus_client import CollectorRegistry
-
-        return Metrics(CollectorRegistry(auto_describe=True))
+        return Metrics.deferred()
     if _PROCESS_METRICS is not None and _PROCESS_METRICS[0] == os.getpid():
         return _PROCESS_METRICS[1]
     from prometheus_client import values

@@ -114,7 +114,7 @@ class TelemetryPlugin:
             self.tracing.start()
         if self.metrics is not None:
             self._watch_stores(self.metrics)
-            self.metrics.update_process()
+            self.metrics.update_process(build=False)
             self._refresh = asyncio.ensure_future(self._refresh_process(self.metrics))
 
     def _watch_stores(self, metrics: Metrics) -> None:
@@ -142,7 +142,7 @@ class TelemetryPlugin:
         if _installed("sqlalchemy"):
             from flyer_telemetry._pools import PoolWatch
 
-            self._pools = PoolWatch(metrics.db_checked_out)
+            self._pools = PoolWatch(lambda: metrics.db_checked_out)
             self._unhook.append(self._pools.uninstall)
             self._watch_pools()
 
@@ -178,7 +178,7 @@ class TelemetryPlugin:
     async def _refresh_process(self, metrics: Metrics) -> None:
         while True:
             await asyncio.sleep(PROCESS_INTERVAL)
-            metrics.update_process()
+            metrics.update_process(build=False)
             self._watch_pools()
 
     async def check(self) -> Dict[str, Any]:

@@ -22,9 +22,10 @@ def engine_label(engine: Any) -> str:
 
 
 class PoolWatch:
-    """Counts each engine's checked-out connections into `gauge` (labelled by engine)."""
+    """Counts each engine's checked-out connections into the gauge `gauge()` returns
+    (labelled by engine), asked for when the first engine is watched."""
 
-    def __init__(self, gauge: Any) -> None:
+    def __init__(self, gauge: Callable[[], Any]) -> None:
         self.gauge = gauge
         self.seen: weakref.WeakSet[Any] = weakref.WeakSet()
         self.lock = threading.Lock()
@@ -67,7 +68,7 @@ class PoolWatch:
         with self.lock:
             if pool in self.seen:
                 return
-            child = self.gauge.labels(engine_label(engine))
+            child = self.gauge().labels(engine_label(engine))
 
             def checkout(*args: Any) -> None:
                 child.inc()
