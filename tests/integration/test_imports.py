@@ -59,11 +59,13 @@ HEAVY = [
     "opentelemetry.sdk",
     "dataset",
     "prometheus_client",
+    "apscheduler.schedulers",
 ]
-# The plugins' start-up (the app's lifespan) imports none of them either: the shared httpx
-# client is built when `app.state.http` is first read, the MCP SDK waits for the endpoint's
-# first request, prometheus-client for the first scrape (or job run, call out, cache lookup),
-# SQLAlchemy and redis-py for a database or Redis to be configured.
+# The plugins' start-up (the app's lifespan) imports only APScheduler (the schedulers start
+# with the app): the shared httpx client is built when `app.state.http` is first read, the MCP
+# SDK waits for the endpoint's first request, prometheus-client for the first scrape (or job
+# run, call out, cache lookup), SQLAlchemy and redis-py for a database or Redis to be
+# configured.
 
 LOADED = """
 import sys
@@ -114,9 +116,10 @@ def test_building_an_app_with_every_plugin_imports_no_heavy_library(
     assert set(result["plugins"]) >= {"cache", "db", "http", "sched", "mq", "mcp", "telemetry"}
     assert result["imported"] == []
     assert result["built"] == []
-    assert result["started"] == []
+    # The schedulers start with the app: APScheduler is loaded then, not before.
+    assert result["started"] == ["apscheduler.schedulers"]
     # The shared client, once read: built then, once, and closed with the app.
-    assert result["used"] == ["httpx"]
+    assert result["used"] == ["apscheduler.schedulers", "httpx"]
     assert result["client"] == "flyer_http._client"
     assert result["same"] is True
     assert result["closed"] is True
@@ -141,13 +144,14 @@ def test_a_generated_project_imports_no_heavy_library(
     run_flyer: Callable[..., subprocess.CompletedProcess[str]],
     flyer_env: Callable[..., Dict[str, str]],
 ) -> None:
-    """`import main` of a project made by `flyer create`, as `flyer serve` loads it."""
+    """`import main` of a project made by `flyer create`, as `flyer serve` loads it. Its
+    tasks app schedules its jobs when imported: that use loads APScheduler, nothing else."""
     root = tmp_path / "demo"
     created = run_flyer("create", "demo", "--dir", str(root), "--no-lock", cwd=tmp_path)
     assert created.returncode == 0, created.stderr
     code = LOADED % (HEAVY,) + "import json, main\nprint(json.dumps({'built': loaded()}))\n"
     env = flyer_env(flyer_sched_lock_dir=str(tmp_path / "locks"), flyer_log_format="json")
-    assert _run(code, root, env) == {"built": []}
+    assert _run(code, root, env) == {"built": ["apscheduler.schedulers"]}
 
 
 LAZY_NAMES = """

@@ -1,4 +1,5 @@
-"""Importing flyer_sched does no work: no thread, no socket, no file written, no FastAPI."""
+"""Importing flyer_sched does no work: no thread, no socket, no file written, no FastAPI, and
+APScheduler waits for a scheduler's first use."""
 
 from __future__ import annotations
 
@@ -18,9 +19,18 @@ sys.addaudithook(hook)
 import tempfile
 import flyer_sched
 from flyer_sched import asyncio_scheduler, background_scheduler
-print(threading.active_count(), events, tempfile.tempdir,
-      sorted(m for m in ("fastapi", "redis", "starlette") if m in sys.modules),
-      background_scheduler.running, asyncio_scheduler.running)
+heavy = ("fastapi", "redis", "starlette", "apscheduler.schedulers", "apscheduler.executors")
+loaded = sorted(m for m in heavy if m in sys.modules)
+from flyer_sched import SchedPlugin
+import types
+settings = types.SimpleNamespace(environ={"flyer_sched_timezone": "Asia/Shanghai"})
+SchedPlugin().validate_settings(settings)
+for scheduler in (asyncio_scheduler, background_scheduler):
+    scheduler.use_settings(flyer_sched.SchedSettings.from_env(settings.environ))
+configured = sorted(m for m in heavy if m in sys.modules and m.startswith("apscheduler"))
+print(threading.active_count(), events, tempfile.tempdir, loaded, configured,
+      background_scheduler.running, asyncio_scheduler.running,
+      str(background_scheduler.timezone), "apscheduler.schedulers" in sys.modules)
 """
 
 
@@ -28,4 +38,6 @@ def test_import_has_no_side_effects() -> None:
     out = subprocess.run(
         [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=60
     ).stdout.strip()
-    assert out == "1 [] None [] False False"
+    # Configured (settings read, time zone set) without loading APScheduler's schedulers;
+    # the first look at a scheduler's state loads them, with the zone applied.
+    assert out == "1 [] None [] [] False False Asia/Shanghai True"

@@ -32,9 +32,6 @@ def create_router(
     process); `DELETE /{id}` removes it from this process. Pause and resume of a locked job
     apply to every process sharing its lock store.
     """
-    from apscheduler.executors.base import MaxInstancesReachedError
-    from apscheduler.jobstores.base import JobLookupError
-    from apscheduler.schedulers import SchedulerNotRunningError
     from fastapi import APIRouter
     from fastapi.responses import JSONResponse
 
@@ -99,6 +96,12 @@ def create_router(
         if found is None:
             return not_found(job_id)
         scheduler, job = found
+        # APScheduler is loaded by now (the job was found): its errors, imported here so
+        # that building the router does not load it.
+        from apscheduler.executors.base import MaxInstancesReachedError
+        from apscheduler.jobstores.base import JobLookupError
+        from apscheduler.schedulers import SchedulerNotRunningError
+
         try:
             change(scheduler, job_id)
         except JobLookupError:

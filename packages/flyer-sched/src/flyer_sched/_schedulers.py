@@ -17,6 +17,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from typing import (
+    TYPE_CHECKING,
     Any,
     Callable,
     Dict,
@@ -30,25 +31,7 @@ from typing import (
     overload,
 )
 
-from apscheduler.events import EVENT_ALL
-from apscheduler.jobstores.base import BaseJobStore, JobLookupError
-from apscheduler.jobstores.memory import MemoryJobStore
-from apscheduler.schedulers import SchedulerNotRunningError
-from apscheduler.schedulers.asyncio import AsyncIOScheduler as _APSAsyncIOScheduler
-from apscheduler.schedulers.background import BackgroundScheduler as _APSBackgroundScheduler
-from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler as _APSHolder
-from apscheduler.util import astimezone, undefined
-
 from flyer_sched._events import RunHook, RunHooks, RunWrapper, RunWrappers
-from flyer_sched._executors import (
-    AsyncIOExecutor,
-    ManualRunTimes,
-    ThreadPoolExecutor,
-    _event_for,
-    _FlyerExecutor,
-    wait_futures,
-)
 from flyer_sched._file_store import FileLockStore
 from flyer_sched._leader import Leader
 from flyer_sched._lock import LockSpec, StoreChoice, default_job_id, lock_spec_of, make_locked
@@ -57,7 +40,23 @@ from flyer_sched._settings import SchedSettings
 from flyer_sched._store import EPOCH, LockStore, LockStoreError
 from flyer_sched._tick import Tick
 
+if TYPE_CHECKING:
+    from apscheduler.schedulers.base import BaseScheduler
+
+    from flyer_sched._executors import ManualRunTimes
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Undefined:
+    """A keyword of `add_job` not given: APScheduler's `undefined` is handed on in its place
+    (imported with APScheduler, on first use)."""
+
+    def __repr__(self) -> str:
+        return "undefined"
+
+
+UNDEFINED: Any = _Undefined()
 logger = logging.getLogger("flyer.sched")
 
 # One memory store per process, so both schedulers' "memory" locks see each other.
@@ -103,15 +102,34 @@ class FlyerScheduler:
         self._flyer_added_executors: Dict[str, Tuple[Any, Dict[str, Any]]] = {}
         self._flyer_executors: Dict[str, Any] = {}  # alias -> executor of the current scheduler
         self._flyer_job_stores: Dict[str, str] = {}  # job id -> job store alias
-        self._aps: BaseScheduler = self._flyer_build(None)
+        # The APScheduler scheduler, made (and APScheduler imported) on first use.
+        self._flyer_aps: Optional[BaseScheduler] = None
+
+    @property
+    def _aps(self) -> BaseScheduler:
+        aps = self._flyer_aps
+        if aps is None:
+            with self._flyer_mutex:
+                aps = self._flyer_aps
+                if aps is None:
+                    aps = self._flyer_aps = self._flyer_build(None)
+        return aps
+
+    @_aps.setter
+    def _aps(self, aps: BaseScheduler) -> None:
+        self._flyer_aps = aps
 
     # -- the APScheduler scheduler of this lifespan ---------------------------------------
 
     def _flyer_new(self, options: Dict[str, Any], loop: Any) -> BaseScheduler:
         """A stopped APScheduler scheduler of this kind (`loop`: the asyncio one's loop)."""
-        return _APSBackgroundScheduler(self._flyer_gconfig, **options)
+        from apscheduler.schedulers.background import BackgroundScheduler as APSBackground
+
+        return APSBackground(self._flyer_gconfig, **options)
 
     def _flyer_default_executor(self) -> Any:
+        from flyer_sched._executors import ThreadPoolExecutor
+
         return ThreadPoolExecutor()
 
     def _flyer_configured(self, kind: str, alias: str) -> Any:
@@ -127,7 +145,13 @@ class FlyerScheduler:
 
     def _flyer_build(self, loop: Any, jobs: Sequence[Tuple[Any, str]] = ()) -> BaseScheduler:
         """A stopped APScheduler scheduler with this scheduler's configuration and `jobs`."""
+        from apscheduler.util import astimezone, undefined
+
+        from flyer_sched._executors import _FlyerExecutor
+
         options = dict(self._flyer_options)
+        if "timezone" in options:
+            options["timezone"] = astimezone(options["timezone"])
         executors = dict(options.get("executors") or {})
         configured = self._flyer_configured("executors", "default") is not None
         if not configured and "default" not in self._flyer_added_executors:
@@ -196,6 +220,8 @@ class FlyerScheduler:
 
     def flyer_report(self, job: Any, tick: Tick, events: List[Any], duration: float) -> None:
         """Record and report a run (called by flyer's executors)."""
+        from flyer_sched._executors import _event_for
+
         event = _event_for(job, tick, events, duration)
         if event.outcome in ("success", "error"):
             self._flyer_last_runs[job.id] = tick.scheduled_time
@@ -225,9 +251,12 @@ class FlyerScheduler:
             return
         settings = self.flyer_settings
         if not self._flyer_tz_explicit:
-            zone = astimezone(settings.timezone)
-            self._flyer_options["timezone"] = zone
-            self._aps.timezone = zone
+            # A name until the APScheduler scheduler is made (`_flyer_build` converts it).
+            self._flyer_options["timezone"] = settings.timezone
+            if self._flyer_aps is not None:
+                from apscheduler.util import astimezone
+
+                self._flyer_aps.timezone = astimezone(settings.timezone)
         self._flyer_settings_applied = True
 
     @property
@@ -420,6 +449,8 @@ class FlyerScheduler:
 
     @timezone.setter
     def timezone(self, zone: Any) -> None:
+        from apscheduler.util import astimezone
+
         self._flyer_options["timezone"] = astimezone(zone)
         self._flyer_tz_explicit = True
         self._aps.timezone = self._flyer_options["timezone"]
@@ -445,6 +476,8 @@ class FlyerScheduler:
         self._flyer_added_stores.pop(alias, None)
 
     def add_executor(self, executor: Any, alias: str = "default", **executor_opts: Any) -> None:
+        from flyer_sched._executors import _FlyerExecutor
+
         self._aps.add_executor(executor, alias, **executor_opts)
         self._flyer_added_executors[alias] = (executor, executor_opts)
         if isinstance(executor, _FlyerExecutor):
@@ -457,7 +490,12 @@ class FlyerScheduler:
         self._flyer_added_executors.pop(alias, None)
         self._flyer_executors.pop(alias, None)
 
-    def add_listener(self, callback: Any, mask: int = EVENT_ALL) -> None:
+    def add_listener(self, callback: Any, mask: Optional[int] = None) -> None:
+        """APScheduler's `add_listener`; `mask` defaults to every event (`EVENT_ALL`)."""
+        if mask is None:
+            from apscheduler.events import EVENT_ALL
+
+            mask = EVENT_ALL
         self._aps.add_listener(callback, mask)
         with self._flyer_mutex:
             self._flyer_listeners.append((callback, mask))
@@ -534,10 +572,10 @@ class FlyerScheduler:
         kwargs: Any = None,
         id: Optional[str] = None,
         name: Optional[str] = None,
-        misfire_grace_time: Any = undefined,
-        coalesce: Any = undefined,
-        max_instances: Any = undefined,
-        next_run_time: Any = undefined,
+        misfire_grace_time: Any = UNDEFINED,
+        coalesce: Any = UNDEFINED,
+        max_instances: Any = UNDEFINED,
+        next_run_time: Any = UNDEFINED,
         jobstore: str = "default",
         executor: str = "default",
         replace_existing: bool = False,
@@ -575,6 +613,11 @@ class FlyerScheduler:
                 )
             if trigger == "interval" and trigger_args.get("start_date") is None:
                 trigger_args["start_date"] = EPOCH
+        from apscheduler.util import undefined
+
+        def given(value: Any) -> Any:
+            return undefined if value is UNDEFINED else value
+
         job = self._aps.add_job(
             func,
             trigger,
@@ -582,10 +625,10 @@ class FlyerScheduler:
             kwargs,
             id,
             name,
-            misfire_grace_time,
-            coalesce,
-            max_instances,
-            next_run_time,
+            given(misfire_grace_time),
+            given(coalesce),
+            given(max_instances),
+            given(next_run_time),
             jobstore,
             executor,
             replace_existing,
@@ -636,6 +679,8 @@ class FlyerScheduler:
     def shutdown(self, wait: bool = True) -> None:
         """Stop the leaders (releasing their leases), then APScheduler's shutdown."""
         if not self.running:
+            from apscheduler.schedulers import SchedulerNotRunningError
+
             raise SchedulerNotRunningError
         self._flyer_stop_leaders(self.flyer_settings.shutdown_timeout)
         self._flyer_shutdown(wait)
@@ -656,6 +701,8 @@ class FlyerScheduler:
         return ok
 
     def _flyer_warn_foreign_executors(self) -> None:
+        from flyer_sched._executors import AsyncIOExecutor, ThreadPoolExecutor
+
         flyer_executors = (ThreadPoolExecutor, AsyncIOExecutor)
         for job in self.get_jobs():
             if lock_spec_of(job.func) is None:
@@ -701,6 +748,8 @@ class FlyerScheduler:
     def _flyer_lookup(self, job_id: str, jobstore: Optional[str] = None) -> Any:
         job = self.get_job(job_id, jobstore)
         if job is None:
+            from apscheduler.jobstores.base import JobLookupError
+
             raise JobLookupError(job_id)
         return job
 
@@ -716,6 +765,11 @@ class FlyerScheduler:
         claims no tick. Raises `JobLookupError`, `SchedulerNotRunningError` or APScheduler's
         `MaxInstancesReachedError`.
         """
+        from apscheduler.schedulers import SchedulerNotRunningError
+        from apscheduler.schedulers.base import STATE_STOPPED
+
+        from flyer_sched._executors import ManualRunTimes
+
         if self.state == STATE_STOPPED:
             raise SchedulerNotRunningError
         job = self._flyer_lookup(job_id, jobstore)
@@ -806,6 +860,8 @@ class FlyerScheduler:
             return max(0.0, deadline - time.monotonic())
 
         leaders_ok = await loop.run_in_executor(None, self._flyer_stop_leaders, left())
+        from flyer_sched._executors import wait_futures
+
         jobs_ok = await wait_futures(self.running_futures(), left())
         await self._flyer_shutdown_from(loop)
         return bool(leaders_ok and jobs_ok)
@@ -825,6 +881,9 @@ class FlyerScheduler:
 
 def _in_memory(store: Any) -> bool:
     """Whether a job store, as configured (instance, dict or name), keeps jobs in memory."""
+    from apscheduler.jobstores.base import BaseJobStore
+    from apscheduler.jobstores.memory import MemoryJobStore
+
     if store is None or isinstance(store, MemoryJobStore):
         return True
     if isinstance(store, BaseJobStore):
@@ -886,10 +945,16 @@ class AsyncIOScheduler(FlyerScheduler):
         if loop is None:
             # Between lifespans the jobs wait in a scheduler that is never started (no loop
             # is needed to hold them); `start()` hands them to one bound to the running loop.
-            return _APSHolder(self._flyer_gconfig, **options)
-        return _APSAsyncIOScheduler(self._flyer_gconfig, event_loop=loop, **options)
+            from apscheduler.schedulers.blocking import BlockingScheduler as APSHolder
+
+            return APSHolder(self._flyer_gconfig, **options)
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler as APSAsyncIO
+
+        return APSAsyncIO(self._flyer_gconfig, event_loop=loop, **options)
 
     def _flyer_default_executor(self) -> Any:
+        from flyer_sched._executors import AsyncIOExecutor
+
         return AsyncIOExecutor()
 
     @property
@@ -938,6 +1003,10 @@ class AsyncIOScheduler(FlyerScheduler):
         """Shut down now: APScheduler's asyncio scheduler finishes its own shutdown on the
         loop's next turn, which a lifespan's loop may never take; so its processing is paused
         and flyer's executors cancel their runs here, and a fresh scheduler takes its place."""
+        from apscheduler.schedulers import SchedulerNotRunningError
+
+        from flyer_sched._executors import AsyncIOExecutor
+
         old = self._aps
         jobs = self._flyer_jobs(old)
         executors = list(self._flyer_executors.values())
