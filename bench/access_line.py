@@ -16,8 +16,9 @@ them alike; time is this process's CPU time (user and system: the writes count):
   quiet server); the bare cost of an iteration (`await asyncio.sleep(0)`) is subtracted.
 - `log_access_loop8`: eight lines per iteration (a busy server: under `wrk -c 32` a flyer
   server ends about 25 requests per iteration), iterations subtracted.
-- `middleware_log`: `Timing._log(...)`, the middleware's whole share (level check,
-  client, duration), one per iteration.
+- `middleware_log`, `middleware_log8`: `Timing._log(...)`, the middleware's whole share at
+  the end of a request (client, duration, the request id from its context variable: the
+  line `log_request` holds), one and eight per iteration.
 - `filtered_loop`, `filtered_loop8`: with a filter (passing everything) on flyer's handler,
   so a LogRecord is built and handled (without one, nothing but flyer's handler could see
   it, and the line is rendered from the fields directly).
@@ -188,6 +189,7 @@ def run(calls: int = 20000, rounds: int = 7, target: str = "file") -> Dict[str, 
             "log_access_loop": _loop_case(access, calls),
             "log_access_loop8": _loop_case(access, calls, 8),
             "middleware_log": _loop_case(middleware_log, calls),
+            "middleware_log8": _loop_case(middleware_log, calls, 8),
             "filtered_loop": _with_filter(console, _loop_case(access, calls)),
             "filtered_loop8": _with_filter(console, _loop_case(access, calls, 8)),
             "unbatched_loop": _with_handlers(root, [unbatched], _loop_case(access, calls)),

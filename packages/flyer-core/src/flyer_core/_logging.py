@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import logging.handlers
@@ -26,6 +27,7 @@ from typing import (
     List,
     MutableMapping,
     Optional,
+    Set,
     TextIO,
     Tuple,
     Union,
@@ -68,9 +70,12 @@ else:
 
 
 # An access line's fields, as `log_access` hands them to flyer's handlers when nothing else
-# could see its record: time, method, path, status, duration_ms, client, request_id, the
-# structlog context bound then, the request id in `request_id_var` then.
-_AccessEntry = Tuple[float, str, str, int, float, str, str, Dict[str, Any], Optional[str]]
+# could see its record: time, method, path, status, duration_ms, client, request_id (None:
+# the one in `request_id_var`, "" without one), the context then (structlog's variables are
+# looked up in it when the line is rendered), the request id in `request_id_var` then.
+_AccessEntry = Tuple[
+    float, str, str, int, float, str, Optional[str], contextvars.Context, Optional[str]
+]
 
 
 class _LineHandler(_StreamHandler):
@@ -119,16 +124,27 @@ class _LineHandler(_StreamHandler):
 
     def take_locked(self, entry: _AccessEntry) -> None:
         """`take` an access line's fields (INFO) as `Handler.handle` would: under the lock,
-        a failure reported by `handleError`."""
-        self.acquire()
+        a failure reported by `handleError`. Inside an event loop that already holds lines
+        of this iteration here, the entry joins them (the usual case in a busy server)."""
+        lock = self.lock
+        if lock is not None:
+            lock.acquire()
         try:
-            self.take(entry, _INFO)
+            try:
+                loop: Optional[asyncio.AbstractEventLoop] = _running_loop()
+            except RuntimeError:
+                loop = None
+            if loop is not None and loop is self.flush_on:
+                self.pending.append(entry)
+            else:
+                self.take(entry, _INFO)
         except RecursionError:
             raise
         except Exception:
-            self.handleError(_access_record(*entry[1:7]))
+            self.handleError(_entry_record(entry))
         finally:
-            self.release()
+            if lock is not None:
+                lock.release()
 
     def _write_pending(self) -> None:
         stream: Optional[TextIO] = self.stream
@@ -140,9 +156,7 @@ class _LineHandler(_StreamHandler):
             self.pending = []  # taken whatever happens next: a failure cannot pile them up
             # Access lines are rendered here, together: a loop over hot code, not one
             # rendering in the middle of each request.
-            lines = [line if isinstance(line, str) else _render_entry(line) for line in pending]
-            text = lines[0] + "\n" if len(lines) == 1 else "\n".join(lines) + "\n"
-            stream.write(text)
+            stream.write(_render_lines(pending))
         if hasattr(stream, "flush"):
             stream.flush()
 
@@ -232,7 +246,6 @@ def _drop_duplicates(
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 _encode_str = json.encoder.encode_basestring  # what json.dumps writes for a str
-_get_contextvars = structlog.contextvars.get_contextvars
 _SECOND: Tuple[int, str] = (-1, "")
 
 
@@ -301,7 +314,39 @@ def _process_name(pid: int) -> Optional[str]:
 _new_record = object.__new__
 _time, _pid, _current_task = time.time, os.getpid, asyncio.current_task
 _thread_id, _current_thread = threading.get_ident, threading.current_thread
+_running_loop, _copy_context = asyncio.get_running_loop, contextvars.copy_context
 _INFO = logging.INFO
+
+_PREFIX = structlog.contextvars.STRUCTLOG_KEY_PREFIX
+_PREFIX_LEN = len(_PREFIX)
+# Context variables seen in a context that are not structlog's (a request's context holds
+# a few: the request id, the server's, a tracer's); capped, in case an app makes many.
+_OTHER_VARS: Set[contextvars.ContextVar[Any]] = set()
+_OTHER_VARS_MAX = 4096
+
+
+def _bound_context() -> Optional[Dict[str, Any]]:
+    """What `structlog.contextvars.get_contextvars()` returns now, None for nothing bound."""
+    return _bound_in(_copy_context())
+
+
+def _bound_in(context: contextvars.Context) -> Optional[Dict[str, Any]]:
+    """What `structlog.contextvars.get_contextvars()` returns in `context`, None for nothing.
+
+    Usually no structlog variable is in the context: one check of the context's variables
+    against those known not to be structlog's says so, without looking at each by name."""
+    if _OTHER_VARS.issuperset(context):
+        return None
+    bound: Dict[str, Any] = {}
+    for variable in context:
+        name = variable.name
+        if name.startswith(_PREFIX):
+            value = context[variable]
+            if value is not Ellipsis:  # structlog's mark for an unbound variable
+                bound[name[_PREFIX_LEN:]] = value
+        elif len(_OTHER_VARS) < _OTHER_VARS_MAX:
+            _OTHER_VARS.add(variable)
+    return bound or None
 
 
 def log_access(
@@ -345,7 +390,7 @@ def log_access(
             duration_ms,
             client,
             request_id,
-            _get_contextvars(),
+            _copy_context(),
             request_id_var.get(),
         )
         for handler in handlers:
@@ -354,6 +399,39 @@ def log_access(
     access_logger.handle(
         _access_record(method, path, status, round(duration_ms, 3), client, request_id)
     )
+
+
+def log_request(method: str, path: str, status: int, duration_ms: float, client: str) -> None:
+    """`log_access` for the request being served: its id is the one in `request_id_var`
+    ("" without one). The middleware's call: `method`, `path` and `client` are the ASGI
+    scope's strings and `duration_ms` a float, so only the status's kind is checked."""
+    if not access_logger.isEnabledFor(_INFO):
+        return
+    handlers = _only_flyer_handlers()
+    if handlers is None or type(status) is not int or type(duration_ms) is not float:
+        log_access(method, path, status, duration_ms, client, request_id_var.get() or "")
+        return
+    entry: _AccessEntry = (
+        _time(),
+        method,
+        path,
+        status,
+        duration_ms,
+        client,
+        None,
+        _copy_context(),
+        request_id_var.get(),
+    )
+    for handler in handlers:
+        handler.take_locked(entry)
+
+
+def _entry_record(entry: _AccessEntry) -> logging.LogRecord:
+    """The record `log_access` would have built for an entry (for `handleError`)."""
+    _, method, path, status, duration_ms, client, request_id, _, current_id = entry
+    if request_id is None:
+        request_id = current_id or ""
+    return _access_record(method, path, status, round(duration_ms, 3), client, request_id)
 
 
 def _only_flyer_handlers() -> Optional[List[_LineHandler]]:
@@ -462,17 +540,97 @@ def _access_line(record: logging.LogRecord) -> Optional[str]:
         attributes["duration_ms"],
         attributes["client"],
         attributes["request_id"],
-        _get_contextvars(),
+        _bound_context(),
         request_id_var.get(),
     )
 
 
-def _render_entry(entry: _AccessEntry) -> str:
-    created, method, path, status, duration_ms, client, request_id, context, current_id = entry
-    duration_ms = round(duration_ms, 3)
-    return _render_access(
-        created, method, path, status, duration_ms, client, request_id, context, current_id
+def _render_lines(pending: List[Union[str, _AccessEntry]]) -> str:
+    """The text of a handler's held lines: each rendered line as it is, each access entry
+    as `_render_access` renders its fields (the duration rounded, the structlog variables
+    of its context), one line each.
+
+    The usual entry (logged in a request, no structlog variable bound, a duration under
+    1e9 ms, its second's time prefix made already) is put together from parts made once
+    per route and client (`_ROUTES`, `_CLIENTS`); its duration is written as `{:.3f}`
+    without trailing zeros, which is `repr(round(duration_ms, 3))` there: both round the
+    exact binary value to three decimals, and a decimal of at most 13 digits prints back as
+    itself. Anything else takes `_render_access`.
+    """
+    lines: List[str] = []
+    add = lines.append
+    others, routes, clients, encode = _OTHER_VARS, _ROUTES, _CLIENTS, _encode_str
+    for item in pending:
+        if isinstance(item, str):
+            add(item)
+            continue
+        created, method, path, status, duration_ms, client, request_id, context, current_id = item
+        if request_id is None:
+            request_id = current_id or ""
+        bound = None if others.issuperset(context) else _bound_in(context)
+        if bound is None and current_id is not None and 0.0 <= duration_ms < 1e9:
+            second = int(created)
+            micro = round((created - second) * 1_000_000)
+            cached, prefix = _SECOND
+            if cached == second and 0 < micro < 1_000_000:
+                route = routes.get((method, path, status))
+                if route is None:
+                    route = _route_part(method, path, status)
+                tail = clients.get(client)
+                if tail is None:
+                    tail = _client_part(client)
+                milliseconds = f"{duration_ms:.3f}".rstrip("0")
+                if milliseconds[-1] == ".":
+                    milliseconds += "0"
+                add(
+                    f"{_HEAD_IN_REQUEST}{encode(request_id)}{_TIME_IN_REQUEST}{prefix}"
+                    f".{micro:06d}{route}{milliseconds}{tail}"
+                )
+                continue
+        add(
+            _render_access(
+                created,
+                method,
+                path,
+                status,
+                round(duration_ms, 3),
+                client,
+                request_id,
+                bound,
+                current_id,
+            )
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+# The parts of an in-request access line around its request id, time and duration (see
+# `_ACCESS_LINE_IN_REQUEST`); the part with the method, path and status per route and the
+# one with the client per client are made once (`_ROUTES`, `_CLIENTS`, each capped).
+_HEAD_IN_REQUEST = '{"event": "request", "request_id": '
+_TIME_IN_REQUEST = ', "logger": "flyer.access", "level": "info", "timestamp": "'
+_ROUTES: Dict[Tuple[str, str, int], str] = {}
+_CLIENTS: Dict[str, str] = {}
+_PARTS_MAX = 1024
+
+
+def _route_part(method: str, path: str, status: int) -> str:
+    part = (
+        f'Z", "method": {_encode_str(method)}, "path": {_encode_str(path)}, '
+        f'"status": {status:d}, "duration_ms": '
     )
+    if len(_ROUTES) >= _PARTS_MAX:
+        _ROUTES.clear()
+    _ROUTES[(method, path, status)] = part
+    return part
+
+
+def _client_part(client: str) -> str:
+    part = f', "client": {_encode_str(client)}}}'
+    if len(_CLIENTS) >= _PARTS_MAX:
+        _CLIENTS.clear()
+    _CLIENTS[client] = part
+    return part
 
 
 def _render_access(
@@ -483,19 +641,20 @@ def _render_access(
     duration_ms: float,
     client: str,
     request_id: str,
-    context: Dict[str, Any],
+    context: Optional[Dict[str, Any]],
     current_id: Optional[str],
 ) -> str:
     """The access line structlog's chain renders for these fields, at `created`, with the
-    context variables bound now."""
+    context variables bound then (None: none)."""
     second = int(created)
     micro = round((created - second) * 1_000_000)
     cached, prefix = _SECOND
     if context or cached != second or not 0 < micro < 1_000_000:
         # The chain's steps, in its order, on a dictionary (`_iso` caches the next second).
         event: Dict[str, Any] = {"event": _ACCESS_EVENT}
-        for key, value in context.items():
-            event.setdefault(key, value)
+        if context:
+            for key, value in context.items():
+                event.setdefault(key, value)
         if current_id is not None:
             event.setdefault("request_id", current_id)
         event["logger"] = "flyer.access"

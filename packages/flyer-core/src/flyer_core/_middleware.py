@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import logging
 import os
 import re
 from time import perf_counter
@@ -18,12 +17,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from flyer_core._logging import access_logger, log_access
+from flyer_core._logging import log_request
 from flyer_core._settings import Network
 from flyer_status import EnvelopeRenderer, preferred_language, renderer_var, request_id_var
 
 _VALID_ID = re.compile(rb"^[A-Za-z0-9._~:+/=-]{1,128}$")
-_INFO = logging.INFO
 
 
 class BodyTooLarge(HTTPException):
@@ -255,7 +253,7 @@ class Timing:
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if scope["type"] != "http":
             return self.app(scope, receive, send)
-        if self.access_log:
+        if self.access_log and scope["path"] not in self.exclude:
             return self._logged(scope, receive, send)
         start = perf_counter()
 
@@ -282,20 +280,17 @@ class Timing:
         try:
             await self.app(scope, receive, send_and_watch)
         finally:
-            if scope["path"] not in self.exclude:
-                self._log(scope, status or 500, start)
+            self._log(scope, status or 500, start)
 
-    def _log(self, scope: Scope, status: int, start: float) -> None:
-        if not access_logger.isEnabledFor(_INFO):
-            return
+    @staticmethod
+    def _log(scope: Scope, status: int, start: float) -> None:
         client = scope.get("client")
-        log_access(
+        log_request(
             scope["method"],
             scope["path"],
             status,
             (perf_counter() - start) * 1000,
             client[0] if client else "",
-            request_id_var.get() or "",
         )
 
 
