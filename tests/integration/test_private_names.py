@@ -31,9 +31,24 @@ def _third_party(module: str) -> bool:
     return not top.startswith("flyer_") and top not in STDLIB
 
 
+def _sets_attribute(call: ast.Call) -> bool:
+    """`setattr(obj, "name", value)` or `object.__setattr__(obj, "name", value)` (how a class
+    whose `__setattr__` is overridden sets its own attributes)."""
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id == "setattr"
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "__setattr__"
+        and isinstance(func.value, ast.Name)
+        and func.value.id == "object"
+    )
+
+
 def _own_names(trees: Dict[Path, ast.AST]) -> Set[str]:
-    """Every name flyer's sources define: functions, classes, attributes assigned, arguments,
-    keyword arguments of their own functions, variables."""
+    """Every name flyer's sources define: functions, classes, attributes assigned (also by
+    `setattr` / `object.__setattr__`), arguments, keyword arguments of their own functions,
+    variables."""
     names: Set[str] = set()
     for tree in trees.values():
         for node in ast.walk(tree):
@@ -45,12 +60,7 @@ def _own_names(trees: Dict[Path, ast.AST]) -> Set[str]:
                 names.add(node.id)
             elif isinstance(node, ast.arg):
                 names.add(node.arg)
-            elif (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id == "setattr"
-                and len(node.args) >= 2
-            ):
+            elif isinstance(node, ast.Call) and len(node.args) >= 2 and _sets_attribute(node):
                 value = node.args[1]
                 if isinstance(value, ast.Constant) and isinstance(value.value, str):
                     names.add(value.value)
