@@ -16,9 +16,9 @@ them alike; time is this process's CPU time (user and system: the writes count):
   quiet server); the bare cost of an iteration (`await asyncio.sleep(0)`) is subtracted.
 - `log_access_loop8`: eight lines per iteration (a busy server: under `wrk -c 32` a flyer
   server ends about 25 requests per iteration), iterations subtracted.
-- `middleware_log`, `middleware_log8`: `Timing._log(...)`, the middleware's whole share at
-  the end of a request (client, duration, the request id from its context variable: the
-  line `log_request` holds), one and eight per iteration.
+- `middleware_log`, `middleware_log8`: `log_request(scope, status, start)`, the call
+  flyer's `Timing` middleware makes at the end of a request (the fields from the ASGI scope,
+  the duration, the request id from its context variable), one and eight per iteration.
 - `filtered_loop`, `filtered_loop8`: with a filter (passing everything) on flyer's handler,
   so a LogRecord is built and handled (without one, nothing but flyer's handler could see
   it, and the line is rendered from the fields directly).
@@ -133,8 +133,13 @@ def _plain_case(body: Callable[[], None], calls: int) -> Callable[[], float]:
 def run(calls: int = 20000, rounds: int = 7, target: str = "file") -> Dict[str, Any]:
     """Time every case; µs per call (medians) and the per-round ratios' medians."""
     from flyer_core import load_settings
-    from flyer_core._logging import access_logger, configure_logging, log_access, make_formatter
-    from flyer_core._middleware import Timing
+    from flyer_core._logging import (
+        access_logger,
+        configure_logging,
+        log_access,
+        log_request,
+        make_formatter,
+    )
     from flyer_status import request_id_var
 
     fd, path = tempfile.mkstemp(suffix=".log")
@@ -172,12 +177,11 @@ def run(calls: int = 20000, rounds: int = 7, target: str = "file") -> Dict[str, 
         def access() -> None:
             log_access(*FIELDS)
 
-        middleware = Timing(lambda *a: None)  # type: ignore[arg-type]
         scope = {"method": "GET", "path": "/flyer/items/7", "client": ("127.0.0.1", 50000)}
         request_id_var.set(FIELDS[-1])  # the id `RequestId` puts in the request's context
 
         def middleware_log() -> None:
-            middleware._log(scope, 200, time.perf_counter())
+            log_request(scope, 200, time.perf_counter())
 
         # flyer's formatter on a plain StreamHandler: a write and flush per line.
         unbatched = logging.StreamHandler(out)

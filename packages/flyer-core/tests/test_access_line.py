@@ -162,17 +162,27 @@ def test_the_context_is_the_one_bound_when_the_line_was_logged() -> None:
         assert {k: line[k] for k in ("user", "tenant") if k in line} == expected
 
 
-def _logged_in_a_loop(request_id: Optional[str], status: Any, bind: bool = False) -> None:
-    """`log_request` inside a running event loop, with `request_id` in `request_id_var`."""
-    from flyer_core._logging import log_request
+_SCOPE = {"type": "http", "method": "POST", "path": "/orders", "client": ("10.0.0.2", 5000)}
+_START, _END = 100.0, 100.00234567
+_DURATION_MS = (_END - _START) * 1000
+
+
+def _logged_in_a_loop(
+    monkeypatch: Any, request_id: Optional[str], status: Any, bind: bool = False
+) -> None:
+    """`log_request` inside a running event loop, with `request_id` in `request_id_var`,
+    the request `_DURATION_MS` long."""
+    from flyer_core import _logging as flyer_logging
     from flyer_status import request_id_var
+
+    monkeypatch.setattr(flyer_logging, "_perf_counter", lambda: _END)
 
     async def main() -> None:
         if request_id is not None:
             request_id_var.set(request_id)
         if bind:
             structlog.contextvars.bind_contextvars(user="u-2")
-        log_request("POST", "/orders", status, 2.34567, "10.0.0.2")
+        flyer_logging.log_request(_SCOPE, status, _START)
         structlog.contextvars.bind_contextvars(late="after the line")
         await asyncio.sleep(0)
 
@@ -190,7 +200,7 @@ def test_the_middlewares_line_is_log_access_with_the_current_request_id(
     configure_logging(make_settings())
     _served_handlers(monkeypatch)
     try:
-        _logged_in_a_loop(request_id, 201, bind)
+        _logged_in_a_loop(monkeypatch, request_id, 201, bind)
         served = capsys.readouterr().out
 
         async def same_with_log_access() -> None:
@@ -198,7 +208,7 @@ def test_the_middlewares_line_is_log_access_with_the_current_request_id(
                 request_id_var.set(request_id)
             if bind:
                 structlog.contextvars.bind_contextvars(user="u-2")
-            log_access("POST", "/orders", 201, 2.34567, "10.0.0.2", request_id or "")
+            log_access("POST", "/orders", 201, _DURATION_MS, "10.0.0.2", request_id or "")
             await asyncio.sleep(0)
 
         asyncio.run(same_with_log_access())
@@ -227,7 +237,7 @@ def test_a_status_that_is_not_a_plain_int_is_written_by_the_record_path(
 ) -> None:
     configure_logging(make_settings())
     _served_handlers(monkeypatch)
-    _logged_in_a_loop("rid-8", _Status.CREATED)
+    _logged_in_a_loop(monkeypatch, "rid-8", _Status.CREATED)
     line = json.loads(capsys.readouterr().out)
     assert (line["request_id"], line["status"], line["path"]) == ("rid-8", 201, "/orders")
 
@@ -248,7 +258,7 @@ def test_filters_see_the_middlewares_records(
     for target in (access_logger, console):
         target.addFilter(drop)
         try:
-            _logged_in_a_loop("rid-9", 200)
+            _logged_in_a_loop(monkeypatch, "rid-9", 200)
         finally:
             target.removeFilter(drop)
         assert capsys.readouterr().out == ""
@@ -267,12 +277,12 @@ def test_held_middleware_lines_are_written_on_flush_and_close(
 
     async def main() -> None:
         request_id_var.set("r-flush")
-        log_request("GET", "/a", 200, 0.5, "c")
+        log_request(_SCOPE, 200, 0.0)
         assert access.read_text() == ""  # held for the end of the iteration
         flush_access_lines()
         assert json.loads(access.read_text())["request_id"] == "r-flush"
         request_id_var.set("r-close")
-        log_request("GET", "/b", 200, 0.5, "c")
+        log_request(_SCOPE, 200, 0.0)
         handler.close()  # as logging.shutdown() at exit, before the loop turns again
 
     asyncio.run(main())
@@ -280,3 +290,43 @@ def test_held_middleware_lines_are_written_on_flush_and_close(
     assert [line["request_id"] for line in lines] == ["r-flush", "r-close"]
     access_logger.removeHandler(handler)
     access_logger.propagate = True
+
+
+@pytest.mark.parametrize(
+    "request_id", ["0123abcdef", "ID-7", 'a"b', "back\\slash", "tab\there", "ü1", "", "é"]
+)
+def test_held_lines_quote_any_request_id_as_json_does(request_id: str) -> None:
+    from flyer_core import _logging as flyer_logging
+
+    created = 1_700_000_000.75
+    flyer_logging._iso(created)
+    entry = (created, "GET", "/a", 200, 0.5, "c", request_id, contextvars.copy_context(), "r")
+    (line,) = flyer_logging._render_lines([entry]).splitlines()
+    expected = flyer_logging._render_access(
+        created, "GET", "/a", 200, 0.5, "c", request_id, None, "r"
+    )
+    assert line == expected
+    assert json.loads(line)["request_id"] == request_id
+
+
+def test_a_request_without_a_client_is_logged_with_an_empty_one(
+    make_settings: Any, capsys: Any, monkeypatch: Any
+) -> None:
+    from flyer_core._logging import log_request
+
+    configure_logging(make_settings())
+    console = _served_handlers(monkeypatch)
+
+    async def main() -> None:
+        log_request({"method": "GET", "path": "/a"}, 200, 0.0)
+        log_request({"method": "GET", "path": "/b", "client": None}, 200, 0.0)
+        await asyncio.sleep(0)
+
+    asyncio.run(main())
+    console.addFilter(lambda record: True)  # the record path too
+    asyncio.run(main())
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(line["path"], line["client"], line["request_id"]) for line in lines] == [
+        ("/a", "", ""),
+        ("/b", "", ""),
+    ] * 2

@@ -25,6 +25,7 @@ from typing import (
     Dict,
     Iterator,
     List,
+    Mapping,
     MutableMapping,
     Optional,
     Set,
@@ -313,6 +314,7 @@ def _process_name(pid: int) -> Optional[str]:
 
 _new_record = object.__new__
 _time, _pid, _current_task = time.time, os.getpid, asyncio.current_task
+_perf_counter = time.perf_counter
 _thread_id, _current_thread = threading.get_ident, threading.current_thread
 _running_loop, _copy_context = asyncio.get_running_loop, contextvars.copy_context
 _INFO = logging.INFO
@@ -401,23 +403,29 @@ def log_access(
     )
 
 
-def log_request(method: str, path: str, status: int, duration_ms: float, client: str) -> None:
-    """`log_access` for the request being served: its id is the one in `request_id_var`
-    ("" without one). The middleware's call: `method`, `path` and `client` are the ASGI
-    scope's strings and `duration_ms` a float, so only the status's kind is checked."""
+def log_request(scope: Mapping[str, Any], status: int, start: float) -> None:
+    """The access line of the request an ASGI HTTP `scope` describes, answered with `status`,
+    begun at `start` (`time.perf_counter()`): `log_access` with the scope's method, path and
+    client host ("" without one), the milliseconds since `start` and the request id in
+    `request_id_var` ("" without one). The middleware's call at the end of a request: the
+    scope's values are strings (ASGI), so only the status's kind is checked."""
+    duration_ms = (_perf_counter() - start) * 1000
     if not access_logger.isEnabledFor(_INFO):
         return
+    client = scope.get("client")
+    host = client[0] if client else ""
     handlers = _only_flyer_handlers()
-    if handlers is None or type(status) is not int or type(duration_ms) is not float:
-        log_access(method, path, status, duration_ms, client, request_id_var.get() or "")
+    if handlers is None or type(status) is not int:
+        current = request_id_var.get() or ""
+        log_access(scope["method"], scope["path"], status, duration_ms, host, current)
         return
     entry: _AccessEntry = (
         _time(),
-        method,
-        path,
+        scope["method"],
+        scope["path"],
         status,
         duration_ms,
-        client,
+        host,
         None,
         _copy_context(),
         request_id_var.get(),
@@ -560,6 +568,7 @@ def _render_lines(pending: List[Union[str, _AccessEntry]]) -> str:
     lines: List[str] = []
     add = lines.append
     others, routes, clients, encode = _OTHER_VARS, _ROUTES, _CLIENTS, _encode_str
+    head, time_head, digits = _HEAD_IN_REQUEST, _TIME_IN_REQUEST, _DIGITS
     for item in pending:
         if isinstance(item, str):
             add(item)
@@ -582,9 +591,11 @@ def _render_lines(pending: List[Union[str, _AccessEntry]]) -> str:
                 milliseconds = f"{duration_ms:.3f}".rstrip("0")
                 if milliseconds[-1] == ".":
                     milliseconds += "0"
+                # Letters and digits need no escaping in JSON (a generated id has only those).
+                quoted = f'"{request_id}"' if request_id.isalnum() else encode(request_id)
                 add(
-                    f"{_HEAD_IN_REQUEST}{encode(request_id)}{_TIME_IN_REQUEST}{prefix}"
-                    f".{micro:06d}{route}{milliseconds}{tail}"
+                    f"{head}{quoted}{time_head}{prefix}.{digits[micro // 1000]}"
+                    f"{digits[micro % 1000]}{route}{milliseconds}{tail}"
                 )
                 continue
         add(
@@ -610,6 +621,7 @@ def _render_lines(pending: List[Union[str, _AccessEntry]]) -> str:
 _HEAD_IN_REQUEST = '{"event": "request", "request_id": '
 _TIME_IN_REQUEST = ', "logger": "flyer.access", "level": "info", "timestamp": "'
 _ROUTES: Dict[Tuple[str, str, int], str] = {}
+_DIGITS = [f"{n:03d}" for n in range(1000)]  # a microsecond count as two halves of three
 _CLIENTS: Dict[str, str] = {}
 _PARTS_MAX = 1024
 

@@ -280,18 +280,7 @@ class Timing:
         try:
             await self.app(scope, receive, send_and_watch)
         finally:
-            self._log(scope, status or 500, start)
-
-    @staticmethod
-    def _log(scope: Scope, status: int, start: float) -> None:
-        client = scope.get("client")
-        log_request(
-            scope["method"],
-            scope["path"],
-            status,
-            (perf_counter() - start) * 1000,
-            client[0] if client else "",
-        )
+            log_request(scope, status or 500, start)
 
 
 class ErrorBoundary:
