@@ -330,3 +330,41 @@ def test_a_request_without_a_client_is_logged_with_an_empty_one(
         ("/a", "", ""),
         ("/b", "", ""),
     ] * 2
+
+
+def test_no_held_line_is_lost_or_doubled_while_another_thread_flushes(
+    make_settings: Any, tmp_path: Any
+) -> None:
+    import threading
+
+    from flyer_core._logging import access_logger, flush_access_lines, log_request
+    from flyer_status import request_id_var
+
+    access = tmp_path / "access.log"
+    configure_logging(make_settings(access_logfile=str(access)))
+    (handler,) = [h for h in access_logger.handlers if hasattr(h, "_flyer_handler")]
+    done = threading.Event()
+
+    def flushing() -> None:
+        while not done.is_set():
+            flush_access_lines()
+
+    async def main() -> None:
+        for number in range(4000):
+            request_id_var.set(f"r{number}")
+            log_request(_SCOPE, 200, 0.0)
+            if number % 7 == 0:
+                await asyncio.sleep(0)
+
+    flusher = threading.Thread(target=flushing)
+    flusher.start()
+    try:
+        asyncio.run(main())
+    finally:
+        done.set()
+        flusher.join()
+    handler.close()
+    access_logger.removeHandler(handler)
+    access_logger.propagate = True
+    lines = [json.loads(line) for line in access.read_text().splitlines()]
+    assert [line["request_id"] for line in lines] == [f"r{number}" for number in range(4000)]

@@ -92,7 +92,8 @@ class _LineHandler(_StreamHandler):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Lines, or the fields of access lines (rendered when written, see `log_access`).
+        # Lines, or the fields of access lines (rendered when written, see `log_access`); one
+        # list for the handler's life, lines taken out of it in place (see `take_locked`).
         self.pending: List[Union[str, _AccessEntry]] = []
         self.flush_on: Optional[asyncio.AbstractEventLoop] = None  # the loop asked to flush
 
@@ -125,20 +126,24 @@ class _LineHandler(_StreamHandler):
 
     def take_locked(self, entry: _AccessEntry) -> None:
         """`take` an access line's fields (INFO) as `Handler.handle` would: under the lock,
-        a failure reported by `handleError`. Inside an event loop that already holds lines
-        of this iteration here, the entry joins them (the usual case in a busy server)."""
+        a failure reported by `handleError`.
+
+        Inside the event loop this handler holds lines for (the usual case in a busy
+        server), the entry joins them with one append and no lock: `_write_pending` takes
+        lines out of `pending` in place, so an entry appended while another thread writes is
+        either written then or stays for the flush this loop has scheduled already."""
+        try:
+            loop: Optional[asyncio.AbstractEventLoop] = _running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None and loop is self.flush_on:
+            self.pending.append(entry)
+            return
         lock = self.lock
         if lock is not None:
             lock.acquire()
         try:
-            try:
-                loop: Optional[asyncio.AbstractEventLoop] = _running_loop()
-            except RuntimeError:
-                loop = None
-            if loop is not None and loop is self.flush_on:
-                self.pending.append(entry)
-            else:
-                self.take(entry, _INFO)
+            self.take(entry, _INFO)
         except RecursionError:
             raise
         except Exception:
@@ -154,10 +159,13 @@ class _LineHandler(_StreamHandler):
             return
         pending = self.pending
         if pending:
-            self.pending = []  # taken whatever happens next: a failure cannot pile them up
+            # Taken out in place (see `take_locked`), whatever happens next: a failure
+            # cannot pile them up.
+            taken = pending[:]
+            del pending[: len(taken)]
             # Access lines are rendered here, together: a loop over hot code, not one
             # rendering in the middle of each request.
-            stream.write(_render_lines(pending))
+            stream.write(_render_lines(taken))
         if hasattr(stream, "flush"):
             stream.flush()
 
