@@ -102,8 +102,16 @@ def test_a_failing_factory_raises_each_read_and_stays_pending() -> None:
     assert state.flyer_pending("thing")
 
 
-def test_an_unknown_name_is_still_an_attribute_error() -> None:
+def test_an_unknown_name_is_still_an_attribute_error_or_a_key_error() -> None:
     state = FlyerState()
     with pytest.raises(AttributeError):
         state.missing  # noqa: B018
+    with pytest.raises(KeyError):
+        state["missing"]
     assert getattr(state, "missing", None) is None
+    state["set"] = 1  # item access on every Starlette release flyer supports
+    assert state.set == 1
+    assert state["set"] == 1
+    del state["set"]
+    with pytest.raises(KeyError):
+        state["set"]

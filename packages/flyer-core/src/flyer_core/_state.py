@@ -52,9 +52,13 @@ class FlyerState(State):
         return super().__getattr__(key)
 
     def __getitem__(self, key: str) -> Any:
+        # Through the attribute interface: older Starlette releases have no item access.
         if key in self._flyer_factories:
             return self._flyer_build(key)
-        return super().__getitem__(key)
+        try:
+            return super().__getattr__(key)
+        except AttributeError:
+            raise KeyError(key) from None
 
     def __setattr__(self, key: Any, value: Any) -> None:
         with self._flyer_lock:
