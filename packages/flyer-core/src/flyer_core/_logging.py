@@ -373,10 +373,11 @@ def log_access(
     When nothing could see the record but flyer's own JSON handlers (no filter on the logger
     or on them, no other handler up the tree: `_only_flyer_handlers`), handling it would
     give each of them the line `_access_line` renders. Then the record is not built: the
-    fields, the time and the context bound now go to those handlers as `Handler.handle`
-    would give a record (under each handler's lock), and the line is rendered when the
-    handler writes it, with the other lines of the loop iteration (in a busy server, a
-    tight loop over warm code instead of one rendering inside each request).
+    fields, the time and a copy of the context (structlog's variables are looked up in it
+    later) go to those handlers as `Handler.handle` would give a record (`take_locked`),
+    and the line is rendered when the handler writes it, with the other lines of the loop
+    iteration (`_render_lines`: in a busy server, a tight loop over warm code instead of
+    one rendering inside each request).
     """
     if not access_logger.isEnabledFor(_INFO):
         return
