@@ -392,7 +392,7 @@ def bench(session: nox.Session) -> None:
     # The other framework of the DataResponse comparison (issue: routes at Litestar's speed)
     # gets an environment of its own: what Litestar pulls in (rich, click, ...) stays out of
     # flyer's, as it stays out of a generated project's.
-    litestar = Path(session.create_tmp()) / "litestar"
+    litestar = Path(session.create_tmp()).resolve() / "litestar"
     python = str(litestar / "bin" / "python")
     if not Path(python).exists():
         session.run_install(
