@@ -399,13 +399,17 @@ def bench(session: nox.Session) -> None:
             "uv", "venv", "--quiet", "--python", str(Path(session.bin) / "python"), str(litestar),
             external=True,
         )  # fmt: skip
-    # The same uvicorn (and uvloop, httptools) as flyer's environment serves it.
-    uvicorn = session.run_install(
-        "python", "-c", "import uvicorn; print(uvicorn.__version__)", silent=True
-    ).strip()  # type: ignore[union-attr]
+    # The same uvicorn (and uvloop, httptools) serves it, and the same pydantic validates.
+    uvicorn, pydantic = session.run_install(
+        "python",
+        "-c",
+        "import uvicorn, pydantic; print(uvicorn.__version__, pydantic.VERSION)",
+        silent=True,
+    ).split()  # type: ignore[union-attr]
     session.run_install(
         "uv", "pip", "install", "--quiet", "--python", python, "--compile-bytecode",
-        "litestar", "msgspec", f"uvicorn[standard]=={uvicorn}", str(_local("flyer-status")),
+        "litestar", "msgspec", f"uvicorn[standard]=={uvicorn}", f"pydantic=={pydantic}",
+        str(_local("flyer-status")),
         external=True,
     )  # fmt: skip
     session.run(
