@@ -82,7 +82,7 @@ class McpEndpoint:
         self.path = self.base + "/" + mount_path.strip("/")
         self.name = str(getattr(app, "title", "") or "flyer")
         self.instructions = INSTRUCTIONS
-        self._hidden = hidden
+        self._hidden = hidden if callable(hidden) else frozenset(hidden)
         self._filter = tool_filter or ToolFilter()
         self._tools: Optional[Dict[str, ApiTool]] = None
         self._manager: Optional[StreamableHTTPSessionManager] = None
@@ -105,7 +105,7 @@ class McpEndpoint:
         """`(METHOD, path)` of the operations never served as tools."""
         if callable(self._hidden):
             self._hidden = frozenset(self._hidden())
-        return frozenset(self._hidden)
+        return self._hidden
 
     def tools(self) -> List[ApiTool]:
         """The tools, built from the app's OpenAPI document on first use (the first MCP
