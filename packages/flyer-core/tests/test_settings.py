@@ -164,3 +164,37 @@ def test_a_project_field_without_a_known_wording_reads_as_pydantic_says() -> Non
     assert (
         str(info.value) == "flyer_heartbeat_seconds=0: input should be greater than or equal to 1"
     )
+
+
+def test_a_subclass_reads_the_env_file_it_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("flyer_port", raising=False)
+    (tmp_path / ".env").write_text("flyer_port=7001\n")
+    (tmp_path / "other.env").write_text("flyer_port=7002\n")
+
+    class Default(Settings):
+        pass
+
+    class Named(Settings):
+        env_file = "other.env"
+
+    from pydantic import ConfigDict
+
+    class NamedTheOldWay(Settings):
+        # pydantic-settings' spelling, in the model's configuration
+        model_config = ConfigDict(env_file="other.env")  # type: ignore[typeddict-unknown-key]
+
+    class NoFile(Settings):
+        env_file = None
+
+    assert Default().port == 7001
+    assert Named().port == 7002
+    assert NamedTheOldWay().port == 7002
+    assert NoFile().port == 8080
+    assert Default(_env_file=None).port == 8080  # pydantic-settings' keyword
+    assert Default(_env_file="other.env").port == 7002
+    assert Default(_env_file="other.env", port=7003).port == 7003  # keywords win
+    monkeypatch.setenv("FLYER_PORT", "7004")  # the environment wins over the file, any case
+    assert Named().port == 7004

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import (
     Any,
+    ClassVar,
     Collection,
     Dict,
     FrozenSet,
@@ -28,6 +29,8 @@ from typing import (
 )
 
 from pydantic import (
+    BaseModel,
+    ConfigDict,
     Field,
     SecretBytes,
     SecretStr,
@@ -36,8 +39,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from flyer_status import LANGUAGES
 from flyer_status import settings as toolkit
@@ -134,26 +135,18 @@ def read_env_file(env_file: Optional[str]) -> Dict[str, str]:
         raise SettingsError(str(exc)) from None
 
 
-class _FlyerSource(PydanticBaseSettingsSource):
-    """Reads `flyer_<field>` from the merged `.env` + environment mapping."""
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> Tuple[Any, str, bool]:
-        # Unused: __call__ builds every value at once.
-        return None, field_name, False
-
-    def __call__(self) -> Dict[str, Any]:
-        load = _LOAD.get()
-        if load is None:
-            env_file = self.settings_cls.model_config.get("env_file")
-            load = (str(env_file) if isinstance(env_file, (str, os.PathLike)) else None, os.environ)
-        merged = merged_environ(*load)
-        values: Dict[str, Any] = {}
-        for name in self.settings_cls.model_fields:
-            key = PREFIX + name
-            if name != "environ" and key in merged:
-                values[name] = merged[key]
-        values["environ"] = merged
-        return values
+def _source_values(
+    settings_cls: Type[BaseModel], env_file: Optional[str], environ: Mapping[str, str]
+) -> Dict[str, Any]:
+    """Each field's `flyer_<field>` from `env_file` + `environ`, and `environ` (every variable)."""
+    merged = merged_environ(env_file, environ)
+    values: Dict[str, Any] = {}
+    for name in settings_cls.model_fields:
+        key = PREFIX + name
+        if name != "environ" and key in merged:
+            values[name] = merged[key]
+    values["environ"] = merged
+    return values
 
 
 def _split(text: str) -> List[str]:
@@ -170,21 +163,23 @@ def _parse_size(value: Any) -> Any:
     return value
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
     """Every flyer-core setting. Field `port` is variable `flyer_port`, and so on.
+
+    `Settings()` reads `flyer_<field>` (any case) from `.env` (class attribute `env_file`,
+    or the `_env_file` keyword; None: no file) and the environment, which wins; keyword
+    values win over both. A project subclasses it to change defaults and add fields.
 
     `environ` holds every variable from `.env` and the environment (keys lower-cased, the
     environment winning); plugins build their own settings from it.
     """
 
-    model_config = SettingsConfigDict(
-        env_prefix=PREFIX,
-        case_sensitive=False,
-        env_file=DEFAULT_ENV_FILE,
-        extra="ignore",
-        validate_default=True,
-        frozen=True,
+    model_config = ConfigDict(
+        extra="ignore", validate_default=True, frozen=True, arbitrary_types_allowed=True
     )
+
+    #: The `.env` file `Settings()` reads (None: none).
+    env_file: ClassVar[Optional[str]] = DEFAULT_ENV_FILE
 
     # Server (FastFlyer's table, same defaults).
     host: str = Field("0.0.0.0", description="Address to bind")
@@ -266,24 +261,25 @@ class Settings(BaseSettings):
     environ: Dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
 
     def __init__(self, **values: Any) -> None:
-        # `.env` is read by _FlyerSource alone (strictly); `_env_file=None` keeps
-        # pydantic-settings' own, lenient reader from reading it first.
-        values["_env_file"] = None
+        load = _LOAD.get()
+        if "_env_file" in values:  # pydantic-settings' keyword, kept
+            env_file = values.pop("_env_file")
+            load = (None if env_file is None else str(env_file), os.environ)
+        elif load is None:
+            load = (self._env_file_of(type(self)), os.environ)
+        data = _source_values(type(self), *load)
+        data.update(values)
         try:
-            super().__init__(**values)
+            super().__init__(**data)
         except ValidationError as exc:
             raise SettingsError(describe_validation_error(exc, type(self))) from None
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: Type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> Tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, _FlyerSource(settings_cls))
+    @staticmethod
+    def _env_file_of(settings_cls: Type[Settings]) -> Optional[str]:
+        # A subclass may still name it the pydantic-settings way, in `model_config`.
+        config: Mapping[str, Any] = settings_cls.model_config
+        env_file = config.get("env_file", settings_cls.env_file)
+        return str(env_file) if isinstance(env_file, (str, os.PathLike)) else None
 
     @field_validator("host")
     @classmethod
@@ -381,7 +377,7 @@ def _hides_value(annotation: Any) -> bool:
     return any(_hides_value(arg) for arg in getattr(annotation, "__args__", None) or ())
 
 
-def hidden_fields(settings_cls: Type[BaseSettings]) -> FrozenSet[str]:
+def hidden_fields(settings_cls: Type[BaseModel]) -> FrozenSet[str]:
     """The fields of `settings_cls` whose values errors, reports and logs never show."""
     return frozenset(
         name for name, field in settings_cls.model_fields.items() if _hides_value(field.annotation)
@@ -392,7 +388,7 @@ SECRET_FIELDS = hidden_fields(Settings)
 
 
 def describe_validation_error(
-    exc: ValidationError, settings_cls: Optional[Type[BaseSettings]] = None
+    exc: ValidationError, settings_cls: Optional[Type[BaseModel]] = None
 ) -> str:
     """A pydantic error on Settings as one line: `flyer_port='abc': expected an integer 1-65535`.
 
