@@ -23,13 +23,17 @@ heavy = ("fastapi", "redis", "starlette", "apscheduler.schedulers", "apscheduler
 loaded = sorted(m for m in heavy if m in sys.modules)
 from flyer_sched import SchedPlugin
 import types
+SchedPlugin().validate_settings(types.SimpleNamespace(environ={}))
+default_zone = flyer_sched.SchedSettings.from_env({}).timezone
+utc = [default_zone, "apscheduler" in sys.modules]  # "UTC" needs no APScheduler to check
 settings = types.SimpleNamespace(environ={"flyer_sched_timezone": "Asia/Shanghai"})
 SchedPlugin().validate_settings(settings)
 for scheduler in (asyncio_scheduler, background_scheduler):
     scheduler.use_settings(flyer_sched.SchedSettings.from_env(settings.environ))
 configured = sorted(m for m in heavy if m in sys.modules and m.startswith("apscheduler"))
-print(threading.active_count(), events, tempfile.tempdir, loaded, configured,
-      background_scheduler.running, asyncio_scheduler.running,
+state = [background_scheduler.running, asyncio_scheduler.running, asyncio_scheduler.state,
+         background_scheduler.get_jobs(), "apscheduler.schedulers" in sys.modules]
+print(threading.active_count(), events, tempfile.tempdir, loaded, utc, configured, state,
       str(background_scheduler.timezone), "apscheduler.schedulers" in sys.modules)
 """
 
@@ -39,5 +43,6 @@ def test_import_has_no_side_effects() -> None:
         [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=60
     ).stdout.strip()
     # Configured (settings read, time zone set) without loading APScheduler's schedulers;
-    # the first look at a scheduler's state loads them, with the zone applied.
-    assert out == "1 [] None [] [] False False Asia/Shanghai True"
+    # its state and jobs are known without them too; reading the zone loads them, with the
+    # zone applied.
+    assert out == "1 [] None [] ['UTC', False] [] [False, False, 0, [], False] Asia/Shanghai True"

@@ -6,6 +6,12 @@ executors, listeners). Every `shutdown()` hands the in-memory jobs over to a fre
 APScheduler scheduler, so the next `start()` — in another app lifespan, on another event loop —
 begins from a clean scheduler with the same jobs, and nothing of APScheduler's internals needs
 resetting.
+
+A scheduler started with nothing to run (no job, job store, executor or listener added, and no
+job store configured) defers APScheduler: `start()` records the start (and the asyncio one's
+loop), `running`, `state`, `get_jobs()` and `get_job()` answer from that record, and the first
+use of APScheduler's API makes its scheduler and starts it as recorded, then proceeds. An app
+whose schedulers have no jobs so starts and stops without importing APScheduler's schedulers.
 """
 
 from __future__ import annotations
@@ -57,6 +63,8 @@ class _Undefined:
 
 
 UNDEFINED: Any = _Undefined()
+# APScheduler's scheduler states (apscheduler.schedulers.base), for a start not yet handed to it.
+_STATE_STOPPED, _STATE_RUNNING, _STATE_PAUSED = 0, 1, 2
 logger = logging.getLogger("flyer.sched")
 
 # One memory store per process, so both schedulers' "memory" locks see each other.
@@ -104,20 +112,84 @@ class FlyerScheduler:
         self._flyer_job_stores: Dict[str, str] = {}  # job id -> job store alias
         # The APScheduler scheduler, made (and APScheduler imported) on first use.
         self._flyer_aps: Optional[BaseScheduler] = None
+        # A start recorded while there was nothing to run: None, or its `paused`.
+        self._flyer_deferred: Optional[bool] = None
+        # The scheduler being made and started for a deferred start (its thread sees it).
+        self._flyer_making: Optional[BaseScheduler] = None
 
     @property
     def _aps(self) -> BaseScheduler:
         aps = self._flyer_aps
         if aps is None:
             with self._flyer_mutex:
-                aps = self._flyer_aps
+                aps = self._flyer_now()
                 if aps is None:
-                    aps = self._flyer_aps = self._flyer_build(None)
+                    aps = self._flyer_make()
         return aps
 
     @_aps.setter
     def _aps(self, aps: BaseScheduler) -> None:
         self._flyer_aps = aps
+
+    def _flyer_now(self) -> Optional[BaseScheduler]:
+        """The APScheduler scheduler made so far, or None (call with `_flyer_mutex` held)."""
+        aps = self._flyer_aps
+        return aps if aps is not None else self._flyer_making
+
+    def _flyer_made(self) -> Optional[BaseScheduler]:
+        """The APScheduler scheduler if one was made, without making one (a scheduler being
+        made in another thread is waited for)."""
+        aps = self._flyer_aps
+        if aps is None:
+            with self._flyer_mutex:
+                aps = self._flyer_now()
+        return aps
+
+    def _flyer_make(self) -> BaseScheduler:
+        """Make the APScheduler scheduler (with `_flyer_mutex` held) and, when a start was
+        deferred, start it as that start asked, on the loop it recorded."""
+        aps = self._flyer_build(self._flyer_deferred_loop())
+        paused = self._flyer_deferred
+        if paused is not None:
+            self._flyer_making = aps  # a listener or executor calling back sees it
+            try:
+                aps.start(paused)
+            finally:
+                self._flyer_making = None
+            self._flyer_deferred = None
+        self._flyer_aps = aps
+        return aps
+
+    def _flyer_deferred_loop(self) -> Any:
+        """The event loop a deferred start recorded (the asyncio scheduler's), else None."""
+        return None
+
+    def _flyer_jobstores_configured(self) -> bool:
+        """Whether the options or gconfig name a job store (which may hold jobs already)."""
+        if self._flyer_options.get("jobstores"):
+            return True
+        return any(k.startswith("apscheduler.jobstores.") for k in self._flyer_gconfig)
+
+    def _flyer_defer(self, paused: bool) -> bool:
+        """Record a start instead of starting APScheduler when there is nothing it could run:
+        no APScheduler scheduler made yet (nothing added a job, job store, executor or
+        listener, or configured it) and no job store configured. Call with `_flyer_mutex`."""
+        if self._flyer_now() is not None or self._flyer_jobstores_configured():
+            return False
+        if self._flyer_deferred is not None:
+            from apscheduler.schedulers import SchedulerAlreadyRunningError
+
+            raise SchedulerAlreadyRunningError
+        self._flyer_deferred = bool(paused)
+        return True
+
+    def _flyer_drop_deferred(self) -> bool:
+        """Forget a deferred start (its shutdown); False when APScheduler's scheduler exists."""
+        with self._flyer_mutex:
+            if self._flyer_now() is not None:
+                return False
+            self._flyer_deferred = None
+            return True
 
     # -- the APScheduler scheduler of this lifespan ---------------------------------------
 
@@ -150,6 +222,14 @@ class FlyerScheduler:
         from flyer_sched._executors import _FlyerExecutor
 
         options = dict(self._flyer_options)
+        for kind in ("jobstores", "executors"):
+            if options.get(kind):
+                # APScheduler pops "type" and "class" from a configuring dict: each build
+                # gets its own copies, so the next lifespan's scheduler can be made too.
+                options[kind] = {
+                    alias: dict(value) if isinstance(value, dict) else value
+                    for alias, value in options[kind].items()
+                }
         if "timezone" in options:
             options["timezone"] = astimezone(options["timezone"])
         executors = dict(options.get("executors") or {})
@@ -435,12 +515,21 @@ class FlyerScheduler:
     @property
     def running(self) -> bool:
         """Whether the scheduler runs (paused counts as running, as in APScheduler)."""
-        return bool(self._aps.running)
+        return self.state != _STATE_STOPPED
 
     @property
     def state(self) -> int:
         """APScheduler's `STATE_STOPPED`, `STATE_RUNNING` or `STATE_PAUSED`."""
-        return int(self._aps.state)
+        aps = self._flyer_aps
+        if aps is None:
+            with self._flyer_mutex:
+                aps = self._flyer_now()
+                if aps is None:
+                    paused = self._flyer_deferred
+                    if paused is None:
+                        return _STATE_STOPPED
+                    return _STATE_PAUSED if paused else _STATE_RUNNING
+        return int(aps.state)
 
     @property
     def timezone(self) -> Any:
@@ -533,10 +622,16 @@ class FlyerScheduler:
         return self._aps.modify_job(job_id, jobstore, **changes)
 
     def get_jobs(self, jobstore: Optional[str] = None, pending: Any = None) -> List[Any]:
-        return list(self._aps.get_jobs(jobstore))
+        aps = self._flyer_made()
+        if aps is None:  # nothing made: no job anywhere (a configured store makes it)
+            return []
+        return list(aps.get_jobs(jobstore))
 
     def get_job(self, job_id: str, jobstore: Optional[str] = None) -> Any:
-        return self._aps.get_job(job_id, jobstore)
+        aps = self._flyer_made()
+        if aps is None:
+            return None
+        return aps.get_job(job_id, jobstore)
 
     def remove_job(self, job_id: str, jobstore: Optional[str] = None) -> None:
         self._aps.remove_job(job_id, jobstore)
@@ -550,13 +645,25 @@ class FlyerScheduler:
         self._aps.print_jobs(jobstore, out)
 
     def pause(self) -> None:
-        self._aps.pause()
+        if not self._flyer_flip(True):
+            self._aps.pause()
 
     def resume(self) -> None:
-        self._aps.resume()
+        if not self._flyer_flip(False):
+            self._aps.resume()
+
+    def _flyer_flip(self, paused: bool) -> bool:
+        """Pause or resume a deferred start; False when there is none (APScheduler decides)."""
+        with self._flyer_mutex:
+            if self._flyer_now() is not None or self._flyer_deferred is None:
+                return False
+            self._flyer_deferred = paused
+            return True
 
     def wakeup(self) -> None:
-        self._aps.wakeup()
+        aps = self._flyer_made()
+        if aps is not None:  # nothing made: no job to wake up for
+            aps.wakeup()
 
     def __getattr__(self, name: str) -> Any:
         # The rest of APScheduler's public API (export_jobs, import_jobs, ...), as it is.
@@ -674,6 +781,9 @@ class FlyerScheduler:
             store.warm()
 
     def _flyer_start(self, paused: bool) -> None:
+        with self._flyer_mutex:
+            if self._flyer_defer(paused):
+                return
         self._aps.start(paused)
 
     def shutdown(self, wait: bool = True) -> None:
@@ -687,7 +797,10 @@ class FlyerScheduler:
 
     def _flyer_shutdown(self, wait: bool) -> None:
         """Shut the APScheduler scheduler down and put a fresh, stopped one with the same
-        in-memory jobs (rescheduled afresh at the next start) in its place."""
+        in-memory jobs (rescheduled afresh at the next start) in its place; a deferred start
+        is only forgotten."""
+        if self._flyer_drop_deferred():
+            return
         old = self._aps
         jobs = self._flyer_jobs(old)
         old.shutdown(wait)
@@ -701,12 +814,13 @@ class FlyerScheduler:
         return ok
 
     def _flyer_warn_foreign_executors(self) -> None:
+        locked = [job for job in self.get_jobs() if lock_spec_of(job.func) is not None]
+        if not locked:  # nothing to check: APScheduler's executors stay unimported
+            return
         from flyer_sched._executors import AsyncIOExecutor, ThreadPoolExecutor
 
         flyer_executors = (ThreadPoolExecutor, AsyncIOExecutor)
-        for job in self.get_jobs():
-            if lock_spec_of(job.func) is None:
-                continue
+        for job in locked:
             executor = self._flyer_executors.get(job.executor)
             if executor is None or not isinstance(executor, flyer_executors):
                 logger.error(
@@ -860,9 +974,12 @@ class FlyerScheduler:
             return max(0.0, deadline - time.monotonic())
 
         leaders_ok = await loop.run_in_executor(None, self._flyer_stop_leaders, left())
-        from flyer_sched._executors import wait_futures
+        futures = self.running_futures()
+        jobs_ok = True
+        if futures:  # none: APScheduler's executors stay unimported
+            from flyer_sched._executors import wait_futures
 
-        jobs_ok = await wait_futures(self.running_futures(), left())
+            jobs_ok = await wait_futures(futures, left())
         await self._flyer_shutdown_from(loop)
         return bool(leaders_ok and jobs_ok)
 
@@ -961,6 +1078,16 @@ class AsyncIOScheduler(FlyerScheduler):
     def flyer_loop(self) -> Optional[asyncio.AbstractEventLoop]:
         return self._flyer_loop_now
 
+    def _flyer_deferred_loop(self) -> Any:
+        return self._flyer_loop_now if self._flyer_deferred is not None else None
+
+    def _flyer_drop_deferred(self) -> bool:
+        with self._flyer_mutex:
+            if not super()._flyer_drop_deferred():
+                return False
+            self._flyer_loop_now = None
+            return True
+
     def _flyer_start(self, paused: bool) -> None:
         """Start on the running event loop (or the `event_loop` given at configuration)."""
         configured = self._flyer_configured_loop
@@ -974,12 +1101,22 @@ class AsyncIOScheduler(FlyerScheduler):
                     "asyncio_scheduler.start() needs a running event loop: call it from a "
                     "coroutine (for example the app's lifespan)"
                 ) from None
+        with self._flyer_mutex:
+            if self._flyer_defer(paused):
+                self._flyer_loop_now = loop
+                return
+        if self.running:
+            from apscheduler.schedulers import SchedulerAlreadyRunningError
+
+            raise SchedulerAlreadyRunningError
         jobs = self._flyer_jobs(self._aps)
         self._flyer_loop_now = loop
         self._aps = self._flyer_build(loop, jobs)
         self._aps.start(paused)
 
     def _flyer_shutdown(self, wait: bool) -> None:
+        if self._flyer_drop_deferred():
+            return
         loop = self._flyer_loop_now
         try:
             here: Optional[asyncio.AbstractEventLoop] = asyncio.get_running_loop()

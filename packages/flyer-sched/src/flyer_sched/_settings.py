@@ -17,8 +17,16 @@ _REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel"
 _REDIS_HOST, _REDIS_PORT, _REDIS_DB = "localhost", 6379, 1
 
 
+# Zone names APScheduler accepted in this process ("UTC" it takes as is, by every release's
+# rule): a name is resolved once, not at every read of the settings.
+_ZONES_OK = {"UTC"}
+
+
 def _timezone(env: settings.Environment) -> str:
     value = env.text("flyer_sched_timezone", "UTC")
+    if value in _ZONES_OK:
+        return value
+    # APScheduler's `astimezone` is the rule (zoneinfo in 3.11, pytz in 3.10).
     from apscheduler.util import astimezone
 
     try:
@@ -28,6 +36,7 @@ def _timezone(env: settings.Environment) -> str:
             f"flyer_sched_timezone={value!r}: expected an IANA time zone name such as "
             "'UTC' or 'Asia/Shanghai'"
         ) from None
+    _ZONES_OK.add(value)
     return value
 
 
