@@ -167,11 +167,32 @@ print(json.dumps(result))
 """
 
 
+OWN_MODULES = """
+import importlib, json, sys
+result = {}
+for name in %r:
+    before = set(sys.modules)
+    importlib.import_module(name)
+    result[name] = sorted(m for m in set(sys.modules) - before if m.startswith(name + "."))
+print(json.dumps(result))
+"""
+
+
+def test_importing_a_plugin_package_imports_none_of_its_modules(
+    tmp_path: Path, flyer_env: Callable[..., Dict[str, str]]
+) -> None:
+    """Every public name loads when first read: the `flyer.plugins` entry point imports the
+    plugin's module and what it needs, not the whole package (start-up time)."""
+    packages = ["flyer_cache", "flyer_db", "flyer_http", "flyer_mcp", "flyer_mq", "flyer_telemetry"]
+    result = _run(OWN_MODULES % (packages,), tmp_path, flyer_env())
+    assert result == {name: [name + ".__about__"] for name in packages}
+
+
 def test_every_public_name_still_imports(
     tmp_path: Path, flyer_env: Callable[..., Dict[str, str]]
 ) -> None:
     """Names loaded on first access resolve, and `dir()` lists them."""
-    packages = ["flyer_cache", "flyer_db", "flyer_http", "flyer_mcp", "flyer_mq"]
+    packages = ["flyer_cache", "flyer_db", "flyer_http", "flyer_mcp", "flyer_mq", "flyer_telemetry"]
     result = _run(LAZY_NAMES % (packages,), tmp_path, flyer_env())
     assert result == {name: [] for name in packages}
     from flyer_cache import RedisBackend, get_async_redis_pool

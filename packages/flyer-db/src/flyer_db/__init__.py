@@ -6,28 +6,41 @@ flyer-db: the session helpers below load on first access.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any, List
+from typing import TYPE_CHECKING
 
 from flyer_db.__about__ import __version__
-from flyer_db._check import acheck_engine, check_engine
-from flyer_db._dataset import get_dataset_pool
-from flyer_db._engine import create_engine, get_engine, get_mysql_pool
-from flyer_db._plugin import DBPlugin
-from flyer_db._registry import dispose_engines
-from flyer_db._retry import RetryPolicy, is_read_statement
-from flyer_db._settings import DBSettings
-from flyer_db._url import safe_url
+from flyer_status import lazy
 
 if TYPE_CHECKING:
+    from flyer_db._check import acheck_engine, check_engine
+    from flyer_db._dataset import get_dataset_pool
+    from flyer_db._engine import create_engine, get_engine, get_mysql_pool
+    from flyer_db._plugin import DBPlugin
+    from flyer_db._registry import dispose_engines
+    from flyer_db._retry import RetryPolicy, is_read_statement
     from flyer_db._session import get_session, session_dependency, session_factory, session_scope
+    from flyer_db._settings import DBSettings
+    from flyer_db._url import safe_url
 
-# Public names whose module imports SQLAlchemy's ORM: loaded on first access (PEP 562).
+# Every public name is imported when first read (PEP 562): the `flyer.plugins` entry point
+# loads `flyer_db._plugin` and what that needs, not every module of the package.
 _LAZY = {
+    "acheck_engine": "flyer_db._check",
+    "check_engine": "flyer_db._check",
+    "get_dataset_pool": "flyer_db._dataset",
+    "create_engine": "flyer_db._engine",
+    "get_engine": "flyer_db._engine",
+    "get_mysql_pool": "flyer_db._engine",
+    "DBPlugin": "flyer_db._plugin",
+    "dispose_engines": "flyer_db._registry",
+    "RetryPolicy": "flyer_db._retry",
+    "is_read_statement": "flyer_db._retry",
     "get_session": "flyer_db._session",
     "session_dependency": "flyer_db._session",
     "session_factory": "flyer_db._session",
     "session_scope": "flyer_db._session",
+    "DBSettings": "flyer_db._settings",
+    "safe_url": "flyer_db._url",
 }
 
 __all__ = [
@@ -51,14 +64,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'flyer_db' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> List[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy.exports(__name__, _LAZY)

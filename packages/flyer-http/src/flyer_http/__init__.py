@@ -16,26 +16,36 @@ import importlib
 from typing import TYPE_CHECKING, Any, List
 
 from flyer_http.__about__ import __version__
-from flyer_http._hooks import add_call_hooks
-from flyer_http._metrics import CallOutcome, RetryEvent
-from flyer_http._plugin import HttpPlugin
-from flyer_http._redact import SENSITIVE_HEADERS, SENSITIVE_PARAMS
-from flyer_http._settings import ASYNC_NAMES, SYNC_NAMES, HttpSettings
 
 if TYPE_CHECKING:
     from flyer_http._client import AsyncClient, Client, RetryChoice
     from flyer_http._defaults import release as release_default_clients
     from flyer_http._errors import raise_for_status
+    from flyer_http._hooks import add_call_hooks
+    from flyer_http._metrics import CallOutcome, RetryEvent
+    from flyer_http._plugin import HttpPlugin
     from flyer_http._policy import (
         IDEMPOTENT_METHODS,
         RETRY_EXCEPTIONS,
         RETRY_STATUSES,
         RetryPolicy,
     )
+    from flyer_http._redact import SENSITIVE_HEADERS, SENSITIVE_PARAMS
+    from flyer_http._settings import HttpSettings
 
-# Public names whose modules import httpx: loaded on first access (PEP 562), so building an
-# app imports no httpx; the plugin's start-up (the app's client) is the first to need it.
+# Every public name is imported when first read (PEP 562): building an app imports no httpx
+# (the modules of `Client` & co. import it; the app's client is the first to need them), and
+# the `flyer.plugins` entry point loads `flyer_http._plugin` and what that needs.
 _LAZY = {
+    "add_call_hooks": ("flyer_http._hooks", "add_call_hooks"),
+    "CallOutcome": ("flyer_http._metrics", "CallOutcome"),
+    "RetryEvent": ("flyer_http._metrics", "RetryEvent"),
+    "HttpPlugin": ("flyer_http._plugin", "HttpPlugin"),
+    "SENSITIVE_HEADERS": ("flyer_http._redact", "SENSITIVE_HEADERS"),
+    "SENSITIVE_PARAMS": ("flyer_http._redact", "SENSITIVE_PARAMS"),
+    "HttpSettings": ("flyer_http._settings", "HttpSettings"),
+    "ASYNC_NAMES": ("flyer_http._settings", "ASYNC_NAMES"),
+    "SYNC_NAMES": ("flyer_http._settings", "SYNC_NAMES"),
     "AsyncClient": ("flyer_http._client", "AsyncClient"),
     "Client": ("flyer_http._client", "Client"),
     "RetryChoice": ("flyer_http._client", "RetryChoice"),
@@ -81,6 +91,8 @@ if TYPE_CHECKING:
 def __getattr__(name: str) -> Any:
     """The ready-made clients, made on first use (importing flyer_http makes none), and the
     names of `_LAZY`, imported on first use."""
+    from flyer_http._settings import ASYNC_NAMES, SYNC_NAMES
+
     if name in SYNC_NAMES or name in ASYNC_NAMES:
         from flyer_http._defaults import default_client
 

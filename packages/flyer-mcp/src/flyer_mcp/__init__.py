@@ -9,12 +9,30 @@ settings otherwise). Serving MCP needs Python 3.10+; on 3.8 and 3.9 the plugin l
 and stays off.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from flyer_mcp.__about__ import __version__
-from flyer_mcp._config import config_mcp
-from flyer_mcp._filters import ToolFilter
-from flyer_mcp._plugin import McpPlugin
-from flyer_mcp._settings import McpSettings, settings_fields
-from flyer_mcp._support import SUPPORTED
+from flyer_status import lazy
+
+if TYPE_CHECKING:
+    from flyer_mcp._config import config_mcp
+    from flyer_mcp._filters import ToolFilter
+    from flyer_mcp._plugin import McpPlugin
+    from flyer_mcp._settings import McpSettings, settings_fields
+    from flyer_mcp._support import SUPPORTED
+
+# Every public name is imported when first read (PEP 562): the `flyer.plugins` entry point
+# loads `flyer_mcp._plugin` and what that needs, not every module of the package.
+_LAZY = {
+    "config_mcp": "flyer_mcp._config",
+    "ToolFilter": "flyer_mcp._filters",
+    "McpPlugin": "flyer_mcp._plugin",
+    "McpSettings": "flyer_mcp._settings",
+    "settings_fields": "flyer_mcp._settings",
+    "SUPPORTED": "flyer_mcp._support",
+}
 
 __all__ = [
     "SUPPORTED",
@@ -25,3 +43,6 @@ __all__ = [
     "config_mcp",
     "settings_fields",
 ]
+
+
+__getattr__, __dir__ = lazy.exports(__name__, _LAZY)

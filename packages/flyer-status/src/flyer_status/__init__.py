@@ -4,7 +4,7 @@ Codes, phrases, errors and `envelope()` need nothing but the standard library; t
 models live in `flyer_status.schemas` (install `flyer-status[models]`).
 """
 
-from flyer_status import settings, status
+from flyer_status import lazy, settings, status
 from flyer_status.__about__ import __version__
 from flyer_status._codes import LANGUAGES, code_name, describe, http_status_for, is_known, phrase
 from flyer_status._context import get_request_id, request_id_var
@@ -49,6 +49,7 @@ __all__ = [
     "get_request_id",
     "http_status_for",
     "is_known",
+    "lazy",
     "phrase",
     "preferred_language",
     "renderer_var",

@@ -7,10 +7,26 @@ through the `flyer.plugins` entry point, counts every request and serves
 `OTEL_*` variables say.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flyer_status import lazy
 from flyer_telemetry.__about__ import __version__
-from flyer_telemetry._hooks import http_metrics_hooks
-from flyer_telemetry._plugin import TelemetryPlugin
-from flyer_telemetry._settings import TelemetrySettings, settings_fields
+
+if TYPE_CHECKING:
+    from flyer_telemetry._hooks import http_metrics_hooks
+    from flyer_telemetry._plugin import TelemetryPlugin
+    from flyer_telemetry._settings import TelemetrySettings, settings_fields
+
+# Every public name is imported when first read (PEP 562): the `flyer.plugins` entry point
+# loads `flyer_telemetry._plugin` and what that needs, not every module of the package.
+_LAZY = {
+    "http_metrics_hooks": "flyer_telemetry._hooks",
+    "TelemetryPlugin": "flyer_telemetry._plugin",
+    "TelemetrySettings": "flyer_telemetry._settings",
+    "settings_fields": "flyer_telemetry._settings",
+}
 
 __all__ = [
     "TelemetryPlugin",
@@ -19,3 +35,6 @@ __all__ = [
     "http_metrics_hooks",
     "settings_fields",
 ]
+
+
+__getattr__, __dir__ = lazy.exports(__name__, _LAZY)
