@@ -16,6 +16,7 @@ pytest.importorskip("fastapi")
 
 import httpx
 from fastapi import Depends, FastAPI, HTTPException
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from flyer_sched import create_router, current_tick
@@ -166,6 +167,31 @@ def test_openapi_documents_the_routes(client: httpx.Client) -> None:
     names = list(schema["components"]["schemas"])
     assert "ScheduledJob" in names
     assert [n for n in names if "locals" in n] == []  # models named as users see them
+
+
+def test_the_plugin_adds_create_routers_routes(jobs: Dict[str, Any]) -> None:
+    """The plugin adds the routes to the app directly (including a router in an app builds
+    every route a second time): the same paths, methods, dependencies, tags and OpenAPI
+    document as `create_router` included under the same prefix."""
+    schedulers = [jobs["background"], jobs["asyncio"]]
+    auth = _basic_auth()
+    router = create_router(schedulers, prefix="/flyer/tasks", dependencies=[Depends(auth)])
+    included = FastAPI()
+    included.include_router(router)
+    plugin = SchedPlugin(schedulers)
+    direct = _app(plugin, auth=auth)
+    direct.router.routes = [r for r in direct.router.routes if getattr(r, "path", "") != "/check"]
+
+    def shape(routes: List[Any]) -> List[Any]:
+        return [
+            (r.path, sorted(r.methods), r.name, [d.dependency for d in r.dependencies], r.tags)
+            for r in routes
+            if isinstance(r, APIRoute)
+        ]
+
+    assert shape(direct.router.routes) == shape(router.routes)
+    assert len(shape(direct.router.routes)) == 6
+    assert direct.openapi() == included.openapi()
 
 
 def _app(plugin: SchedPlugin, auth: Any = None, environ: Any = None) -> FastAPI:

@@ -39,7 +39,7 @@ class SchedPlugin:
     def setup(self, app: Any, settings: Any) -> None:
         from fastapi import Depends
 
-        from flyer_sched._router import create_router
+        from flyer_sched._router import add_routes
 
         environ = getattr(settings, "environ", None)
         self.settings = SchedSettings.from_env(environ)
@@ -48,8 +48,12 @@ class SchedPlugin:
         base_url = str(getattr(settings, "base_url", "") or "").rstrip("/")
         auth = getattr(app.state, "flyer_auth", None)
         dependencies = [Depends(auth)] if auth is not None else []
-        app.include_router(
-            create_router(self.schedulers, prefix=f"{base_url}/tasks", dependencies=dependencies)
+        add_routes(
+            app,
+            self.schedulers,
+            prefix=f"{base_url}/tasks",
+            dependencies=dependencies,
+            tags=["tasks"],
         )
 
     async def startup(self) -> None:

@@ -33,6 +33,25 @@ def create_router(
     apply to every process sharing its lock store.
     """
     from fastapi import APIRouter
+
+    router = APIRouter(
+        prefix=prefix, dependencies=list(dependencies or []), tags=list(tags or ["tasks"])
+    )
+    add_routes(router, schedulers)
+    return router
+
+
+def add_routes(
+    target: Any,
+    schedulers: Optional[Sequence["Scheduler"]] = None,
+    *,
+    prefix: str = "",
+    dependencies: Optional[Sequence[Any]] = None,
+    tags: Optional[List[Any]] = None,
+) -> None:
+    """Add `create_router`'s routes to `target` (an app or a router) directly, under `prefix`,
+    with `dependencies` and `tags` (if any) on each route: the plugin's way, which builds
+    each route once (including a router in an app builds its routes again)."""
     from fastapi.responses import JSONResponse
 
     from flyer_sched._models import LeaderTask, RemovedJob, ScheduledJob, ScheduledJobs
@@ -69,11 +88,20 @@ def create_router(
         404: {"model": ErrorResponse, "description": "No such job"},
         503: {"model": ErrorResponse, "description": "Lock store unreachable"},
     }
-    router = APIRouter(
-        prefix=prefix, dependencies=list(dependencies or []), tags=list(tags or ["tasks"])
-    )
+    common: Dict[str, Any] = {}
+    if dependencies:
+        common["dependencies"] = list(dependencies)
+    if tags:
+        common["tags"] = list(tags)
 
-    @router.get("", response_model=DataResponse[ScheduledJobs], summary="List scheduled jobs")
+    def route(path: str, method: str, **options: Any) -> Callable[[Any], Any]:
+        def add(endpoint: Any) -> Any:
+            target.add_api_route(prefix + path, endpoint, methods=[method], **common, **options)
+            return endpoint
+
+        return add
+
+    @route("", "GET", response_model=DataResponse[ScheduledJobs], summary="List scheduled jobs")
     def list_jobs() -> Any:
         jobs: List[Dict[str, Any]] = []
         leaders: List[Dict[str, Any]] = []
@@ -119,27 +147,34 @@ def create_router(
 
     one_job: Dict[str, Any] = {"response_model": DataResponse[ScheduledJob], "responses": errors}
 
-    @router.get("/{job_id:path}", summary="Show one job", **one_job)
+    @route("/{job_id:path}", "GET", summary="Show one job", **one_job)
     def show_job(job_id: str) -> Any:
         found = _find(chosen, job_id)
         if found is None:
             return not_found(job_id)
         return job_response(found[0], job_id)
 
-    @router.post(
-        "/{job_id:path}/pause", summary="Pause a job (fleet-wide when it is locked)", **one_job
+    @route(
+        "/{job_id:path}/pause",
+        "POST",
+        summary="Pause a job (fleet-wide when it is locked)",
+        **one_job,
     )
     def pause_job(job_id: str) -> Any:
         return act(job_id, lambda scheduler, jid: scheduler.pause_job(jid), shown)
 
-    @router.post(
-        "/{job_id:path}/resume", summary="Resume a job (fleet-wide when it is locked)", **one_job
+    @route(
+        "/{job_id:path}/resume",
+        "POST",
+        summary="Resume a job (fleet-wide when it is locked)",
+        **one_job,
     )
     def resume_job(job_id: str) -> Any:
         return act(job_id, lambda scheduler, jid: scheduler.resume_job(jid), shown)
 
-    @router.post(
+    @route(
         "/{job_id:path}/run",
+        "POST",
         status_code=202,
         response_model=DataResponse[ScheduledJob],
         responses={
@@ -155,8 +190,9 @@ def create_router(
 
         return act(job_id, lambda scheduler, jid: scheduler.run_job_now(jid), accepted)
 
-    @router.delete(
+    @route(
         "/{job_id:path}",
+        "DELETE",
         response_model=DataResponse[RemovedJob],
         responses=errors,
         summary="Remove a job from this process",
@@ -164,5 +200,3 @@ def create_router(
     def remove_job(job_id: str) -> Any:
         removed = DataResponse[RemovedJob](message="OK", data=RemovedJob(id=job_id))
         return act(job_id, lambda scheduler, jid: scheduler.remove_job(jid), lambda *_: removed)
-
-    return router
