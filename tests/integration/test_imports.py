@@ -183,7 +183,10 @@ def test_importing_a_plugin_package_imports_none_of_its_modules(
 ) -> None:
     """Every public name loads when first read: the `flyer.plugins` entry point imports the
     plugin's module and what it needs, not the whole package (start-up time)."""
-    packages = ["flyer_cache", "flyer_db", "flyer_http", "flyer_mcp", "flyer_mq", "flyer_telemetry"]
+    packages = [
+        "flyer_cache", "flyer_db", "flyer_http", "flyer_mcp", "flyer_mq", "flyer_sched",
+        "flyer_telemetry",
+    ]  # fmt: skip
     result = _run(OWN_MODULES % (packages,), tmp_path, flyer_env())
     assert result == {name: [name + ".__about__"] for name in packages}
 
@@ -192,7 +195,10 @@ def test_every_public_name_still_imports(
     tmp_path: Path, flyer_env: Callable[..., Dict[str, str]]
 ) -> None:
     """Names loaded on first access resolve, and `dir()` lists them."""
-    packages = ["flyer_cache", "flyer_db", "flyer_http", "flyer_mcp", "flyer_mq", "flyer_telemetry"]
+    packages = [
+        "flyer_cache", "flyer_db", "flyer_http", "flyer_mcp", "flyer_mq", "flyer_sched",
+        "flyer_telemetry",
+    ]  # fmt: skip
     result = _run(LAZY_NAMES % (packages,), tmp_path, flyer_env())
     assert result == {name: [] for name in packages}
     from flyer_cache import RedisBackend, get_async_redis_pool

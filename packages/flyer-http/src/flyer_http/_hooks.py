@@ -5,9 +5,10 @@ does not import it."""
 from __future__ import annotations
 
 import threading
-from typing import Callable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, List, Optional, Tuple
 
-from flyer_http._metrics import OnComplete, OnRetry
+if TYPE_CHECKING:  # the event classes load with the first call that reports one
+    from flyer_http._metrics import OnComplete, OnRetry
 
 # Hooks every client calls after its own, as tuples so a call reads them without a lock.
 retry_hooks: Tuple[OnRetry, ...] = ()

@@ -13,11 +13,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from flyer_mcp._tools import METHODS
 from flyer_status import FlyerError, request_id_var
 
 if TYPE_CHECKING:
     from flyer_mcp._server import McpEndpoint
+
+# The operations of an OpenAPI path item.
+OPENAPI_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 REQUEST_ID_KEY = "flyer.request_id"
 NOT_RUNNING = "the MCP endpoint is not running: the app's lifespan has not started it"
@@ -65,7 +67,7 @@ def operation_keys(
         (method.upper(), path)
         for path, item in (spec.get("paths") or {}).items()
         for method in item
-        if method in METHODS
+        if method in OPENAPI_METHODS
     ]
 
 

@@ -15,10 +15,11 @@ import re
 from typing import Any, Collection, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 from flyer_mcp._filters import ToolFilter
+from flyer_mcp._mount import OPENAPI_METHODS
 
 logger = logging.getLogger("flyer.mcp")
 
-METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+METHODS = OPENAPI_METHODS
 _COMPONENT_REF = "#/components/schemas/"
 _NAME_BAD = re.compile(r"[^A-Za-z0-9_.-]")
 _JSON = "application/json"
