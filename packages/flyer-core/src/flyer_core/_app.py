@@ -311,22 +311,27 @@ def _guarded_routes(
 
 def _add_docs(app: FastAPI, settings: Settings, auth: Any) -> None:
     base = settings.base_url
-    deps = auth_dependencies(auth)
     if not settings.openapi_enabled:
         return
+
+    def add(path: str, endpoint: Any, guarded: bool = True) -> None:
+        # Behind auth, a FastAPI route runs the auth dependency; without auth these need
+        # nothing of FastAPI's (no parameter, no schema): a plain route, cheaper to build.
+        if guarded and auth is not None:
+            app.add_api_route(
+                path, endpoint, include_in_schema=False, dependencies=auth_dependencies(auth)
+            )
+        else:
+            app.add_route(path, endpoint, methods=["GET"], include_in_schema=False)
 
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(request.app.openapi())
 
-    app.add_api_route(f"{base}/openapi.json", openapi, include_in_schema=False, dependencies=deps)
+    add(f"{base}/openapi.json", openapi)
     if not settings.docs_enabled:
         return
     swagger, redoc = docs_pages(str(app.title))
-    app.add_api_route(
-        f"{base}/docs", html_endpoint(swagger), include_in_schema=False, dependencies=deps
-    )
-    app.add_api_route(
-        f"{base}/redoc", html_endpoint(redoc), include_in_schema=False, dependencies=deps
-    )
-    app.add_api_route(f"{base}/static/{{name}}", asset, include_in_schema=False, dependencies=deps)
-    app.add_api_route("/", redirect_to(f"{base}/docs"), include_in_schema=False)
+    add(f"{base}/docs", html_endpoint(swagger))
+    add(f"{base}/redoc", html_endpoint(redoc))
+    add(f"{base}/static/{{name}}", asset)
+    add("/", redirect_to(f"{base}/docs"), guarded=False)

@@ -112,10 +112,10 @@ def docs_pages(title: str) -> Tuple[str, str]:
     return swagger_html(title), redoc_html(title)
 
 
-def html_endpoint(text: str) -> Callable[[], Awaitable[HTMLResponse]]:
-    """An endpoint answering `text` as HTML."""
+def html_endpoint(text: str) -> Callable[[Request], Awaitable[HTMLResponse]]:
+    """An endpoint answering `text` as HTML (a FastAPI or a Starlette route's)."""
 
-    async def page() -> HTMLResponse:
+    async def page(request: Request) -> HTMLResponse:
         return HTMLResponse(text, headers={"content-security-policy": CONTENT_SECURITY_POLICY})
 
     return page
