@@ -229,9 +229,9 @@ def compile_route(route: APIRoute) -> Optional[ASGIApp]:
         "exclude_defaults": route.response_model_exclude_defaults,
         "exclude_none": route.response_model_exclude_none,
     }
-    context = _endpoint_context(call)
     endpoint_path = dependant.path or route.path
-    # What FastAPI's errors say about the endpoint, per method and mount path.
+    # What FastAPI's errors say about the endpoint, per method and mount path: made at the
+    # first answer (finding the endpoint's source line reads its file).
     contexts: Dict[Tuple[str, str], Dict[str, Any]] = {}
 
     async def compiled(scope: Scope, receive: Receive, send: Send) -> None:
@@ -298,7 +298,7 @@ def compile_route(route: APIRoute) -> Optional[ASGIApp]:
         endpoint_context = contexts.get(key)
         if endpoint_context is None:
             path = f"{key[0]} {key[1].rstrip('/')}{endpoint_path}"
-            endpoint_context = contexts[key] = {**context, "path": path}
+            endpoint_context = contexts[key] = {**_endpoint_context(call), "path": path}
         content = await serialize_response(
             field=response_field,
             response_content=raw_response,
