@@ -125,10 +125,10 @@ def _scanned_entry_points() -> Optional[List[importlib.metadata.EntryPoint]]:
         for name in names:
             if not name.endswith(_METADATA_DIRS):
                 continue
-            distribution = _SEPARATORS.sub("-", name.rpartition(".")[0].partition("-")[0])
-            if distribution.lower() in seen:
+            distribution = _SEPARATORS.sub("-", name.rpartition(".")[0].partition("-")[0]).lower()
+            if distribution in seen:
                 continue
-            seen.add(distribution.lower())
+            seen.add(distribution)
             try:
                 with open(os.path.join(where, name, "entry_points.txt"), encoding="utf-8") as f:
                     text = f.read()

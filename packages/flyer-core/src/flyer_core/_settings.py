@@ -266,7 +266,7 @@ class Settings(BaseModel):
             env_file = values.pop("_env_file")
             load = (None if env_file is None else str(env_file), os.environ)
         elif load is None:
-            load = (self._env_file_of(type(self)), os.environ)
+            load = (self._env_file_of(), os.environ)
         data = _source_values(type(self), *load)
         data.update(values)
         try:
@@ -274,11 +274,11 @@ class Settings(BaseModel):
         except ValidationError as exc:
             raise SettingsError(describe_validation_error(exc, type(self))) from None
 
-    @staticmethod
-    def _env_file_of(settings_cls: Type[Settings]) -> Optional[str]:
+    @classmethod
+    def _env_file_of(cls) -> Optional[str]:
         # A subclass may still name it the pydantic-settings way, in `model_config`.
-        config: Mapping[str, Any] = settings_cls.model_config
-        env_file = config.get("env_file", settings_cls.env_file)
+        config: Mapping[str, Any] = cls.model_config
+        env_file = config.get("env_file", cls.env_file)
         return str(env_file) if isinstance(env_file, (str, os.PathLike)) else None
 
     @field_validator("host")

@@ -19,7 +19,6 @@ from flyer_mcp._mount import OPENAPI_METHODS
 
 logger = logging.getLogger("flyer.mcp")
 
-METHODS = OPENAPI_METHODS
 _COMPONENT_REF = "#/components/schemas/"
 _NAME_BAD = re.compile(r"[^A-Za-z0-9_.-]")
 _JSON = "application/json"
@@ -231,7 +230,7 @@ def build_tools(
     for path, item in (spec.get("paths") or {}).items():
         if not isinstance(item, Mapping) or hidden_path(path, base):
             continue
-        for method in METHODS:
+        for method in OPENAPI_METHODS:
             operation = item.get(method)
             if not isinstance(operation, Mapping) or (method.upper(), path) in hidden:
                 continue
