@@ -55,3 +55,29 @@ def test_public_api() -> None:
     assert issubclass(flyer_core.APIRouter, APIRouter)
     for name in flyer_core.__all__:
         assert hasattr(flyer_core, name), name
+
+
+BUILD_PROBE = """
+import json, sys
+from flyer_core import create_app
+create_app(None, plugins=[])
+print(json.dumps(sorted({"flyer_core._runners", "flyer_core._report"} & set(sys.modules))))
+"""
+
+
+def test_building_an_app_imports_neither_the_runners_nor_the_report(tmp_path: object) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", BUILD_PROBE],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=str(tmp_path),
+    ).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == []
+    import flyer_core
+    from flyer_core._report import settings_report
+    from flyer_core._runners import run_dev, run_prod
+
+    assert (flyer_core.run_dev, flyer_core.run_prod) == (run_dev, run_prod)
+    assert flyer_core.settings_report is settings_report
+    assert {"run_dev", "run_prod", "settings_report"} <= set(dir(flyer_core))

@@ -7,14 +7,14 @@ app = create_app()          # discovers the routers of the `app` package
 ```
 """
 
+from typing import TYPE_CHECKING
+
 from flyer_core.__about__ import __version__
 from flyer_core._app import create_app
 from flyer_core._errors import StartupError
 from flyer_core._fastpath import APIRouter
 from flyer_core._logging import configure_logging, logger
 from flyer_core._plugins import FlyerPlugin, LoadedPlugin, check_plugin_settings
-from flyer_core._report import settings_report
-from flyer_core._runners import run_dev, run_prod
 from flyer_core._settings import Settings, SettingsError, load_settings
 from flyer_core._state import FlyerState
 from flyer_status import (
@@ -27,7 +27,23 @@ from flyer_status import (
     ThirdPartyTimeoutError,
     ThirdPartyUnavailableError,
     get_request_id,
+    lazy,
     status,
+)
+
+if TYPE_CHECKING:
+    from flyer_core._report import settings_report
+    from flyer_core._runners import run_dev, run_prod
+
+# What runs a server or prints the settings is imported when first read: building an app
+# does not need it.
+__getattr__, __dir__ = lazy.exports(
+    __name__,
+    {
+        "run_dev": "flyer_core._runners",
+        "run_prod": "flyer_core._runners",
+        "settings_report": "flyer_core._report",
+    },
 )
 
 __all__ = [
