@@ -3,9 +3,10 @@
 Names are FastFlyer's (case-insensitive, prefix `flyer_`) with its defaults. The environment
 wins over `.env`. A bad value raises `SettingsError`, whose text is one line naming the
 variable, the value and what is allowed.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` here: the model's annotations are types already, so
+pydantic does not compile and evaluate fifty strings to build it at every start-up.
+"""
 
 import ipaddress
 import os
@@ -338,7 +339,7 @@ class Settings(BaseModel):
         return value.strip()
 
     @model_validator(mode="after")
-    def _check_auth(self) -> Settings:
+    def _check_auth(self) -> "Settings":
         if self.auth_enable and not (self.auth_user and self.auth_pass.get_secret_value()):
             raise ValueError(
                 "flyer_auth_enable=1: set both flyer_auth_user and flyer_auth_pass "
