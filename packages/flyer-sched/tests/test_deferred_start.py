@@ -350,3 +350,69 @@ def test_readiness_and_listing_do_not_load_apscheduler(tmp_path: Path) -> None:
         "apscheduler": [],
         "after": [False, False],
     }
+
+
+# What an app with every plugin does at start-up: the plugin's setup (settings, `/tasks`
+# routes), a run hook (flyer-telemetry's metrics), the start, readiness and `GET /tasks`.
+UNUSED = r"""
+from types import SimpleNamespace
+from fastapi import FastAPI
+from flyer_sched import SchedPlugin
+DEFERRED = ["flyer_sched." + m for m in (
+    "_events", "_file_store", "_leader", "_lock", "_memory_store", "_renewal", "_store",
+    "_threadpool", "_tick")]
+def ours():
+    return [m for m in DEFERRED if m in sys.modules]
+app = FastAPI()
+plugin = SchedPlugin()
+settings = SimpleNamespace(environ={"flyer_sched_lock_dir": "locks"})
+plugin.validate_settings(settings)
+plugin.setup(app, settings)
+events = []
+for scheduler in plugin.schedulers:
+    scheduler.add_run_hook(events.append)
+result = {}
+async def main():
+    await plugin.startup()
+    result["check"] = await plugin.check()
+    status = [route.endpoint() for route in app.routes if getattr(route, "path", "") == "/tasks"]
+    result["listed"] = status[0].data.jobs
+    result["started"] = ours()
+    import flyer_sched
+    bg, aio = plugin.schedulers
+    result["threadpool"] = [flyer_sched.threadpool.scheduler is bg, "flyer_sched._threadpool" in ours()]
+    plain, locked, coro = threading.Event(), threading.Event(), threading.Event()
+    bg.add_job(plain.set, "interval", seconds=0.05, id="plain")
+    @bg.lock(store="memory")
+    def claimed():
+        locked.set()
+    bg.add_job(claimed, "interval", seconds=0.05, id="locked")
+    @aio.lock()
+    async def coroutine():
+        coro.set()
+    aio.add_job(coroutine, "interval", seconds=0.05, id="coro")
+    await wait(plain); await wait(locked); await wait(coro)
+    result["check_jobs"] = await plugin.check()
+    result["jobs"] = sorted(j["id"] for j in bg.list_jobs() + aio.list_jobs())
+    await plugin.shutdown()
+    result["hooked"] = sorted({e.job_id for e in events if e.outcome == "success"})
+asyncio.run(main())
+print(json.dumps(result))
+"""
+
+
+def test_an_app_start_imports_no_lock_store_event_or_leader_module(tmp_path: Path) -> None:
+    result = _run(tmp_path, UNUSED)
+    assert result["check"] == {"ok": True, "background": "running", "asyncio": "running"}
+    assert result["listed"] == []
+    assert result["started"] == []
+    assert result["threadpool"] == [True, True]  # read: imported
+    # Jobs (locked or not) load what they need, run, and report to the hooks added before.
+    assert result["check_jobs"] == {
+        "ok": True,
+        "background": "running",
+        "asyncio": "running",
+        "lock_store": "file: ok",
+    }
+    assert result["jobs"] == ["coro", "locked", "plain"]
+    assert result["hooked"] == ["coro", "locked", "plain"]

@@ -484,3 +484,22 @@ def test_constructing_a_scheduler_starts_nothing() -> None:
     scheduler.lock()(lambda: None)
     assert threading.active_count() == before
     assert not scheduler.running
+
+
+def test_a_removed_run_hook_hears_no_more_runs(make_scheduler: Callable[..., Any]) -> None:
+    scheduler = make_scheduler()
+    kept: List[RunEvent] = []
+    removed: List[RunEvent] = []
+    scheduler.add_run_hook(kept.append)
+    scheduler.add_run_hook(removed.append)
+
+    @scheduler.lock(id="called", store="memory")
+    def job() -> int:
+        return 1
+
+    assert job() == 1  # a direct call is reported too (manual)
+    scheduler.remove_run_hook(removed.append)
+    scheduler.remove_run_hook(removed.append)  # twice: no error
+    assert job() == 1
+    assert [(e.job_id, e.outcome, e.manual) for e in kept] == [("called", "success", True)] * 2
+    assert len(removed) == 1

@@ -16,7 +16,7 @@ from flyer_sched.__about__ import __version__
 from flyer_status import lazy
 
 if TYPE_CHECKING:
-    from flyer_sched._defaults import asyncio_scheduler, background_scheduler, threadpool
+    from flyer_sched._defaults import asyncio_scheduler, background_scheduler
     from flyer_sched._events import OUTCOMES, RunEvent, RunHook, RunWrapper
     from flyer_sched._executors import AsyncIOExecutor, ThreadPoolExecutor
     from flyer_sched._file_store import FileLockStore
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from flyer_sched._schedulers import AsyncIOScheduler, BackgroundScheduler, Scheduler
     from flyer_sched._settings import SchedSettings
     from flyer_sched._store import Claim, LockStatus, LockStore, LockStoreError
-    from flyer_sched._threadpool import ThreadPool
+    from flyer_sched._threadpool import ThreadPool, threadpool
     from flyer_sched._tick import Tick, current_tick
 
 # Every public name is imported when first read (PEP 562): the `flyer.plugins` entry point
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "asyncio_scheduler": "flyer_sched._defaults",
     "background_scheduler": "flyer_sched._defaults",
-    "threadpool": "flyer_sched._defaults",
+    "threadpool": "flyer_sched._threadpool",
     "OUTCOMES": "flyer_sched._events",
     "RunEvent": "flyer_sched._events",
     "RunHook": "flyer_sched._events",

@@ -8,7 +8,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, ContextManager, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, ContextManager, Dict, Iterator, List, Optional, Sequence, Tuple
 
 logger = logging.getLogger("flyer.sched")
 
@@ -126,10 +126,10 @@ _PENDING_CLAIMS = 1024
 
 
 class RunHooks:
-    """The hooks of one scheduler: each is called with every `RunEvent`, errors logged."""
+    """How one scheduler reports its runs: the log lines, then each of its hooks (given by the
+    scheduler, which keeps them), errors logged."""
 
     def __init__(self) -> None:
-        self._hooks: List[RunHook] = []
         self._mutex = threading.Lock()
         self._skips = _Skips()
         self._claims: Dict[Tuple[str, datetime], float] = {}
@@ -142,17 +142,8 @@ class RunHooks:
                 self._claims.pop(next(iter(self._claims)))
             self._claims[(job_id, scheduled_time)] = seconds
 
-    def add(self, hook: RunHook) -> None:
-        with self._mutex:
-            self._hooks.append(hook)
-
-    def remove(self, hook: RunHook) -> None:
-        with self._mutex:
-            if hook in self._hooks:
-                self._hooks.remove(hook)
-
-    def report(self, event: RunEvent) -> None:
-        """Write the run's log line and call every hook.
+    def report(self, event: RunEvent, hooks: Sequence[RunHook] = ()) -> None:
+        """Write the run's log line and call each of `hooks`.
 
         A skip with news in it (another holder, an unreachable store, ...) also gets a line
         at WARNING (ERROR for the store) once per cause, and its end a line at INFO.
@@ -180,8 +171,6 @@ class RunHooks:
                 detail,
                 extra=event.log_fields(),
             )
-        with self._mutex:
-            hooks = list(self._hooks)
         for hook in hooks:
             try:
                 hook(event)

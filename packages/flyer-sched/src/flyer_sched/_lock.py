@@ -189,7 +189,7 @@ def _leave(spec: LockSpec, tick: Tick, reset: Any, started: float, error: Option
         return
     _CURRENT.reset(reset)
     outcome = "error" if error else ("skipped" if tick.skipped else "success")
-    spec.scheduler._flyer_hooks.report(
+    spec.scheduler._flyer_report_event(
         RunEvent(
             job_id=tick.job_id,
             scheduled_time=tick.scheduled_time,

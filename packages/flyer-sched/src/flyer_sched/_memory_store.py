@@ -100,3 +100,7 @@ class MemoryLockStore(LockStore):
     def set_paused(self, name: str, paused: bool) -> None:
         with self._mutex:
             self._states.setdefault(name, _State()).paused = paused
+
+
+#: One memory store per process, so both schedulers' "memory" locks see each other.
+SHARED = MemoryLockStore()

@@ -55,7 +55,6 @@ def add_routes(
     from fastapi.responses import JSONResponse
 
     from flyer_sched._models import LeaderTask, RemovedJob, ScheduledJob, ScheduledJobs
-    from flyer_sched._store import LockStoreError
     from flyer_status import current_renderer
     from flyer_status.schemas import DataResponse, ErrorResponse
 
@@ -124,11 +123,13 @@ def add_routes(
         if found is None:
             return not_found(job_id)
         scheduler, job = found
-        # APScheduler is loaded by now (the job was found): its errors, imported here so
-        # that building the router does not load it.
+        # APScheduler is loaded by now (the job was found): its errors, and the lock stores'
+        # error, are imported here so that building the routes does not load them.
         from apscheduler.executors.base import MaxInstancesReachedError
         from apscheduler.jobstores.base import JobLookupError
         from apscheduler.schedulers import SchedulerNotRunningError
+
+        from flyer_sched._store import LockStoreError
 
         try:
             change(scheduler, job_id)

@@ -7,6 +7,9 @@ APScheduler scheduler, so the next `start()` — in another app lifespan, on ano
 begins from a clean scheduler with the same jobs, and nothing of APScheduler's internals needs
 resetting.
 
+Locks, lock stores, leaders and run reports are imported when first used (a job, lock,
+leader or store), not to build or start an app whose schedulers have no jobs.
+
 A scheduler started with nothing to run (no job, job store, executor or listener added, and no
 job store configured) defers APScheduler: `start()` records the start (and the asyncio one's
 loop), `running`, `state`, `get_jobs()` and `get_job()` answer from that record, and the first
@@ -37,19 +40,17 @@ from typing import (
     overload,
 )
 
-from flyer_sched._events import RunHook, RunHooks, RunWrapper, RunWrappers
-from flyer_sched._file_store import FileLockStore
-from flyer_sched._leader import Leader
-from flyer_sched._lock import LockSpec, StoreChoice, default_job_id, lock_spec_of, make_locked
-from flyer_sched._memory_store import MemoryLockStore
 from flyer_sched._settings import SchedSettings
-from flyer_sched._store import EPOCH, LockStore, LockStoreError
-from flyer_sched._tick import Tick
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
 
+    from flyer_sched._events import RunEvent, RunHook, RunHooks, RunWrapper, RunWrappers
     from flyer_sched._executors import ManualRunTimes
+    from flyer_sched._leader import Leader
+    from flyer_sched._lock import StoreChoice
+    from flyer_sched._store import LockStore
+    from flyer_sched._tick import Tick
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,9 +67,6 @@ UNDEFINED: Any = _Undefined()
 # APScheduler's scheduler states (apscheduler.schedulers.base), for a start not yet handed to it.
 _STATE_STOPPED, _STATE_RUNNING, _STATE_PAUSED = 0, 1, 2
 logger = logging.getLogger("flyer.sched")
-
-# One memory store per process, so both schedulers' "memory" locks see each other.
-_MEMORY_STORE = MemoryLockStore()
 
 
 def _iso(moment: Optional[datetime]) -> Optional[str]:
@@ -100,8 +98,9 @@ class FlyerScheduler:
         self._flyer_store: Optional[LockStore] = None
         self._flyer_store_explicit = False
         self._flyer_made_stores: Dict[str, LockStore] = {}
-        self._flyer_hooks = RunHooks()
-        self.flyer_wrappers = RunWrappers()
+        self._flyer_run_hooks: Tuple[RunHook, ...] = ()  # replaced, never changed in place
+        self._flyer_reporter: Optional[RunHooks] = None  # made at the first report
+        self._flyer_wrappers: Optional[RunWrappers] = None  # made at first use
         self._flyer_leaders: Dict[str, Leader] = {}
         self._flyer_last_runs: Dict[str, datetime] = {}
         self._flyer_mutex = threading.RLock()
@@ -305,7 +304,37 @@ class FlyerScheduler:
         event = _event_for(job, tick, events, duration)
         if event.outcome in ("success", "error"):
             self._flyer_last_runs[job.id] = tick.scheduled_time
-        self._flyer_hooks.report(event)
+        self._flyer_report_event(event)
+
+    @property
+    def _flyer_hooks(self) -> RunHooks:
+        """What reports this scheduler's runs (made, and `_events` imported, on first use)."""
+        reporter = self._flyer_reporter
+        if reporter is None:
+            from flyer_sched._events import RunHooks
+
+            with self._flyer_mutex:
+                if self._flyer_reporter is None:
+                    self._flyer_reporter = RunHooks()
+                reporter = self._flyer_reporter
+        return reporter
+
+    def _flyer_report_event(self, event: RunEvent) -> None:
+        """Log a run and call the run hooks with it."""
+        self._flyer_hooks.report(event, self._flyer_run_hooks)
+
+    @property
+    def flyer_wrappers(self) -> RunWrappers:
+        """The run wrappers (made, and `_events` imported, on first use)."""
+        wrappers = self._flyer_wrappers
+        if wrappers is None:
+            from flyer_sched._events import RunWrappers
+
+            with self._flyer_mutex:
+                if self._flyer_wrappers is None:
+                    self._flyer_wrappers = RunWrappers()
+                wrappers = self._flyer_wrappers
+        return wrappers
 
     # -- settings and stores --------------------------------------------------------------
 
@@ -349,6 +378,8 @@ class FlyerScheduler:
 
     @lock_store.setter
     def lock_store(self, store: LockStore) -> None:
+        from flyer_sched._store import LockStore
+
         if not isinstance(store, LockStore):
             raise TypeError(f"lock_store={store!r}: expected a LockStore")
         with self._flyer_mutex:
@@ -358,6 +389,8 @@ class FlyerScheduler:
     def flyer_store_for(self, choice: Union[str, LockStore, None]) -> LockStore:
         """The store a lock or leader asked for: a `LockStore` as given, a kind by name
         (`make_lock_store`), or by default `lock_store`."""
+        from flyer_sched._store import LockStore
+
         if isinstance(choice, LockStore):
             return choice
         if choice is None:
@@ -373,8 +406,12 @@ class FlyerScheduler:
             settings = self.flyer_settings
             store: LockStore
             if kind == "memory":
-                store = _MEMORY_STORE
+                from flyer_sched._memory_store import SHARED
+
+                store = SHARED
             elif kind == "file":
+                from flyer_sched._file_store import FileLockStore
+
                 store = FileLockStore(settings.lock_dir, prefix=settings.lock_prefix)
             elif kind == "redis":
                 from flyer_sched._redis_store import RedisLockStore, client_from_settings
@@ -425,6 +462,8 @@ class FlyerScheduler:
         def decorate(func: F) -> F:
             if not callable(func):
                 raise TypeError(f"lock() decorates a function, got {func!r}")
+            from flyer_sched._lock import LockSpec, make_locked
+
             spec = LockSpec(func, self, id=id, ttl=ttl, store=store, on_store_error=on_store_error)
             return cast(F, make_locked(spec))
 
@@ -470,6 +509,9 @@ class FlyerScheduler:
         (so no other process runs it again) until the scheduler stops. One that raises is run
         again after `retry_interval` either way.
         """
+        from flyer_sched._leader import Leader
+        from flyer_sched._lock import default_job_id
+
         leader_id = id or default_job_id(func)
         leader = Leader(
             func,
@@ -696,6 +738,9 @@ class FlyerScheduler:
         `single_job=True` (FastFlyer's name, also accepted by `scheduled_job`) locks the job as
         `lock()` would.
         """
+        from flyer_sched._lock import default_job_id, lock_spec_of
+        from flyer_sched._store import EPOCH
+
         self._flyer_apply_settings()
         single_job = trigger_args.pop("single_job", False)
         if single_job not in (True, False):
@@ -753,6 +798,9 @@ class FlyerScheduler:
         **trigger_args: Any,
     ) -> Any:
         """APScheduler's `reschedule_job`; a locked job's new interval stays epoch-aligned."""
+        from flyer_sched._lock import lock_spec_of
+        from flyer_sched._store import EPOCH
+
         job = self._flyer_lookup(job_id, jobstore)
         if lock_spec_of(job.func) is not None:
             if trigger_args.get("jitter"):
@@ -773,10 +821,14 @@ class FlyerScheduler:
     def _flyer_warm_stores(self) -> None:
         """Build the lock stores now, so the first tick does not pay for imports and clients."""
         stores: List[LockStore] = [leader.store() for leader in self.get_leaders()]
-        for job in self.get_jobs():
-            spec = lock_spec_of(job.func)
-            if spec is not None:
-                stores.append(spec.store())
+        jobs = self.get_jobs()
+        if jobs:  # none: no lock to look for
+            from flyer_sched._lock import lock_spec_of
+
+            for job in jobs:
+                spec = lock_spec_of(job.func)
+                if spec is not None:
+                    stores.append(spec.store())
         for store in {id(s): s for s in stores}.values():
             store.warm()
 
@@ -814,8 +866,13 @@ class FlyerScheduler:
         return ok
 
     def _flyer_warn_foreign_executors(self) -> None:
-        locked = [job for job in self.get_jobs() if lock_spec_of(job.func) is not None]
-        if not locked:  # nothing to check: APScheduler's executors stay unimported
+        jobs = self.get_jobs()
+        if not jobs:  # nothing to check: APScheduler's executors stay unimported
+            return
+        from flyer_sched._lock import lock_spec_of
+
+        locked = [job for job in jobs if lock_spec_of(job.func) is not None]
+        if not locked:
             return
         from flyer_sched._executors import AsyncIOExecutor, ThreadPoolExecutor
 
@@ -833,10 +890,15 @@ class FlyerScheduler:
 
     def add_run_hook(self, hook: RunHook) -> None:
         """Call `hook(event)` with a `RunEvent` after every run (for metrics)."""
-        self._flyer_hooks.add(hook)
+        with self._flyer_mutex:
+            self._flyer_run_hooks = (*self._flyer_run_hooks, hook)
 
     def remove_run_hook(self, hook: RunHook) -> None:
-        self._flyer_hooks.remove(hook)
+        with self._flyer_mutex:
+            if hook in self._flyer_run_hooks:
+                left = list(self._flyer_run_hooks)
+                left.remove(hook)
+                self._flyer_run_hooks = tuple(left)
 
     def add_run_wrapper(self, wrapper: RunWrapper) -> None:
         """Enter `wrapper(job_id, scheduled_time, manual)`, a context manager, around every run
@@ -868,6 +930,8 @@ class FlyerScheduler:
         return job
 
     def _flyer_set_fleet_pause(self, job: Any, paused: bool) -> None:
+        from flyer_sched._lock import lock_spec_of
+
         spec = lock_spec_of(job.func)
         if spec is not None:
             spec.store().set_paused(spec.store_name(spec.id or job.id), paused)
@@ -900,6 +964,9 @@ class FlyerScheduler:
 
     def job_info(self, job: Any) -> Dict[str, Any]:
         """A JSON-ready description of a job, with its lock's fleet-wide state."""
+        from flyer_sched._lock import lock_spec_of
+        from flyer_sched._store import LockStoreError
+
         spec = lock_spec_of(job.func)
         next_run = getattr(job, "next_run_time", None)
         info: Dict[str, Any] = {
@@ -937,6 +1004,8 @@ class FlyerScheduler:
         return [self.job_info(job) for job in sorted(jobs, key=lambda j: j.id)]
 
     def leader_info(self, leader: Leader) -> Dict[str, Any]:
+        from flyer_sched._store import LockStoreError
+
         info: Dict[str, Any] = {
             "id": leader.id,
             "scheduler": self.flyer_name,

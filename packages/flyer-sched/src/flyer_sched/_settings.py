@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Union
 
-from flyer_sched._store import DEFAULT_TTL
 from flyer_status import settings
 from flyer_status.settings import Secret
 
+#: Seconds a lock or lease lives without renewal unless configured (`flyer_sched_lock_ttl`): a
+#: holder that dies blocks its job for at most this long, and a 1 s job runs again within 5 s.
+DEFAULT_TTL = 4.0
 BACKENDS = ("auto", "redis", "file", "memory")
 ON_STORE_ERROR = ("skip", "run")
 # flyer-cache owns `flyer_redis_*`; without it installed these are read by the same rules

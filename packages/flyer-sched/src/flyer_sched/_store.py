@@ -113,11 +113,6 @@ def tick_time(tick: int) -> datetime:
     return EPOCH + timedelta(microseconds=tick)
 
 
-#: Seconds a lock or lease lives without renewal unless configured (`flyer_sched_lock_ttl`): a
-#: holder that dies blocks its job for at most this long, and a 1 s job runs again within 5 s.
-DEFAULT_TTL = 4.0
-
-
 def renew_interval(ttl: float) -> float:
     """How often a held lock or lease is renewed: four times per TTL, so three renewals in a
     row can fail or come late before a live holder loses it."""

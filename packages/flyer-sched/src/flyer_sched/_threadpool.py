@@ -14,6 +14,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, TypeVar, overload
 
+from flyer_sched._defaults import background_scheduler
 from flyer_sched._leader import Leader, current_lease
 from flyer_sched._lock import default_job_id
 from flyer_sched._memory_store import MemoryLockStore
@@ -105,3 +106,7 @@ class ThreadPool:
             if leader.id == task_id:
                 return leader
         return None
+
+
+#: FastFlyer's `threadpool`: long-running loops on `background_scheduler`'s lifecycle.
+threadpool = ThreadPool(background_scheduler)
