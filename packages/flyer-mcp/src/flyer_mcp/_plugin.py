@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-from flyer_mcp._filters import ToolFilter
 from flyer_mcp._mount import app_base, app_environ, mount, operation_keys
 from flyer_mcp._settings import McpSettings, settings_fields
 from flyer_mcp._support import SUPPORTED, log_unsupported
 
 if TYPE_CHECKING:
+    from flyer_mcp._filters import ToolFilter
     from flyer_mcp._server import McpEndpoint
 
 logger = logging.getLogger("flyer.mcp")
@@ -51,13 +51,19 @@ class McpPlugin:
             return
         from flyer_mcp._server import McpEndpoint
 
+        def tool_filter() -> ToolFilter:
+            from flyer_mcp._filters import ToolFilter
+
+            return ToolFilter.from_settings(own)
+
         # Every route mounted so far (flyer's and other plugins') is never a tool; which
-        # operations they are is read with the tools, on first use, not while the app is built.
+        # operations they are, and the filter, are made with the tools, on first use, not
+        # while the app is built.
         mounted = list(app.routes)
         self.endpoint = McpEndpoint(
             app,
             base=base,
-            tool_filter=ToolFilter.from_settings(own),
+            tool_filter=tool_filter,
             hidden=lambda: operation_keys(app, mounted),
         )
         mount(app, self.endpoint)

@@ -26,9 +26,7 @@ from typing import (
     Union,
 )
 
-from flyer_mcp._filters import ToolFilter
 from flyer_mcp._mount import NOT_RUNNING, REQUEST_ID_KEY
-from flyer_mcp._tools import ApiTool, build_tools
 from flyer_status import FlyerError
 
 if TYPE_CHECKING:
@@ -42,6 +40,9 @@ if TYPE_CHECKING:
         StreamableHTTPSessionManager,
     )
     from starlette.types import Receive, Scope, Send
+
+    from flyer_mcp._filters import ToolFilter
+    from flyer_mcp._tools import ApiTool
 
 logger = logging.getLogger("flyer.mcp")
 
@@ -64,8 +65,9 @@ class McpEndpoint:
 
     `start()` / `stop()` bracket the time it serves (flyer's plugin calls them from the app's
     lifespan); the SDK's session manager starts with the first request. Tools are read from
-    `app.openapi()` on first use, after every router is mounted; `tool_filter` can change
-    until then and afterwards.
+    `app.openapi()` on first use, after every router is mounted; `tool_filter` (a filter, or
+    a function that makes it when the tools are first read) can change until then and
+    afterwards.
     """
 
     def __init__(
@@ -73,7 +75,7 @@ class McpEndpoint:
         app: Any,
         *,
         base: str,
-        tool_filter: Optional[ToolFilter] = None,
+        tool_filter: Union[ToolFilter, Callable[[], ToolFilter], None] = None,
         hidden: Union[Collection[Tuple[str, str]], Callable[[], Collection[Tuple[str, str]]]] = (),
         mount_path: str = "/mcp",
     ) -> None:
@@ -83,7 +85,7 @@ class McpEndpoint:
         self.name = str(getattr(app, "title", "") or "flyer")
         self.instructions = INSTRUCTIONS
         self._hidden = hidden if callable(hidden) else frozenset(hidden)
-        self._filter = tool_filter or ToolFilter()
+        self._filter = tool_filter
         self._tools: Optional[Dict[str, ApiTool]] = None
         self._manager: Optional[StreamableHTTPSessionManager] = None
         self._runner: Optional[asyncio.Task[None]] = None
@@ -93,6 +95,11 @@ class McpEndpoint:
 
     @property
     def tool_filter(self) -> ToolFilter:
+        """Which operations are tools (none given: every one)."""
+        if self._filter is None or callable(self._filter):
+            from flyer_mcp._filters import ToolFilter
+
+            self._filter = ToolFilter() if self._filter is None else self._filter()
         return self._filter
 
     @tool_filter.setter
@@ -111,8 +118,10 @@ class McpEndpoint:
         """The tools, built from the app's OpenAPI document on first use (the first MCP
         request or readiness check) and kept (built again after a new filter)."""
         if self._tools is None:
+            from flyer_mcp._tools import build_tools
+
             found = build_tools(
-                self.app.openapi(), base=self.base, tool_filter=self._filter, hidden=self.hidden
+                self.app.openapi(), base=self.base, tool_filter=self.tool_filter, hidden=self.hidden
             )
             self._tools = {tool.name: tool for tool in found}
             logger.info("mcp tools read", extra={"path": self.path, "tools": len(self._tools)})

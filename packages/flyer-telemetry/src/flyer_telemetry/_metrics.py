@@ -15,7 +15,6 @@ from bisect import bisect_left
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Iterator, List, Optional, Tuple
 
-from flyer_telemetry._process import sample
 from flyer_telemetry._routes import route_template
 from flyer_telemetry._shared import multiprocess_dir
 
@@ -223,6 +222,8 @@ class Metrics:
         the metric objects exist; a scrape refreshes them anyway)."""
         if not build and not self.built:
             return
+        from flyer_telemetry._process import sample
+
         cpu, rss, fds = sample()
         self.cpu.set(cpu)
         if rss is not None:

@@ -50,6 +50,7 @@ class TelemetryPlugin:
         self._schedulers: List[Any] = []
         self._unhook: List[Callable[[], None]] = []
         self._pools: Optional[PoolWatch] = None
+        self._pool_metrics: Optional[Metrics] = None
 
     def validate_settings(self, settings: Any) -> None:
         """Check the `flyer_metrics_*` / `flyer_tracing_*` variables (one `ValueError` line)."""
@@ -122,7 +123,8 @@ class TelemetryPlugin:
         SQLAlchemy pools (checked-out connections), where those packages are installed: in
         this worker, from its start. SQLAlchemy's pools are watched once something has
         imported SQLAlchemy (checked at start-up and every `PROCESS_INTERVAL`): watching
-        never imports it, so an app that uses no database never loads it."""
+        never imports it (nor the watch itself before then), so an app that uses no database
+        never loads it."""
         if _installed("flyer_cache"):
             import flyer_cache
 
@@ -140,17 +142,22 @@ class TelemetryPlugin:
             if remove is not None:
                 self._unhook.append(remove)
         if _installed("sqlalchemy"):
-            from flyer_telemetry._pools import PoolWatch
-
-            self._pools = PoolWatch(lambda: metrics.db_checked_out)
-            self._unhook.append(self._pools.uninstall)
+            self._pool_metrics = metrics
             self._watch_pools()
 
     def _watch_pools(self) -> None:
         """Start watching SQLAlchemy's pools once SQLAlchemy is imported (by the app, flyer-db
         or anything else). An engine that connected before is seen at its next connection,
         its connections already out counted."""
-        if self._pools is not None and not self._pools.installed and "sqlalchemy" in sys.modules:
+        metrics = self._pool_metrics
+        if metrics is None or "sqlalchemy" not in sys.modules:
+            return
+        if self._pools is None:
+            from flyer_telemetry._pools import PoolWatch
+
+            self._pools = PoolWatch(lambda: metrics.db_checked_out)
+            self._unhook.append(self._pools.uninstall)
+        if not self._pools.installed:
             self._pools.install()
 
     async def shutdown(self) -> None:
@@ -158,6 +165,7 @@ class TelemetryPlugin:
             unhook()
         self._unhook = []
         self._pools = None
+        self._pool_metrics = None
         if self._refresh is not None:
             self._refresh.cancel()
             with contextlib.suppress(asyncio.CancelledError):
