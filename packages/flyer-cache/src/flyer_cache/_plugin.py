@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
 
 from flyer_cache._backend import set_default_backend
 from flyer_cache._memory import MemoryCache
-from flyer_cache._readiness import DEFAULT_TIMEOUT, aping_error
-from flyer_cache._settings import CacheSettings, settings_fields
+from flyer_cache._settings import DEFAULT_TIMEOUT, CacheSettings, settings_fields
 
 if TYPE_CHECKING:
     from flyer_cache._redis_backend import RedisBackend
@@ -76,6 +75,8 @@ class CachePlugin:
         settings = self.settings if self.settings is not None else CacheSettings.from_env()
         if not settings.configured:
             return {"ok": True, "backend": "memory"}
+        from flyer_cache._readiness import aping_error
+
         error = await aping_error(settings.async_client(), self.check_timeout)
         if error is None:
             return {"ok": True, "backend": "redis"}

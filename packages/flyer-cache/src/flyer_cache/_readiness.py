@@ -14,12 +14,11 @@ import socket
 import time
 from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple, Type, Union
 
+from flyer_cache._settings import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
+
 if TYPE_CHECKING:
     import redis
     import redis.asyncio
-
-#: Default deadline of a readiness check, in seconds.
-DEFAULT_TIMEOUT = 1.0
 
 
 def _timeouts() -> Tuple[Type[BaseException], ...]:

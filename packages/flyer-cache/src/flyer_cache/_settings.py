@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Union
 
-from flyer_cache._urls import URL_SCHEMES, check_url, redact_url, url_scheme
 from flyer_status import settings
 from flyer_status.settings import Secret
 
@@ -16,6 +15,8 @@ if TYPE_CHECKING:
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 6379
 DEFAULT_DB = 1
+#: Default deadline of a readiness check (`ping`, the plugin's `check`), in seconds.
+DEFAULT_TIMEOUT = 1.0
 
 
 def _secret(value: Union[Secret, str, None]) -> Optional[Secret]:
@@ -51,10 +52,14 @@ class CacheSettings:
         object.__setattr__(self, "password", _secret(self.password))
         object.__setattr__(self, "url", _secret(self.url))
         if self.url is not None:
+            from flyer_cache._urls import url_scheme
+
             url_scheme("url", self.url.get_secret_value())
 
     def __repr__(self) -> str:
         if self.url:
+            from flyer_cache._urls import redact_url
+
             where = f"url={redact_url(self.url.get_secret_value())!r}"
         else:
             secret = "***" if self.password else None
@@ -71,8 +76,11 @@ class CacheSettings:
         integer 1-65535`; a URL shows with its password masked.
         """
         env = settings.environment(environ)
-        url = env.url("flyer_redis_url", URL_SCHEMES)
-        if url is not None:
+        url = env.raw("flyer_redis_url")
+        if url is not None:  # the URL checks are imported when there is a URL to check
+            from flyer_cache._urls import URL_SCHEMES, check_url
+
+            url = settings.parse_url("flyer_redis_url", url, URL_SCHEMES)
             try:  # fail at start-up, never showing a password
                 check_url("flyer_redis_url", url)
             except ValueError as exc:

@@ -9,12 +9,11 @@ import time
 import weakref
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
+from flyer_db._settings import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
 from flyer_db._url import safe_url
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
-
-DEFAULT_TIMEOUT = 2.0
 
 
 class _Probe:

@@ -7,6 +7,11 @@ from typing import TYPE_CHECKING, Any, Dict, Hashable, NamedTuple, Optional, Tup
 
 from flyer_db import _registry
 from flyer_db._settings import DBSettings, parse_int
+
+# The default settings live in `_settings`, so that flyer-core's plugin sets them without
+# loading this module; named here too, where callers have found them.
+from flyer_db._settings import default_settings as default_settings
+from flyer_db._settings import set_default_settings as set_default_settings
 from flyer_db._url import normalize_url, parse_port
 from flyer_status.settings import Secret
 
@@ -17,7 +22,6 @@ CONNECT_TIMEOUT = 10  # seconds; libpq would otherwise wait forever for an unres
 
 _lock = threading.Lock()
 _shared: Dict[Hashable, Engine] = {}
-_default_settings: Optional[DBSettings] = None
 
 
 def create_engine(
@@ -133,17 +137,6 @@ def get_engine(settings: Optional[DBSettings] = None, **kwargs: Any) -> Engine:
         settings = default_settings()
     url = settings.url
     return _shared_engine("settings", url, settings, kwargs)
-
-
-def default_settings() -> DBSettings:
-    """What flyer-core's plugin read (`.env` included), else `DBSettings.from_env()`."""
-    return _default_settings or DBSettings.from_env()
-
-
-def set_default_settings(settings: Optional[DBSettings]) -> None:
-    """Make `settings` what `get_engine()` and `get_session` use when given none."""
-    global _default_settings
-    _default_settings = settings
 
 
 def _shared_engine(kind: str, url: URL, settings: DBSettings, kwargs: Dict[str, Any]) -> Engine:

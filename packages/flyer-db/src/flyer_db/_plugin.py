@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any, Dict, List
 
-from flyer_db import _registry
-from flyer_db._check import DEFAULT_TIMEOUT, acheck_engine
-from flyer_db._engine import get_engine, set_default_settings
-from flyer_db._settings import DBSettings, settings_fields
+from flyer_db._settings import DEFAULT_TIMEOUT, DBSettings, set_default_settings, settings_fields
+
+# SQLAlchemy and the engine, URL, registry and readiness modules are imported by the hooks
+# that use them (a database configured or used), not with the plugin.
 
 
 class DBPlugin:
@@ -46,12 +47,21 @@ class DBPlugin:
         """Nothing to do: engines connect on first use."""
 
     async def shutdown(self) -> None:
+        # Every engine flyer-db makes is tracked there: never imported, no engine to close.
+        registry = sys.modules.get("flyer_db._registry")
+        if registry is None:
+            return
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, _registry.dispose_engines)
+        await loop.run_in_executor(None, registry.dispose_engines)
 
     async def check(self) -> Dict[str, Any]:
+        from flyer_db import _registry
+        from flyer_db._check import acheck_engine
+
         engines = _registry.engines()
         if self.settings.server:
+            from flyer_db._engine import get_engine
+
             configured = get_engine(self.settings)
             if configured not in engines:
                 engines.append(configured)

@@ -6,13 +6,14 @@ import dataclasses
 import os
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Union
 
-from flyer_db._url import mysql_url, normalize_url, safe_url
 from flyer_status import settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
 DEFAULT_SQLITE_FILE = "flyer.db"
+#: Seconds a readiness check (`check_engine`, the plugin's `check`) waits for `SELECT 1`.
+DEFAULT_TIMEOUT = 2.0
 
 _FIELDS: Tuple[Tuple[str, str, bool, str], ...] = (
     # (variable suffix, default as text, secret, help)
@@ -109,6 +110,8 @@ class DBSettings:
         found["max_overflow"] = env.integer(overflow, cls.max_overflow, -1)
         url = env.text("flyer_db_url", None)
         if url is not None:
+            from flyer_db._url import normalize_url
+
             try:
                 normalize_url(url)  # fail at start-up, not on the first query
             except ValueError as exc:  # its text never holds the URL's password
@@ -123,6 +126,8 @@ class DBSettings:
     @property
     def url(self) -> URL:
         """The URL to connect to: `flyer_db_url`, else MySQL from the parts, else SQLite."""
+        from flyer_db._url import mysql_url, normalize_url
+
         if self.database_url:
             return normalize_url(self.database_url.get_secret_value())
         if self.server:
@@ -145,10 +150,26 @@ class DBSettings:
         }
 
     def __repr__(self) -> str:
+        from flyer_db._url import safe_url
+
         return (
             f"DBSettings(url={safe_url(self.url)!r}, recycle_rate={self.recycle_rate}, "
             f"pool_size={self.pool_size}, max_overflow={self.max_overflow})"
         )
+
+
+_default_settings: Optional[DBSettings] = None
+
+
+def default_settings() -> DBSettings:
+    """What flyer-core's plugin read (`.env` included), else `DBSettings.from_env()`."""
+    return _default_settings or DBSettings.from_env()
+
+
+def set_default_settings(settings: Optional[DBSettings]) -> None:
+    """Make `settings` what `get_engine()` and `get_session` use when given none."""
+    global _default_settings
+    _default_settings = settings
 
 
 def settings_fields() -> List[Dict[str, Any]]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-from flyer_mq import _publish
-from flyer_mq._router import MQRouter
 from flyer_mq._settings import MQSettings, settings_fields
-from flyer_mq._support import SUPPORTED, UNSUPPORTED_REASON
 
+# With no `flyer_mq_url` (the default) the plugin does nothing: the modules only a broker
+# needs are imported where they are used, so an app without one does not load them.
 if TYPE_CHECKING:
+    from flyer_mq._router import MQRouter
     from flyer_mq._service import Service
 
 logger = logging.getLogger("flyer.mq")
@@ -23,6 +23,8 @@ def app_routers(app: Any) -> List[Tuple[str, MQRouter]]:
         router = getattr(module, "mq", None)
         if router is None:
             continue
+        from flyer_mq._router import MQRouter
+
         if not isinstance(router, MQRouter):
             raise TypeError(
                 f"app {name!r}: mq is a {type(router).__name__}; expected a flyer_mq.MQRouter"
@@ -61,6 +63,8 @@ class MQPlugin:
         if own.url is None:
             logger.info("mq off: flyer_mq_url is not set")
             return
+        from flyer_mq._support import SUPPORTED, UNSUPPORTED_REASON
+
         if not SUPPORTED:
             logger.warning("mq off: %s", UNSUPPORTED_REASON)
             return
@@ -78,11 +82,15 @@ class MQPlugin:
         for _name, router in app_routers(self._app):
             self.service.mount(router)
         await self.service.start()
+        from flyer_mq import _publish
+
         _publish.register(self.service)
 
     async def shutdown(self) -> None:
         if self.service is None:
             return
+        from flyer_mq import _publish
+
         _publish.unregister(self.service)
         await self.service.stop()
 

@@ -48,8 +48,9 @@ _FIELDS: Tuple[Tuple[str, str, bool, str], ...] = (
     ),
     ("idempotency_ttl", "86400", False, "seconds a handled message id is remembered"),
 )
-_GROUP = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_SUFFIX = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+# Patterns, compiled (and cached by `re`) when a variable is first checked, not at import.
+_GROUP = r"^[A-Za-z0-9_-]{1,64}$"
+_SUFFIX = r"^[A-Za-z0-9_.-]{1,32}$"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,11 +173,11 @@ def _parse(variable: str, field: str, raw: str) -> Any:
     if field == "url":
         return parse_url(raw, variable)
     if field == "group":
-        if not _GROUP.match(text):
+        if not re.match(_GROUP, text):
             raise ValueError(f"{variable}={raw!r}: expected 1-64 letters, digits, '_' or '-'")
         return text
     if field == "dead_letter_suffix":
-        if not _SUFFIX.match(text):
+        if not re.match(_SUFFIX, text):
             raise ValueError(f"{variable}={raw!r}: expected 1-32 letters, digits, '_', '.' or '-'")
         return text
     if field == "idempotency_url":
