@@ -66,3 +66,42 @@ def test_env_example_lines_are_commented_so_copying_it_changes_nothing(project: 
     lines = (project / ".env.example").read_text().splitlines()
     assert lines
     assert all(not line or line.startswith("#") for line in lines)
+
+
+_WAIT_PAST_A_TICK = '''
+import time
+
+from fastapi.testclient import TestClient
+
+from app.tasks.module import state
+
+
+def test_no_scheduled_heartbeat_runs_while_the_tests_run(client: TestClient) -> None:
+    before = state.heartbeats
+    time.sleep(2.5)  # past two ticks of flyer_heartbeat_seconds=1, the app started
+    assert state.heartbeats == before
+'''
+
+
+@pytest.mark.slow
+def test_the_scheduled_heartbeat_cannot_race_the_projects_own_heartbeat_test(
+    own_project: Path,
+) -> None:
+    # test_tasks.py calls the heartbeat job directly and counts its one run: a scheduled
+    # tick landing in between would count twice, so the generated tests keep it from firing.
+    (own_project / "tests" / "test_wait.py").write_text(_WAIT_PAST_A_TICK, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.lower().startswith("flyer_")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["flyer_heartbeat_seconds"] = "1"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
+        + ["tests/test_wait.py", "tests/test_tasks.py"],
+        cwd=str(own_project),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert "5 passed" in result.stdout, result.stdout[-2000:]
