@@ -68,7 +68,7 @@ def test_env_example_lines_are_commented_so_copying_it_changes_nothing(project: 
     assert all(not line or line.startswith("#") for line in lines)
 
 
-_WAIT_PAST_A_TICK = '''
+_WAIT_PAST_A_TICK = """
 import time
 
 from fastapi.testclient import TestClient
@@ -80,7 +80,7 @@ def test_no_scheduled_heartbeat_runs_while_the_tests_run(client: TestClient) -> 
     before = state.heartbeats
     time.sleep(2.5)  # past two ticks of flyer_heartbeat_seconds=1, the app started
     assert state.heartbeats == before
-'''
+"""
 
 
 @pytest.mark.slow
@@ -93,9 +93,9 @@ def test_the_scheduled_heartbeat_cannot_race_the_projects_own_heartbeat_test(
     env = {k: v for k, v in os.environ.items() if not k.lower().startswith("flyer_")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["flyer_heartbeat_seconds"] = "1"
+    pytest_args = ["-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
-        + ["tests/test_wait.py", "tests/test_tasks.py"],
+        [sys.executable, "-m", "pytest", *pytest_args, "tests/test_wait.py", "tests/test_tasks.py"],
         cwd=str(own_project),
         env=env,
         capture_output=True,

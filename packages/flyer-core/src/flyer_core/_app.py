@@ -43,6 +43,7 @@ from flyer_core._plugins import (
     start_plugins,
     stop_plugins,
 )
+from flyer_core._route import FlyerRoute
 from flyer_core._settings import DEFAULT_ENV_FILE, Settings, load_settings
 from flyer_core._state import FlyerState
 from flyer_status import EnvelopeRenderer, FlyerError
@@ -177,6 +178,8 @@ def create_app(
     # The one envelope renderer of this app: flyer_status_code_base is applied there only.
     renderer = EnvelopeRenderer(settings.status_code_base, settings.lang)
     app = _FlyerFastAPI(**kwargs)
+    # The error envelope documented on every route is built once per model (see _route).
+    app.router.route_class = FlyerRoute
     app.flyer_fast_routes = settings.fast_routes
     app.flyer_request_options = {
         "access_log": settings.access_log,

@@ -48,7 +48,12 @@ from starlette.datastructures import QueryParams
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from flyer_core._route import FlyerRoute
+
 logger = logging.getLogger("flyer.routes")
+
+# FastAPI's route class and flyer's (the same route, its documented models' fields shared).
+_CONCRETE = (APIRoute, FlyerRoute)
 
 # A dependency with this attribute is a check a compiled route can run itself: the attribute is
 # a function of the ASGI scope that returns when the dependency would return None and raises
@@ -358,7 +363,7 @@ def compile_routes(routes: Sequence[Any]) -> int:
         return 0
     compiled = 0
     for route in routes:
-        if type(route) is not APIRoute:
+        if type(route) not in _CONCRETE:
             if isinstance(route, APIRoute):
                 logger.debug("route served by its own route class: %s", route.path)
             continue
@@ -389,7 +394,7 @@ def _plain(router: Any) -> bool:
     if getattr(router, "max_body_size", None) is not None or getattr(router, "form_limits", None):
         return False
     for route in router.routes:
-        if type(route) is APIRoute:
+        if type(route) in _CONCRETE:
             if getattr(route, "max_body_size", None) is not None or getattr(
                 route, "form_limits", None
             ):
@@ -435,7 +440,7 @@ def include_router_eagerly(
     extra: Dict[str, Any] = {}
     accepted = inspect.signature(target.add_api_route).parameters
     for route in router.routes:
-        if type(route) is APIRoute:
+        if type(route) in _CONCRETE:
             if "strict_content_type" in accepted:
                 extra["strict_content_type"] = get_value_or_default(
                     route.strict_content_type,
@@ -472,7 +477,7 @@ def include_router_eagerly(
                     target.default_response_class,
                 ),
                 name=route.name,
-                route_class_override=type(route),
+                route_class_override=FlyerRoute,  # the same route, its models' fields shared
                 callbacks=[*(callbacks or ()), *(route.callbacks or ())],
                 openapi_extra=route.openapi_extra,
                 generate_unique_id_function=get_value_or_default(
