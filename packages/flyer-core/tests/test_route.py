@@ -14,6 +14,7 @@ from pydantic import BaseModel
 import flyer_core._app
 import flyer_core._fastpath
 from flyer_core import APIRouter, create_app
+from flyer_core._fastpath import unsupported_reason
 from flyer_core._route import FlyerRoute
 from flyer_status.schemas import DataResponse, ErrorResponse
 
@@ -68,12 +69,13 @@ def _app(monkeypatch: pytest.MonkeyPatch, route_class: type) -> FastAPI:
     return app
 
 
-def _documented(app: FastAPI, model: Any) -> List[Any]:
-    """The fields of every `responses` entry documenting `model`, route by route."""
+def _documented(app: FastAPI, model: Any, route_class: type = APIRoute) -> List[Any]:
+    """The fields of every `responses` entry documenting `model`, route by route (routes of
+    `route_class` and its subclasses)."""
     return [
         route.response_fields[code]
         for route in app.router.routes
-        if isinstance(route, APIRoute)
+        if isinstance(route, route_class)
         for code, response in route.responses.items()
         if response.get("model") is model
     ]
@@ -81,17 +83,17 @@ def _documented(app: FastAPI, model: Any) -> List[Any]:
 
 def test_every_route_documenting_a_model_shares_its_field(monkeypatch: pytest.MonkeyPatch) -> None:
     app = _app(monkeypatch, FlyerRoute)
-    errors = _documented(app, ErrorResponse)
-    assert len(errors) > 10  # 422 and 500 on every route, the plugins' own, the corpus's
+    errors = _documented(app, ErrorResponse, FlyerRoute)
+    assert len(errors) >= 5  # /ready: 422, 500, 503; /direct: 422, 500; plugins: theirs
     assert len({id(field) for field in errors}) == 1
-    conflicts = _documented(app, Conflict)
-    assert len(conflicts) == 2
-    assert conflicts[0] is conflicts[1]
-    # Not a model: its own field per route, as FastAPI builds it.
-    assert len(_documented(app, List[Item])) == 1
-    assert all(
-        type(route) is FlyerRoute for route in app.router.routes if isinstance(route, APIRoute)
-    )
+    if unsupported_reason() is None:
+        # Routers come in as concrete routes (see _fastpath), and they are flyer's too.
+        assert all(type(r) is FlyerRoute for r in app.router.routes if isinstance(r, APIRoute))
+        conflicts = _documented(app, Conflict)
+        assert len(conflicts) == 2
+        assert conflicts[0] is conflicts[1]
+        # Not a model: its own field per route, as FastAPI builds it.
+        assert len(_documented(app, List[Item])) == 1
 
 
 def test_the_openapi_document_is_the_one_fastapis_routes_give(
