@@ -47,7 +47,12 @@ def _router() -> APIRouter:
     async def put_item(item_id: int, item: Item) -> Any:
         return item
 
-    @router.delete("/items/{item_id}", status_code=204, responses={404: {"model": ErrorResponse}})
+    @router.delete(
+        "/items/{item_id}",
+        status_code=204,
+        response_model=None,
+        responses={404: {"model": ErrorResponse}},
+    )
     async def delete_item(item_id: int) -> None:
         return None
 
