@@ -503,7 +503,7 @@ def main() -> None:
         "--pair-rounds", type=int, default=7, help="paired rounds per target (0: none)"
     )
     parser.add_argument("--pair-duration", type=float, default=4, help="seconds per paired round")
-    parser.add_argument("--startup-rounds", type=int, default=5)
+    parser.add_argument("--startup-rounds", type=int, default=9)
     parser.add_argument("--http-rounds", type=int, help="http_client.py --rounds (its default)")
     parser.add_argument("--http-requests", type=int, help="http_client.py --requests (its default)")
     parser.add_argument(

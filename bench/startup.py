@@ -41,6 +41,9 @@ HERE = Path(__file__).resolve().parent
 #: Start-up of flyer with every plugin / bare FastAPI's, and its idle RSS: the targets.
 START_RATIO_TARGET = 1.2
 RSS_TARGET_MIB = 65.0
+#: Cold starts per app. One start here differs from the next by up to ±10% (other work on the
+#: machine), so the median of 5 moved by several percent between runs of the same code.
+ROUNDS = 9
 
 APPS: List[Tuple[str, str]] = [
     ("bare Starlette", "bare_starlette_full"),
@@ -131,7 +134,7 @@ def python_start(rounds: int) -> float:
     return statistics.median(samples)
 
 
-def run(rounds: int = 5) -> Dict[str, Any]:
+def run(rounds: int = ROUNDS) -> Dict[str, Any]:
     """Measure every app `rounds` times, interleaved; return the samples and their medians."""
     samples: Dict[str, List[Dict[str, float]]] = {label: [] for label, _ in APPS}
     with tempfile.TemporaryDirectory() as tmp:
@@ -205,7 +208,7 @@ def table(result: Dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args()
     result = run(args.rounds)
