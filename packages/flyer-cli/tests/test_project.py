@@ -12,20 +12,29 @@ from typing import Dict
 import pytest
 
 
-@pytest.mark.slow
-def test_the_generated_projects_tests_pass(project: Path, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.lower().startswith("flyer_")}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
+def _run_project_tests(project: Path, *paths: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The generated project's own pytest run (`paths`, or all of it), in an environment
+    without this one's flyer_* settings, plus `env`; asserts it passed."""
+    environment = {k: v for k, v in os.environ.items() if not k.lower().startswith("flyer_")}
+    environment["PYTHONDONTWRITEBYTECODE"] = "1"
+    environment.update(env)
+    options = ["-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"],
+        [sys.executable, "-m", "pytest", *options, *paths],
         cwd=str(project),
-        env=env,
+        env=environment,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return result
+
+
+@pytest.mark.slow
+def test_the_generated_projects_tests_pass(project: Path, tmp_path: Path) -> None:
+    result = _run_project_tests(project)
     summary = result.stdout.strip().splitlines()[-1]
     assert re.search(r"\b1\d passed\b", summary), summary
     assert "failed" not in summary
@@ -90,18 +99,7 @@ def test_the_scheduled_heartbeat_cannot_race_the_projects_own_heartbeat_test(
     # test_tasks.py calls the heartbeat job directly and counts its one run: a scheduled
     # tick landing in between would count twice, so the generated tests keep it from firing.
     (own_project / "tests" / "test_wait.py").write_text(_WAIT_PAST_A_TICK, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.lower().startswith("flyer_")}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["flyer_heartbeat_seconds"] = "1"
-    pytest_args = ["-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", *pytest_args, "tests/test_wait.py", "tests/test_tasks.py"],
-        cwd=str(own_project),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    result = _run_project_tests(
+        own_project, "tests/test_wait.py", "tests/test_tasks.py", flyer_heartbeat_seconds="1"
     )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert "5 passed" in result.stdout, result.stdout[-2000:]

@@ -14,7 +14,6 @@ own field, as before. The routes serve exactly what `APIRoute` serves.
 
 from __future__ import annotations
 
-import threading
 from typing import Any, Dict, Optional
 
 from fastapi.routing import APIRoute
@@ -24,7 +23,6 @@ from pydantic import BaseModel
 # model -> the field FastAPI built for it in the first route documenting it. Models are
 # classes of the application's modules, few and alive as long as the process.
 _fields: Dict[Any, Any] = {}
-_lock = threading.Lock()
 
 
 def _shareable(model: Any) -> bool:
@@ -60,8 +58,8 @@ class FlyerRoute(APIRoute):
         for code, response in documented.items():
             model = response.get("model") if isinstance(response, dict) else None
             if code in built and _shareable(model):
-                with _lock:  # a model this route lists twice gets one field too
-                    built[code] = _fields.setdefault(model, built[code])
+                # A model this route lists twice gets one field too (setdefault is atomic).
+                built[code] = _fields.setdefault(model, built[code])
         self.responses = documented
         fields = {**built, **reused}
         self.response_fields = {code: fields[code] for code in documented if code in fields}
