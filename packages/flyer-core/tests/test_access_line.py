@@ -368,3 +368,78 @@ def test_no_held_line_is_lost_or_doubled_while_another_thread_flushes(
     access_logger.propagate = True
     lines = [json.loads(line) for line in access.read_text().splitlines()]
     assert [line["request_id"] for line in lines] == [f"r{number}" for number in range(4000)]
+
+
+@pytest.mark.parametrize("request_id", ["0123abcdef", "ID-7", 'a"b', "é"])
+@pytest.mark.parametrize("bind", [False, True], ids=["no-context", "bound-context"])
+def test_a_requests_entry_renders_as_the_access_entry_of_its_scope(
+    request_id: str, bind: bool
+) -> None:
+    from flyer_core import _logging as flyer_logging
+
+    scope = {"type": "http", "method": "GET", "path": "/a/ü", "client": ("10.0.0.9", 4000)}
+    if bind:
+        structlog.contextvars.bind_contextvars(user="u-3")
+    try:
+        context = contextvars.copy_context()
+    finally:
+        structlog.contextvars.clear_contextvars()
+    for created in (1_700_000_000.0, 1_700_000_000.25, 1_700_000_001.9999996):
+        for prefix_made in (False, True):
+            if prefix_made:
+                flyer_logging._iso(created)
+            for duration in _durations()[::37]:
+                entry = (created, scope, 200, duration / 1000, request_id, context)
+                access = (created, "GET", "/a/ü", 200, duration / 1000 * 1000, "10.0.0.9")
+                expected = (*access, None, context, request_id)
+                assert flyer_logging._render_lines([entry]) == flyer_logging._render_lines(
+                    [expected]
+                ), (created, duration)
+    line = json.loads(flyer_logging._render_lines([(1e9, scope, 200, 0.5, request_id, context)]))
+    assert (line["request_id"], line["path"], line["duration_ms"]) == (request_id, "/a/ü", 500.0)
+    assert ("user" in line) is bind
+    without_client = {"type": "http", "method": "GET", "path": "/"}
+    line = json.loads(flyer_logging._render_lines([(1e9, without_client, 204, 0.5, "r", context)]))
+    assert (line["client"], line["status"]) == ("", 204)
+
+
+def test_the_requests_of_one_iteration_go_to_the_handlers_of_its_first_in_order(
+    make_settings: Any, capsys: Any, monkeypatch: Any
+) -> None:
+    from flyer_core import _logging as flyer_logging
+    from flyer_status import request_id_var
+
+    configure_logging(make_settings())
+    console = _served_handlers(monkeypatch)
+    seen: List[str] = []
+
+    def watch(record: logging.LogRecord) -> bool:
+        seen.append(record.getMessage())
+        return True
+
+    async def iteration(first: int) -> None:
+        for number in range(first, first + 3):
+            request_id_var.set(f"r{number}")
+            flyer_logging.log_request(_SCOPE, 200, 0.0)
+            logging.getLogger("app").info("after %d", number)
+
+    async def main() -> None:
+        await iteration(0)
+        assert flyer_logging._batch.loop is asyncio.get_running_loop()
+        await asyncio.sleep(0)  # the iteration's lines are written, its handlers forgotten
+        assert flyer_logging._batch.loop is None
+        console.addFilter(watch)  # the next iteration's access lines are records again
+        try:
+            await iteration(3)
+            await asyncio.sleep(0)
+        finally:
+            console.removeFilter(watch)
+
+    asyncio.run(main())
+    lines = capsys.readouterr().out.splitlines()
+    events = [
+        line.get("request_id") if line["event"] == "request" else line["event"]
+        for line in map(json.loads, lines)
+    ]
+    assert events == [x for n in range(6) for x in (f"r{n}", f"after {n}")]
+    assert seen == [x for n in range(3, 6) for x in ("request", f"after {n}")]

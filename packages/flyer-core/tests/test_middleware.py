@@ -225,7 +225,6 @@ def test_flyer_middleware_is_the_error_boundary(make_settings: Any) -> None:
         LifespanMessages,
         RelativeRedirects,
         RequestId,
-        Timing,
     )
 
     def layers(app: Any) -> list:
@@ -237,9 +236,8 @@ def test_flyer_middleware_is_the_error_boundary(make_settings: Any) -> None:
 
     stack = layers(create_app(None, make_settings(), plugins=[]).build_middleware_stack())
     # One concern per layer, outermost first; the options that are off add none.
-    assert [type(x) for x in stack[:6]] == [
+    assert [type(x) for x in stack[:5]] == [
         RequestId,
-        Timing,
         ErrorBoundary,
         RelativeRedirects,
         BodyLimit,

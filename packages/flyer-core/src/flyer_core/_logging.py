@@ -22,6 +22,7 @@ import traceback
 from typing import (
     TYPE_CHECKING,
     Any,
+    Callable,
     Dict,
     Iterator,
     List,
@@ -77,6 +78,11 @@ else:
 _AccessEntry = Tuple[
     float, str, str, int, float, str, Optional[str], contextvars.Context, Optional[str]
 ]
+# The access line of a request as `log_request` hands it to them: time, the ASGI scope (the
+# method, path and client are read from it when the line is rendered), status, seconds the
+# request took, the request id in `request_id_var` (None: none), the context then.
+_RequestEntry = Tuple[float, Mapping[str, Any], int, float, Optional[str], contextvars.Context]
+_Held = Union[str, _AccessEntry, _RequestEntry]
 
 
 class _LineHandler(_StreamHandler):
@@ -94,7 +100,7 @@ class _LineHandler(_StreamHandler):
         super().__init__(*args, **kwargs)
         # Lines, or the fields of access lines (rendered when written, see `log_access`); one
         # list for the handler's life, lines taken out of it in place (see `take_locked`).
-        self.pending: List[Union[str, _AccessEntry]] = []
+        self.pending: List[_Held] = []
         self.flush_on: Optional[asyncio.AbstractEventLoop] = None  # the loop asked to flush
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -106,7 +112,7 @@ class _LineHandler(_StreamHandler):
         except Exception:
             self.handleError(record)
 
-    def take(self, line: Union[str, _AccessEntry], level: int) -> None:
+    def take(self, line: _Held, level: int) -> None:
         """Write `line` (a rendered record of `level`, or an access line's fields), or hold
         it for the end of the loop iteration. The caller holds the handler's lock."""
         if level < logging.WARNING:
@@ -124,7 +130,7 @@ class _LineHandler(_StreamHandler):
         self.pending.append(line)
         self._write_pending()
 
-    def take_locked(self, entry: _AccessEntry) -> None:
+    def take_locked(self, entry: Union[_AccessEntry, _RequestEntry]) -> None:
         """`take` an access line's fields (INFO) as `Handler.handle` would: under the lock,
         a failure reported by `handleError`.
 
@@ -178,6 +184,7 @@ class _LineHandler(_StreamHandler):
 
     def flush(self) -> None:
         """Write the lines held for the end of the loop iteration, and flush the stream."""
+        _batch.loop = None  # the handlers' iteration ends (see `_RequestBatch`)
         self.acquire()
         try:
             self.flush_on = None
@@ -412,43 +419,102 @@ def log_access(
     )
 
 
+class _RequestBatch:
+    """Where `log_request` puts a request's entry during one event-loop iteration.
+
+    The first access line of an iteration finds its handlers as `log_access` does
+    (`_only_flyer_handlers`) and hands them the entry; when they are all flyer's and hold
+    lines for this loop until the end of the iteration, they are remembered here, and the
+    iteration's later requests append their entries to those handlers' held lines directly.
+    Any flush of a flyer handler (the end of the iteration, `flush_access_lines()`, closing)
+    forgets them: a change to the logging configuration (a handler, a filter, a level) made
+    during an iteration applies to access lines from the next iteration on.
+    """
+
+    __slots__ = ("add", "loop")
+
+    def __init__(self) -> None:
+        self.loop: Optional[asyncio.AbstractEventLoop] = None
+        self.add: Callable[[_RequestEntry], None] = _ignore
+
+    def remember(
+        self, loop: Optional[asyncio.AbstractEventLoop], handlers: List[_LineHandler]
+    ) -> None:
+        if loop is None:
+            return
+        for handler in handlers:
+            if handler.flush_on is not loop:
+                return
+        if len(handlers) == 1:
+            self.add = handlers[0].pending.append
+        else:
+            lists = [handler.pending for handler in handlers]
+
+            def add(entry: _RequestEntry) -> None:
+                for pending in lists:
+                    pending.append(entry)
+
+            self.add = add
+        self.loop = loop
+
+
+def _ignore(entry: _RequestEntry) -> None:
+    pass
+
+
+_batch = _RequestBatch()
+
+
 def log_request(scope: Mapping[str, Any], status: int, start: float) -> None:
     """The access line of the request an ASGI HTTP `scope` describes, answered with `status`,
     begun at `start` (`time.perf_counter()`): `log_access` with the scope's method, path and
     client host ("" without one), the milliseconds since `start` and the request id in
-    `request_id_var` ("" without one). The middleware's call at the end of a request: the
-    scope's values are strings (ASGI), so only the status's kind is checked."""
-    duration_ms = (_perf_counter() - start) * 1000
+    `request_id_var` ("" without one). flyer's `RequestId` middleware calls it at the end of
+    every request (the scope's values are strings, as ASGI has them).
+
+    In a request (a request id set) inside an event loop, the entry is the time, the scope,
+    the status, the duration, the request id and a copy of the context: the line is made of
+    them when the handlers write the iteration's lines (`_render_lines`), and the handlers of
+    the iteration's first line take the others directly (`_RequestBatch`)."""
+    duration = _perf_counter() - start
+    try:
+        loop: Optional[asyncio.AbstractEventLoop] = _running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is not None and _batch.loop is loop:
+        _batch.add((_time(), scope, status, duration, request_id_var.get(), _copy_context()))
+        return
     if not access_logger.isEnabledFor(_INFO):
         return
-    client = scope.get("client")
-    host = client[0] if client else ""
+    request_id = request_id_var.get()
+    if request_id is None:
+        client = scope.get("client")
+        host = client[0] if client else ""
+        log_access(scope["method"], scope["path"], status, duration * 1000, host, "")
+        return
+    entry: _RequestEntry = (_time(), scope, status, duration, request_id, _copy_context())
     handlers = _only_flyer_handlers()
     if handlers is None or type(status) is not int:
-        current = request_id_var.get() or ""
-        log_access(scope["method"], scope["path"], status, duration_ms, host, current)
+        access_logger.handle(_entry_record(entry))
         return
-    entry: _AccessEntry = (
-        _time(),
-        scope["method"],
-        scope["path"],
-        status,
-        duration_ms,
-        host,
-        None,
-        _copy_context(),
-        request_id_var.get(),
-    )
     for handler in handlers:
         handler.take_locked(entry)
+    _batch.remember(loop, handlers)
 
 
-def _entry_record(entry: _AccessEntry) -> logging.LogRecord:
+def _entry_record(entry: Union[_AccessEntry, _RequestEntry]) -> logging.LogRecord:
     """The record `log_access` would have built for an entry (for `handleError`)."""
-    _, method, path, status, duration_ms, client, request_id, _, current_id = entry
-    if request_id is None:
-        request_id = current_id or ""
-    return _access_record(method, path, status, round(duration_ms, 3), client, request_id)
+    if len(entry) == 6:
+        _, scope, status, duration, request_id, _ = entry
+        client = scope.get("client")
+        host = client[0] if client else ""
+        duration_ms = round(duration * 1000, 3)
+        path = scope["path"]
+        return _access_record(scope["method"], path, status, duration_ms, host, request_id or "")
+    _, method, path, status, duration_ms, client, given, _, current_id = entry
+    if given is None:
+        given = current_id or ""
+    return _access_record(method, path, status, round(duration_ms, 3), client, given)
 
 
 def _only_flyer_handlers() -> Optional[List[_LineHandler]]:
@@ -562,10 +628,11 @@ def _access_line(record: logging.LogRecord) -> Optional[str]:
     )
 
 
-def _render_lines(pending: List[Union[str, _AccessEntry]]) -> str:
+def _render_lines(pending: List[_Held]) -> str:
     """The text of a handler's held lines: each rendered line as it is, each access entry
     as `_render_access` renders its fields (the duration rounded, the structlog variables
-    of its context), one line each.
+    of its context), one line each; a request's entry (`log_request`) is the access entry
+    of its scope's method, path and client host, logged in the request.
 
     The usual entry (logged in a request, no structlog variable bound, a duration under
     1e9 ms, its second's time prefix made already) is put together from parts made once
@@ -582,9 +649,15 @@ def _render_lines(pending: List[Union[str, _AccessEntry]]) -> str:
         if isinstance(item, str):
             add(item)
             continue
-        created, method, path, status, duration_ms, client, request_id, context, current_id = item
-        if request_id is None:
-            request_id = current_id or ""
+        if len(item) == 6:
+            created, scope, status, duration, current_id, context = item
+            method, path, request_id = scope["method"], scope["path"], current_id or ""
+            duration_ms = duration * 1000
+            address = scope.get("client")
+            client = address[0] if address else ""
+        else:
+            created, method, path, status, duration_ms, client, given, context, current_id = item
+            request_id = (current_id or "") if given is None else given
         bound = None if others.issuperset(context) else _bound_in(context)
         if bound is None and current_id is not None and 0.0 <= duration_ms < 1e9:
             second = int(created)

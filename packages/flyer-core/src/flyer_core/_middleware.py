@@ -73,14 +73,15 @@ def edge(
     put together. Outermost first, each one concern; a layer whose setting is off is left out:
 
     1. `ProxyHeaders`: client and scheme from trusted proxies (with `flyer_trusted_proxies`).
-    2. `RequestId`: the request id, in the context of the request and in `X-Request-ID`.
+    2. `RequestId`: the request id, in the context of the request and in `X-Request-ID`;
+       `X-Process-Time`, and the access line (with `flyer_access_log`): what every request
+       gets at its start and end, in the one coroutine of the request that ends after it.
     3. `Language`: the envelope renderer of the request (an offset, another language).
-    4. `Timing`: `X-Process-Time`, and the access line (with `flyer_access_log`).
-    5. `ErrorBoundary`: the 500 envelope for any error, in place of Starlette's
+    4. `ErrorBoundary`: the 500 envelope for any error, in place of Starlette's
        ServerErrorMiddleware; liveness probes are answered here, before routing.
-    6. `RelativeRedirects`: a redirect back to this server never names a host.
-    7. `BodyLimit`: the 413 envelope for a body over `flyer_max_body_size`.
-    8. `LifespanMessages`: a failed start-up or shutdown reported in one line.
+    5. `RelativeRedirects`: a redirect back to this server never names a host.
+    6. `BodyLimit`: the 413 envelope for a body over `flyer_max_body_size`.
+    7. `LifespanMessages`: a failed start-up or shutdown reported in one line.
 
     A layer with nothing to do after the request hands back the inner app's awaitable
     instead of awaiting it (no coroutine of its own); one that adds a header or watches the
@@ -93,12 +94,11 @@ def edge(
         app = BodyLimit(app, max_body_size, renderer)
     app = RelativeRedirects(app)
     app = ErrorBoundary(app, error_handler, liveness, liveness_paths)
-    app = Timing(app, access_log=access_log, exclude=exclude)
     # Plugins' routes find the app's renderer in `renderer_var`; the plain one they get
     # without it is the same unless there is an offset or another language.
     if negotiate_language or renderer.code_base or renderer.lang != "en":
         app = Language(app, renderer, negotiate_language)
-    app = RequestId(app)
+    app = RequestId(app, access_log=access_log, exclude=exclude)
     if trusted_proxies:
         app = ProxyHeaders(app, trusted_proxies)
     return app
@@ -178,16 +178,25 @@ class ProxyHeaders:
 class RequestId:
     """A sane incoming `X-Request-ID` is kept, anything else replaced by a fresh id; the id
     is in `request_id_var` (every log line of the request, the envelope) while the request
-    runs, and in the response's `X-Request-ID`. WebSocket connections get one too."""
+    runs, and in the response's `X-Request-ID`. WebSocket connections get one too.
 
-    def __init__(self, app: ASGIApp) -> None:
+    Every HTTP answer gets `X-Process-Time` (seconds from here until the response starts),
+    and with `access_log` the request's access line (`flyer.access`, INFO: `log_request`)
+    when it ends, unless its path is in `exclude`."""
+
+    def __init__(
+        self, app: ASGIApp, *, access_log: bool = False, exclude: FrozenSet[str] = frozenset()
+    ) -> None:
         self.app = app
+        self.access_log = access_log
+        self.exclude = exclude
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "lifespan":
             await self.app(scope, receive, send)
             return
+        start = perf_counter()
         incoming: Optional[bytes] = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
@@ -203,15 +212,25 @@ class RequestId:
                 await self.app(scope, receive, send)
                 return
             id_header = (b"x-request-id", raw_id)
+            status = 0
 
             # A plain function handing back `send`'s awaitable: one coroutine less per message.
             def send_with_id(message: Message) -> Awaitable[None]:
+                nonlocal status
                 if message["type"] == "http.response.start":
+                    status = message["status"]
+                    elapsed = (b"x-process-time", b"%.6f" % (perf_counter() - start))
                     # A new header list (the app's may be a response's own), same message.
-                    message["headers"] = [*message.get("headers", ()), id_header]
+                    message["headers"] = [*message.get("headers", ()), elapsed, id_header]
                 return send(message)
 
-            await self.app(scope, receive, send_with_id)
+            if not self.access_log or scope["path"] in self.exclude:
+                await self.app(scope, receive, send_with_id)
+                return
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                log_request(scope, status or 500, start)
         finally:
             request_id_var.reset(token)
 
@@ -237,50 +256,6 @@ class Language:
             await self.app(scope, receive, send)
         finally:
             renderer_var.reset(token)
-
-
-class Timing:
-    """`X-Process-Time` (seconds until the response starts) on every answer, and with
-    `flyer_access_log` one access line per request (`flyer.access`, INFO)."""
-
-    def __init__(
-        self, app: ASGIApp, *, access_log: bool = True, exclude: FrozenSet[str] = frozenset()
-    ) -> None:
-        self.app = app
-        self.access_log = access_log
-        self.exclude = exclude
-
-    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-        if scope["type"] != "http":
-            return self.app(scope, receive, send)
-        if self.access_log and scope["path"] not in self.exclude:
-            return self._logged(scope, receive, send)
-        start = perf_counter()
-
-        def send_with_time(message: Message) -> Awaitable[None]:
-            if message["type"] == "http.response.start":
-                elapsed = (b"x-process-time", b"%.6f" % (perf_counter() - start))
-                message["headers"] = [*message.get("headers", ()), elapsed]
-            return send(message)
-
-        return self.app(scope, receive, send_with_time)
-
-    async def _logged(self, scope: Scope, receive: Receive, send: Send) -> None:
-        start = perf_counter()
-        status = 0
-
-        def send_and_watch(message: Message) -> Awaitable[None]:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                elapsed = (b"x-process-time", b"%.6f" % (perf_counter() - start))
-                message["headers"] = [*message.get("headers", ()), elapsed]
-            return send(message)
-
-        try:
-            await self.app(scope, receive, send_and_watch)
-        finally:
-            log_request(scope, status or 500, start)
 
 
 class ErrorBoundary:
