@@ -17,7 +17,7 @@ them alike; time is this process's CPU time (user and system: the writes count):
 - `log_access_loop8`: eight lines per iteration (a busy server: under `wrk -c 32` a flyer
   server ends about 25 requests per iteration), iterations subtracted.
 - `middleware_log`, `middleware_log8`: `log_request(scope, status, start)`, the call
-  flyer's `Timing` middleware makes at the end of a request (the fields from the ASGI scope,
+  flyer's `RequestId` middleware makes at the end of a request (the fields from the ASGI scope,
   the duration, the request id from its context variable), one and eight per iteration.
 - `filtered_loop`, `filtered_loop8`: with a filter (passing everything) on flyer's handler,
   so a LogRecord is built and handled (without one, nothing but flyer's handler could see
