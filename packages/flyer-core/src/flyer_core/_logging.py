@@ -472,27 +472,22 @@ def log_request(scope: Mapping[str, Any], status: int, start: float) -> None:
     `request_id_var` ("" without one). flyer's `RequestId` middleware calls it at the end of
     every request (the scope's values are strings, as ASGI has them).
 
-    In a request (a request id set) inside an event loop, the entry is the time, the scope,
-    the status, the duration, the request id and a copy of the context: the line is made of
-    them when the handlers write the iteration's lines (`_render_lines`), and the handlers of
-    the iteration's first line take the others directly (`_RequestBatch`)."""
+    The entry is the time, the scope, the status, the duration, the request id and a copy
+    of the context: the line is made of them when the handlers write the iteration's lines
+    (`_render_lines`), and the handlers of the iteration's first line take the others
+    directly (`_RequestBatch`)."""
     duration = _perf_counter() - start
+    current_id = request_id_var.get()
+    entry: _RequestEntry = (_time(), scope, status, duration, current_id, _copy_context())
     try:
         loop: Optional[asyncio.AbstractEventLoop] = _running_loop()
     except RuntimeError:
         loop = None
     if loop is not None and _batch.loop is loop:
-        _batch.add((_time(), scope, status, duration, request_id_var.get(), _copy_context()))
+        _batch.add(entry)
         return
     if not access_logger.isEnabledFor(_INFO):
         return
-    request_id = request_id_var.get()
-    if request_id is None:
-        client = scope.get("client")
-        host = client[0] if client else ""
-        log_access(scope["method"], scope["path"], status, duration * 1000, host, "")
-        return
-    entry: _RequestEntry = (_time(), scope, status, duration, request_id, _copy_context())
     handlers = _only_flyer_handlers()
     if handlers is None or type(status) is not int:
         access_logger.handle(_entry_record(entry))
@@ -506,15 +501,19 @@ def _entry_record(entry: Union[_AccessEntry, _RequestEntry]) -> logging.LogRecor
     """The record `log_access` would have built for an entry (for `handleError`)."""
     if len(entry) == 6:
         _, scope, status, duration, request_id, _ = entry
-        client = scope.get("client")
-        host = client[0] if client else ""
+        method, path, client = scope["method"], scope["path"], _client_host(scope)
         duration_ms = round(duration * 1000, 3)
-        path = scope["path"]
-        return _access_record(scope["method"], path, status, duration_ms, host, request_id or "")
+        return _access_record(method, path, status, duration_ms, client, request_id or "")
     _, method, path, status, duration_ms, client, given, _, current_id = entry
     if given is None:
         given = current_id or ""
     return _access_record(method, path, status, round(duration_ms, 3), client, given)
+
+
+def _client_host(scope: Mapping[str, Any]) -> str:
+    """The client host of an ASGI scope, "" without one."""
+    client = scope.get("client")
+    return client[0] if client else ""
 
 
 def _only_flyer_handlers() -> Optional[List[_LineHandler]]:
