@@ -71,18 +71,16 @@ else:
     _StreamHandler = logging.StreamHandler
 
 
-# An access line's fields, as `log_access` hands them to flyer's handlers when nothing else
-# could see its record: time, method, path, status, duration_ms, client, request_id (None:
-# the one in `request_id_var`, "" without one), the context then (structlog's variables are
-# looked up in it when the line is rendered), the request id in `request_id_var` then.
+# An access line's fields, as `log_access` and `log_request` hand them to flyer's handlers
+# when nothing else could see its record: time, method, path, status, duration_ms, client,
+# request_id (None: the one in `request_id_var`, "" without one), the structlog variables
+# bound then (None: none), the request id in `request_id_var` then. Only these values are
+# held until the line is written, not the request's scope or context: those end with the
+# request.
 _AccessEntry = Tuple[
-    float, str, str, int, float, str, Optional[str], contextvars.Context, Optional[str]
+    float, str, str, int, float, str, Optional[str], Optional[Dict[str, Any]], Optional[str]
 ]
-# The access line of a request as `log_request` hands it to them: time, the ASGI scope (the
-# method, path and client are read from it when the line is rendered), status, seconds the
-# request took, the request id in `request_id_var` (None: none), the context then.
-_RequestEntry = Tuple[float, Mapping[str, Any], int, float, Optional[str], contextvars.Context]
-_Held = Union[str, _AccessEntry, _RequestEntry]
+_Held = Union[str, _AccessEntry]
 
 
 class _LineHandler(_StreamHandler):
@@ -130,7 +128,7 @@ class _LineHandler(_StreamHandler):
         self.pending.append(line)
         self._write_pending()
 
-    def take_locked(self, entry: Union[_AccessEntry, _RequestEntry]) -> None:
+    def take_locked(self, entry: _AccessEntry) -> None:
         """`take` an access line's fields (INFO) as `Handler.handle` would: under the lock,
         a failure reported by `handleError`.
 
@@ -344,7 +342,8 @@ _OTHER_VARS_MAX = 4096
 
 def _bound_context() -> Optional[Dict[str, Any]]:
     """What `structlog.contextvars.get_contextvars()` returns now, None for nothing bound."""
-    return _bound_in(_copy_context())
+    context = _copy_context()
+    return None if _OTHER_VARS.issuperset(context) else _bound_in(context)
 
 
 def _bound_in(context: contextvars.Context) -> Optional[Dict[str, Any]]:
@@ -380,11 +379,10 @@ def log_access(
     When nothing could see the record but flyer's own JSON handlers (no filter on the logger
     or on them, no other handler up the tree: `_only_flyer_handlers`), handling it would
     give each of them the line `_access_line` renders. Then the record is not built: the
-    fields, the time and a copy of the context (structlog's variables are looked up in it
-    later) go to those handlers as `Handler.handle` would give a record (`take_locked`),
-    and the line is rendered when the handler writes it, with the other lines of the loop
-    iteration (`_render_lines`: in a busy server, a tight loop over warm code instead of
-    one rendering inside each request).
+    fields, the time and the structlog variables bound now go to those handlers as
+    `Handler.handle` would give a record (`take_locked`), and the line is rendered when the
+    handler writes it, with the other lines of the loop iteration (`_render_lines`: in a
+    busy server, a tight loop over warm code instead of one rendering inside each request).
     """
     if not access_logger.isEnabledFor(_INFO):
         return
@@ -398,7 +396,7 @@ def log_access(
         and type(client) is str
         and type(request_id) is str
     ):
-        # What rendering needs from this moment: the time, the context bound now (the
+        # What rendering needs from this moment: the time, the variables bound now (the
         # duration is rounded when the line is rendered, as the record's is when built).
         entry: _AccessEntry = (
             _time(),
@@ -408,7 +406,7 @@ def log_access(
             duration_ms,
             client,
             request_id,
-            _copy_context(),
+            _bound_context(),
             request_id_var.get(),
         )
         for handler in handlers:
@@ -435,7 +433,7 @@ class _RequestBatch:
 
     def __init__(self) -> None:
         self.loop: Optional[asyncio.AbstractEventLoop] = None
-        self.add: Callable[[_RequestEntry], None] = _ignore
+        self.add: Callable[[_AccessEntry], None] = _ignore
 
     def remember(
         self, loop: Optional[asyncio.AbstractEventLoop], handlers: List[_LineHandler]
@@ -450,7 +448,7 @@ class _RequestBatch:
         else:
             lists = [handler.pending for handler in handlers]
 
-            def add(entry: _RequestEntry) -> None:
+            def add(entry: _AccessEntry) -> None:
                 for pending in lists:
                     pending.append(entry)
 
@@ -458,7 +456,7 @@ class _RequestBatch:
         self.loop = loop
 
 
-def _ignore(entry: _RequestEntry) -> None:
+def _ignore(entry: _AccessEntry) -> None:
     pass
 
 
@@ -472,13 +470,22 @@ def log_request(scope: Mapping[str, Any], status: int, start: float) -> None:
     `request_id_var` ("" without one). flyer's `RequestId` middleware calls it at the end of
     every request (the scope's values are strings, as ASGI has them).
 
-    The entry is the time, the scope, the status, the duration, the request id and a copy
-    of the context: the line is made of them when the handlers write the iteration's lines
-    (`_render_lines`), and the handlers of the iteration's first line take the others
-    directly (`_RequestBatch`)."""
-    duration = _perf_counter() - start
-    current_id = request_id_var.get()
-    entry: _RequestEntry = (_time(), scope, status, duration, current_id, _copy_context())
+    The entry is `log_access`'s, with the request id left to `request_id_var`'s: the line
+    is made of it when the handlers write the iteration's lines (`_render_lines`), and the
+    handlers of the iteration's first line take the others directly (`_RequestBatch`)."""
+    duration_ms = (_perf_counter() - start) * 1000
+    address = scope.get("client")
+    entry: _AccessEntry = (
+        _time(),
+        scope["method"],
+        scope["path"],
+        status,
+        duration_ms,
+        address[0] if address else "",
+        None,
+        _bound_context(),
+        request_id_var.get(),
+    )
     try:
         loop: Optional[asyncio.AbstractEventLoop] = _running_loop()
     except RuntimeError:
@@ -497,23 +504,12 @@ def log_request(scope: Mapping[str, Any], status: int, start: float) -> None:
     _batch.remember(loop, handlers)
 
 
-def _entry_record(entry: Union[_AccessEntry, _RequestEntry]) -> logging.LogRecord:
+def _entry_record(entry: _AccessEntry) -> logging.LogRecord:
     """The record `log_access` would have built for an entry (for `handleError`)."""
-    if len(entry) == 6:
-        _, scope, status, duration, request_id, _ = entry
-        method, path, client = scope["method"], scope["path"], _client_host(scope)
-        duration_ms = round(duration * 1000, 3)
-        return _access_record(method, path, status, duration_ms, client, request_id or "")
     _, method, path, status, duration_ms, client, given, _, current_id = entry
     if given is None:
         given = current_id or ""
     return _access_record(method, path, status, round(duration_ms, 3), client, given)
-
-
-def _client_host(scope: Mapping[str, Any]) -> str:
-    """The client host of an ASGI scope, "" without one."""
-    client = scope.get("client")
-    return client[0] if client else ""
 
 
 def _only_flyer_handlers() -> Optional[List[_LineHandler]]:
@@ -630,8 +626,7 @@ def _access_line(record: logging.LogRecord) -> Optional[str]:
 def _render_lines(pending: List[_Held]) -> str:
     """The text of a handler's held lines: each rendered line as it is, each access entry
     as `_render_access` renders its fields (the duration rounded, the structlog variables
-    of its context), one line each; a request's entry (`log_request`) is the access entry
-    of its scope's method, path and client host, logged in the request.
+    bound when it was logged), one line each.
 
     The usual entry (logged in a request, no structlog variable bound, a duration under
     1e9 ms, its second's time prefix made already) is put together from parts made once
@@ -642,22 +637,14 @@ def _render_lines(pending: List[_Held]) -> str:
     """
     lines: List[str] = []
     add = lines.append
-    others, routes, clients, encode = _OTHER_VARS, _ROUTES, _CLIENTS, _encode_str
+    routes, clients, encode = _ROUTES, _CLIENTS, _encode_str
     head, time_head, digits = _HEAD_IN_REQUEST, _TIME_IN_REQUEST, _DIGITS
     for item in pending:
         if isinstance(item, str):
             add(item)
             continue
-        if len(item) == 6:
-            created, scope, status, duration, current_id, context = item
-            method, path, request_id = scope["method"], scope["path"], current_id or ""
-            duration_ms = duration * 1000
-            address = scope.get("client")
-            client = address[0] if address else ""
-        else:
-            created, method, path, status, duration_ms, client, given, context, current_id = item
-            request_id = (current_id or "") if given is None else given
-        bound = None if others.issuperset(context) else _bound_in(context)
+        created, method, path, status, duration_ms, client, given, bound, current_id = item
+        request_id = (current_id or "") if given is None else given
         if bound is None and current_id is not None and 0.0 <= duration_ms < 1e9:
             second = int(created)
             micro = round((created - second) * 1_000_000)
