@@ -136,7 +136,6 @@ def test_the_part_caches_stay_small() -> None:
 
 def test_the_context_is_the_one_bound_when_the_line_was_logged() -> None:
     from flyer_core import _logging as flyer_logging
-    from flyer_core._logging import _bound_in
 
     plain = contextvars.ContextVar("plain")  # not structlog's: remembered as such
     plain.set(1)
@@ -156,7 +155,8 @@ def test_the_context_is_the_one_bound_when_the_line_was_logged() -> None:
     assert flyer_logging._bound_in(unbound) == {"tenant": 3}
     assert flyer_logging._bound_in(cleared) is None
     for context, expected in [(bound, {"user": "u-1", "tenant": 3}), (cleared, {})]:
-        entry = (1_700_000_000.5, "GET", "/a", 200, 0.5, "c", None, _bound_in(context), "rid")
+        bound_then = flyer_logging._bound_in(context)
+        entry = (1_700_000_000.5, "GET", "/a", 200, 0.5, "c", None, bound_then, "rid")
         line = json.loads(flyer_logging._render_lines([entry]))
         assert {k: line[k] for k in ("user", "tenant") if k in line} == expected
 
