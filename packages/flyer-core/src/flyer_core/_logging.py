@@ -342,8 +342,7 @@ _OTHER_VARS_MAX = 4096
 
 def _bound_context() -> Optional[Dict[str, Any]]:
     """What `structlog.contextvars.get_contextvars()` returns now, None for nothing bound."""
-    context = _copy_context()
-    return None if _OTHER_VARS.issuperset(context) else _bound_in(context)
+    return _bound_in(_copy_context())
 
 
 def _bound_in(context: contextvars.Context) -> Optional[Dict[str, Any]]:
@@ -474,6 +473,13 @@ def log_request(scope: Mapping[str, Any], status: int, start: float) -> None:
     is made of it when the handlers write the iteration's lines (`_render_lines`), and the
     handlers of the iteration's first line take the others directly (`_RequestBatch`)."""
     duration_ms = (_perf_counter() - start) * 1000
+    try:
+        loop: Optional[asyncio.AbstractEventLoop] = _running_loop()
+    except RuntimeError:
+        loop = None
+    batched = loop is not None and _batch.loop is loop
+    if not batched and not access_logger.isEnabledFor(_INFO):
+        return
     address = scope.get("client")
     entry: _AccessEntry = (
         _time(),
@@ -486,14 +492,8 @@ def log_request(scope: Mapping[str, Any], status: int, start: float) -> None:
         _bound_context(),
         request_id_var.get(),
     )
-    try:
-        loop: Optional[asyncio.AbstractEventLoop] = _running_loop()
-    except RuntimeError:
-        loop = None
-    if loop is not None and _batch.loop is loop:
+    if batched:
         _batch.add(entry)
-        return
-    if not access_logger.isEnabledFor(_INFO):
         return
     handlers = _only_flyer_handlers()
     if handlers is None or type(status) is not int:
@@ -505,7 +505,8 @@ def log_request(scope: Mapping[str, Any], status: int, start: float) -> None:
 
 
 def _entry_record(entry: _AccessEntry) -> logging.LogRecord:
-    """The record `log_access` would have built for an entry (for `handleError`)."""
+    """The record `log_access` would have built for an entry (handled when something else
+    could see it; reported by `handleError`)."""
     _, method, path, status, duration_ms, client, given, _, current_id = entry
     if given is None:
         given = current_id or ""
